@@ -1,0 +1,1 @@
+"""gridpatrol checkins package."""

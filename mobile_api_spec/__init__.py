@@ -1,0 +1,1 @@
+"""gridpatrol mobile_api_spec package."""

@@ -1,0 +1,1 @@
+"""gridpatrol server package."""
