@@ -1,0 +1,233 @@
+"""GEO-CRS: datum conversion (WGS-84, GCJ-02, BD-09) and local metric projections.
+
+Phones using AMap/Tencent SDKs send GCJ-02 and Baidu sends BD-09; everything inside the
+engine is WGS-84 (RULES.md GEO-CRS). The GCJ-02 forward formula is the published
+"Krasovsky 1940" obfuscation (see the public-domain reference implementation ``prcoords``
+and ``googollee/eviltransform``); BD-09 is Baidu's published polar offset of GCJ-02.
+Inverses are iterated to a fixed point (precise, not the one-step rough inverse), so round
+trips agree to far below a centimetre.
+
+All functions are vectorised with numpy: scalars or arrays in, the same shape out.
+Outside China's bounding box GCJ-02 is the identity (as ``prcoords`` does); the BD-09
+offset still applies there.
+
+Distances and buffers are never computed in degrees: :func:`local_projection` gives a
+transverse Mercator projection centred near the data, in metres.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pyproj
+
+DATUMS = ("wgs84", "gcj02", "bd09")
+
+# Krasovsky 1940 ellipsoid, as used by the GCJ-02 formula.
+_GCJ_A = 6378245.0
+_GCJ_EE = 0.00669342162296594323
+# Baidu's constant offsets (degrees) and the magic x_pi.
+_BD_DLAT = 0.0060
+_BD_DLON = 0.0065
+_X_PI = np.pi * 3000.0 / 180.0
+# China bounding box used by every public implementation to switch GCJ-02 off.
+_CN_LON = (72.004, 137.8347)
+_CN_LAT = (0.8293, 55.8271)
+# Fixed-point iteration of the inverses: stop below this many degrees (~1e-7 m).
+_EPS_DEG = 1e-12
+_MAX_ITER = 30
+
+
+def _check(datum: str) -> None:
+    if datum not in DATUMS:
+        raise ValueError(f"unknown datum {datum!r}; expected one of {', '.join(DATUMS)}")
+
+
+def _in_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    return (lon >= _CN_LON[0]) & (lon <= _CN_LON[1]) & (lat >= _CN_LAT[0]) & (lat <= _CN_LAT[1])
+
+
+def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GCJ-02 offset (dlon, dlat) in degrees at WGS-84 (lon, lat), ignoring the China box."""
+    x = lon - 105.0
+    y = lat - 35.0
+    px = x * np.pi
+    py = y * np.pi
+    common = (20.0 * np.sin(6.0 * px) + 20.0 * np.sin(2.0 * px)) * 2.0 / 3.0
+    dlat_m = (
+        -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
+        + common
+        + (20.0 * np.sin(py) + 40.0 * np.sin(py / 3.0)) * 2.0 / 3.0
+        + (160.0 * np.sin(py / 12.0) + 320.0 * np.sin(py / 30.0)) * 2.0 / 3.0
+    )
+    dlon_m = (
+        300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
+        + common
+        + (20.0 * np.sin(px) + 40.0 * np.sin(px / 3.0)) * 2.0 / 3.0
+        + (150.0 * np.sin(px / 12.0) + 300.0 * np.sin(px / 30.0)) * 2.0 / 3.0
+    )
+    rad_lat = np.radians(lat)
+    magic = 1.0 - _GCJ_EE * np.sin(rad_lat) ** 2
+    lat_deg_m = np.radians(_GCJ_A * (1.0 - _GCJ_EE) / magic**1.5)
+    lon_deg_m = np.radians(_GCJ_A * np.cos(rad_lat) / np.sqrt(magic))
+    return dlon_m / lon_deg_m, dlat_m / lat_deg_m
+
+
+def _wgs_to_gcj(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    dlon, dlat = _gcj_delta(lon, lat)
+    inside = _in_china(lon, lat)
+    return np.where(inside, lon + dlon, lon), np.where(inside, lat + dlat, lat)
+
+
+def _gcj_to_wgs(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Precise inverse by fixed-point iteration (Caijun 2014 style), identity outside China."""
+    inside = _in_china(lon, lat)
+    dlon, dlat = _gcj_delta(lon, lat)
+    wlon, wlat = lon - dlon, lat - dlat  # the rough one-step inverse as a start
+    for _ in range(_MAX_ITER):
+        dlon, dlat = _gcj_delta(wlon, wlat)
+        elon = wlon + dlon - lon
+        elat = wlat + dlat - lat
+        wlon = wlon - elon
+        wlat = wlat - elat
+        err = np.nanmax(np.abs(np.concatenate([np.ravel(elon), np.ravel(elat)])), initial=0.0)
+        if err < _EPS_DEG:
+            break
+    return np.where(inside, wlon, lon), np.where(inside, wlat, lat)
+
+
+def _gcj_to_bd(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    z = np.hypot(lon, lat) + 0.00002 * np.sin(lat * _X_PI)
+    theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _X_PI)
+    return z * np.cos(theta) + _BD_DLON, z * np.sin(theta) + _BD_DLAT
+
+
+def _bd_to_gcj_rough(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = lon - _BD_DLON
+    y = lat - _BD_DLAT
+    z = np.hypot(x, y) - 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta), z * np.sin(theta)
+
+
+def _bd_to_gcj(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    glon, glat = _bd_to_gcj_rough(lon, lat)
+    for _ in range(_MAX_ITER):
+        blon, blat = _gcj_to_bd(glon, glat)
+        elon = blon - lon
+        elat = blat - lat
+        glon = glon - elon
+        glat = glat - elat
+        err = np.nanmax(np.abs(np.concatenate([np.ravel(elon), np.ravel(elat)])), initial=0.0)
+        if err < _EPS_DEG:
+            break
+    return glon, glat
+
+
+def _out(lon_in, a: np.ndarray, b: np.ndarray):
+    if np.ndim(lon_in) == 0 and not isinstance(lon_in, np.ndarray):
+        return float(a), float(b)
+    return a, b
+
+
+def to_wgs84(lon, lat, datum: str):
+    """Convert longitude/latitude (degrees) from ``datum`` to WGS-84.
+
+    Parameters
+    ----------
+    lon, lat : float or array of float, degrees in ``datum``.
+    datum : "wgs84", "gcj02" or "bd09".
+
+    Returns
+    -------
+    (lon, lat) in WGS-84 degrees, floats for float input, arrays otherwise.
+    """
+    _check(datum)
+    x = np.asarray(lon, dtype=np.float64)
+    y = np.asarray(lat, dtype=np.float64)
+    if datum == "wgs84":
+        a, b = x.copy(), y.copy()
+    elif datum == "gcj02":
+        a, b = _gcj_to_wgs(x, y)
+    else:
+        a, b = _gcj_to_wgs(*_bd_to_gcj(x, y))
+    return _out(lon, a, b)
+
+
+def from_wgs84(lon, lat, datum: str):
+    """Convert WGS-84 longitude/latitude (degrees) to ``datum``.
+
+    Parameters
+    ----------
+    lon, lat : float or array of float, WGS-84 degrees.
+    datum : "wgs84", "gcj02" or "bd09".
+
+    Returns
+    -------
+    (lon, lat) in ``datum`` degrees, floats for float input, arrays otherwise.
+    """
+    _check(datum)
+    x = np.asarray(lon, dtype=np.float64)
+    y = np.asarray(lat, dtype=np.float64)
+    if datum == "wgs84":
+        a, b = x.copy(), y.copy()
+    elif datum == "gcj02":
+        a, b = _wgs_to_gcj(x, y)
+    else:
+        a, b = _gcj_to_bd(*_wgs_to_gcj(x, y))
+    return _out(lon, a, b)
+
+
+# ---------------------------------------------------------------------------------------
+# Local metric projection
+# ---------------------------------------------------------------------------------------
+
+#: Projection centres are snapped to this many degrees so that the same worker-day always
+#: gets the same projection, whatever else is in the batch (identical batched results).
+PROJECTION_SNAP_DEG = 0.5
+
+
+def projection_key(lon: float, lat: float) -> tuple[float, float]:
+    """Snapped projection centre (lon_0, lat_0) in degrees for data around (lon, lat)."""
+    s = PROJECTION_SNAP_DEG
+    return (float(np.floor(lon / s) * s + s / 2), float(np.floor(lat / s) * s + s / 2))
+
+
+@lru_cache(maxsize=64)
+def local_projection(lon_0: float, lat_0: float) -> pyproj.Transformer:
+    """Transverse Mercator (WGS-84 ellipsoid, metres) centred on (lon_0, lat_0).
+
+    Within 30 km of the centre the scale error is below 1.2e-5 (0.2 mm on a 20 m
+    tolerance), so distances, buffers and speeds computed in it are in metres.
+    Use ``transform(lon, lat)`` forward and ``transform(x, y, direction="INVERSE")`` back.
+    """
+    crs = pyproj.CRS.from_proj4(
+        f"+proj=tmerc +lat_0={lat_0!r} +lon_0={lon_0!r} +k=1 +x_0=0 +y_0=0 "
+        "+ellps=WGS84 +units=m +no_defs"
+    )
+    return pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+
+
+def project(lon, lat, key: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """WGS-84 degrees -> metres (x east, y north) in the local projection of ``key``."""
+    x, y = local_projection(*key).transform(np.asarray(lon, np.float64), np.asarray(lat, np.float64))
+    return np.asarray(x, np.float64), np.asarray(y, np.float64)
+
+
+def unproject(x, y, key: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Metres in the local projection of ``key`` -> WGS-84 (lon, lat) degrees."""
+    lon, lat = local_projection(*key).transform(
+        np.asarray(x, np.float64), np.asarray(y, np.float64), direction="INVERSE"
+    )
+    return np.asarray(lon, np.float64), np.asarray(lat, np.float64)
+
+
+def distance_m(lon1, lat1, lon2, lat2) -> np.ndarray:
+    """Distance in metres between WGS-84 points, via the local projection of the first."""
+    lon1 = np.atleast_1d(np.asarray(lon1, np.float64))
+    lat1 = np.atleast_1d(np.asarray(lat1, np.float64))
+    key = projection_key(float(np.nanmean(lon1)), float(np.nanmean(lat1)))
+    x1, y1 = project(lon1, lat1, key)
+    x2, y2 = project(lon2, lat2, key)
+    return np.hypot(x2 - x1, y2 - y1)
