@@ -1,0 +1,1 @@
+"""Storage of the field day: column types, models, partitions, engine helpers."""

@@ -1,0 +1,57 @@
+"""Engines and sessions for both backends, and the database health probe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+    engine = sa.create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    if cur.execute("PRAGMA database_list").fetchone()[2]:  # a file, not :memory:
+        cur.execute("PRAGMA journal_mode=WAL")
+    cur.close()
+
+
+def session(engine: Engine) -> Session:
+    """A new ORM session (``expire_on_commit=False`` so rows stay readable after commit)."""
+    return Session(engine, expire_on_commit=False)
+
+
+def health(engine: Engine) -> dict[str, Any]:
+    """Backend name, reachability, PostGIS version (PG) and schema revision."""
+    from checkins.db.migrate import current_revision, head_revision
+
+    out: dict[str, Any] = {"backend": engine.dialect.name, "reachable": False,
+                           "postgis": None, "revision": None, "head": head_revision()}
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+            out["reachable"] = True
+            if engine.dialect.name == "postgresql":
+                out["postgis"] = conn.scalar(sa.text(
+                    "SELECT extversion FROM pg_extension WHERE extname = 'postgis'"))
+            out["revision"] = current_revision(conn)
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        out["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    return out

@@ -1,0 +1,68 @@
+"""Settings from the environment (``GRIDPATROL_*``, plus plain ``DATABASE_URL``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me"
+
+
+class Settings(BaseSettings):
+    """Typed, documented configuration; every field has a default (see README)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDPATROL_", extra="ignore")
+
+    environment: str = Field("development", description="development | test | production")
+    data_dir: Path = Field(Path("data"), description="folder of the SQLite file, uploads, logs")
+    database_url: str | None = Field(
+        None, validation_alias=AliasChoices("DATABASE_URL", "GRIDPATROL_DATABASE_URL"),
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/gridpatrol.db")
+    secret_key: str = Field(DEFAULT_SECRET, description="signs tokens; must be set in production")
+    admin_token: str | None = Field(
+        None, description="bearer token for office endpoints until office login exists; "
+        "default: derived from secret_key in development, required otherwise")
+    timezone: str = Field("Asia/Shanghai", description="local time of the township")
+    profile: str = Field("yangkou-2022", description="default rule profile")
+    township_id: str = Field("yangkou", description="township id used by imports")
+    township_name: str = Field("洋口镇", description="township name used on first import")
+    host: str = Field("127.0.0.1", description="serve: bind address")
+    port: int = Field(8000, description="serve: port")
+    demo_on_empty: bool = Field(True, description="serve loads the demo township into an empty DB")
+    demo_seed: int = Field(2022, description="seed of the demo township")
+    log_json: bool = Field(True, description="JSON log lines (False: console renderer)")
+    log_level: str = Field("INFO")
+    partition_days_ahead: int = Field(7, description="position day partitions created ahead (PG)")
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.environment != "development" and self.secret_key == DEFAULT_SECRET:
+            raise ValueError(
+                "GRIDPATROL_SECRET_KEY is still the default: set a secret outside development")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """``database_url`` or the SQLite file under ``data_dir`` (the folder is created)."""
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'gridpatrol.db').resolve()}"
+
+    @property
+    def resolved_admin_token(self) -> str:
+        """The office bearer token: explicit, or derived from the secret key."""
+        if self.admin_token:
+            return self.admin_token
+        import hashlib
+
+        return hashlib.sha256(f"admin:{self.secret_key}".encode()).hexdigest()[:32]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings (cached; tests build their own ``Settings``)."""
+    return Settings()
