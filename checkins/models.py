@@ -61,7 +61,7 @@ def _fk(target: str, *, nullable: bool = False, length: int | None = 32, index: 
 
 def _col(typ: Any, *, nullable: bool = True, default: Any = None, server_default: Any = None,
          **kw: Any) -> Any:
-    col = sa.Column(typ, nullable=nullable, server_default=server_default, **kw)
+    col = sa.Column(typ, nullable=nullable, default=default, server_default=server_default, **kw)
     if nullable or default is not None:
         return Field(default=default, sa_column=col)
     return Field(sa_column=col)
@@ -72,7 +72,8 @@ def _now() -> dt.datetime:
 
 
 def _created_at() -> Any:
-    return Field(default_factory=_now, sa_column=sa.Column(UTCDateTime(), nullable=False))
+    return Field(default_factory=_now,
+                 sa_column=sa.Column(UTCDateTime(), nullable=False, default=_now))
 
 
 # --------------------------------------------------------------------------- places
