@@ -1,0 +1,328 @@
+"""Rule profiles: versioned YAML data files, validated against ``profile.schema.json``.
+
+A profile states the subjects, periods, the detection parameters handed to the geo engine
+(``geo``, every :class:`geo.types.GeoParams` field) and the rule items with their points and
+caps (扣完为止). Packaged profiles live in ``scoring/profiles/``; a township copies one, changes
+a number and passes the path instead of the name. A bad profile is refused with
+:class:`ProfileError` naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from geo.types import GeoParams
+
+PROFILE_DIR = Path(__file__).with_name("profiles")
+SCHEMA_PATH = Path(__file__).with_name("profile.schema.json")
+DEFAULT_PROFILE = "yangkou-2022"
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used: names the file, the line (1-based) and the field."""
+
+    def __init__(self, file: str, line: int | None, field: str | None, message: str):
+        self.file, self.line, self.field, self.message = file, line, field, message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.field:
+            parts.append(f"field '{self.field}'")
+        return ", ".join(parts) + ": " + self.message
+
+
+@dataclass(frozen=True)
+class DayTrigger:
+    """One day fact (``fact``, see ``scoring.day.TRIGGERS``) worth ``points`` per occurrence."""
+
+    fact: str
+    points: float
+    roles: tuple[str, ...] | None = None
+    statuses: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule item of a profile, under its RULES.md id."""
+
+    id: str
+    title: str
+    kind: str
+    source: str
+    points: float | None = None
+    cap: float | None = None
+    cap_period: str | None = None
+    day: tuple[DayTrigger, ...] = ()
+    entered: tuple[Mapping[str, Any], ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    geo_params: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A loaded, validated rule profile."""
+
+    id: str
+    version: int
+    title: str
+    timezone: str
+    subjects: tuple[str, ...]
+    roles: tuple[str, ...]
+    periods: tuple[str, ...]
+    geo: Mapping[str, Any]
+    rules: Mapping[str, Rule]
+    path: str
+    data: Mapping[str, Any]
+
+    def geo_params(self) -> GeoParams:
+        """The detection parameters for ``geo.engine`` (timezone from the profile)."""
+        g = self.geo
+        return GeoParams(
+            timezone=self.timezone,
+            max_accuracy_m=float(g["max_accuracy_m"]),
+            max_future_s=float(g["max_future_s"]),
+            max_gap_s=float(g["max_gap_s"]),
+            max_speed_kmh=float(g["max_speed_kmh"]),
+            boundary_tolerance_m=float(g["boundary_tolerance_m"]),
+            still_radius_m=float(g["still_radius_m"]),
+            still_max_s=float(g["still_max_s"]),
+            spike_speed_kmh=float(g["spike_speed_kmh"]),
+            frozen_min_count=int(g["frozen_min_count"]),
+            frozen_min_speed_mps=float(g["frozen_min_speed_mps"]),
+            offpost_min_s=float(g["offpost_min_s"]),
+            phoneoff_min_s=float(g["phoneoff_min_s"]),
+            duty_windows=tuple((str(a), str(b)) for a, b in g["duty_windows"]),
+            working_days=str(g["working_days"]),
+            patrol_windows={k: (str(v[0]), str(v[1])) for k, v in g["patrol_windows"].items()},
+            required_patrol_s={k: float(v) for k, v in g["required_patrol_s"].items()},
+            performed_min_in_grid_s=float(g["performed_min_in_grid_s"]),
+            signin_radius_m=float(g["signin_radius_m"]),
+            signin_max_accuracy_m=float(g["signin_max_accuracy_m"]),
+            signin_roles=tuple(g["signin_roles"]),
+            signin_deadline={k: (None if v is None else str(v)) for k, v in g["signin_deadline"].items()},
+            online_window_s=float(g["online_window_s"]),
+            arrive_radius_m=float(g["arrive_radius_m"]),
+            calendar_overrides={str(k): bool(v) for k, v in g["calendar_overrides"].items()},
+        )
+
+    def day_rules(self) -> list[Rule]:
+        """The rules that take points from day results (those with ``day`` triggers)."""
+        return [r for r in self.rules.values() if r.day]
+
+
+# ----------------------------------------------------------------------------- listing
+def list_profiles() -> list[str]:
+    """Names of the packaged profiles."""
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+
+
+def profile_path(name_or_path: str | os.PathLike[str]) -> Path:
+    """Resolve a packaged profile name or a file path to a path."""
+    text = os.fspath(name_or_path)
+    candidate = Path(text)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists() or os.sep in text:
+        return candidate
+    return PROFILE_DIR / f"{text}.yaml"
+
+
+# ----------------------------------------------------------------------------- loading
+@cache
+def _schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def _line_of(node: yaml.Node | None, path: list[Any], *, key: bool = False) -> int | None:
+    """Line (1-based) of the node at ``path``; with ``key`` the line of the last key itself."""
+    if node is None:
+        return None
+    current: yaml.Node = node
+    for i, step in enumerate(path):
+        last = i == len(path) - 1
+        if isinstance(current, yaml.MappingNode):
+            for k, v in current.value:
+                if k.value == str(step):
+                    if last and key:
+                        return k.start_mark.line + 1
+                    current = v
+                    break
+            else:
+                return current.start_mark.line + 1
+        elif isinstance(current, yaml.SequenceNode) and isinstance(step, int):
+            if step >= len(current.value):
+                return current.start_mark.line + 1
+            current = current.value[step]
+        else:
+            return current.start_mark.line + 1
+    return current.start_mark.line + 1
+
+
+def _check_duplicate_keys(node: yaml.Node | None, name: str, path: str = "") -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for k, v in node.value:
+            if k.value in seen:
+                raise ProfileError(
+                    name, k.start_mark.line + 1, f"{path}{k.value}", "key appears twice"
+                )
+            seen.add(k.value)
+            _check_duplicate_keys(v, name, f"{path}{k.value}.")
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _check_duplicate_keys(v, name, f"{path}{i}.")
+
+
+def _dotted(path: list[Any]) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def _schema_error(err: Any, node: yaml.Node | None, name: str) -> ProfileError:
+    path = list(err.absolute_path)
+    if err.validator == "required":
+        missing = [p for p in err.validator_value if p not in (err.instance or {})]
+        field = _dotted([*path, missing[0]]) if missing else _dotted(path)
+        return ProfileError(name, _line_of(node, path), field, f"'{missing[0]}' is required")
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = set(err.schema.get("properties", {}))
+        extra = [k for k in err.instance if k not in allowed]
+        if extra:
+            return ProfileError(
+                name, _line_of(node, [*path, extra[0]], key=True), _dotted([*path, extra[0]]),
+                f"unknown field '{extra[0]}'",
+            )
+    if err.validator == "dependentRequired":
+        return ProfileError(name, _line_of(node, path), _dotted(path), err.message)
+    return ProfileError(name, _line_of(node, path), _dotted(path) or None, err.message)
+
+
+def _hhmm_s(text: str) -> int:
+    h, m = text.split(":")
+    return int(h) * 3600 + int(m) * 60
+
+
+def _semantic_checks(data: dict[str, Any], node: yaml.Node | None, name: str) -> None:
+    def fail(path: list[Any], message: str) -> ProfileError:
+        return ProfileError(name, _line_of(node, path), _dotted(path), message)
+
+    try:
+        ZoneInfo(data["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise fail(["timezone"], f"unknown time zone {data['timezone']!r}") from None
+    geo = data["geo"]
+    windows = [(["geo", "duty_windows", i], w) for i, w in enumerate(geo["duty_windows"])]
+    windows += [(["geo", "patrol_windows", k], w) for k, w in geo["patrol_windows"].items()]
+    for path, (start, end) in windows:
+        if _hhmm_s(start) >= _hhmm_s(end):
+            raise fail(path, f"window start {start} is not before its end {end}")
+    geo_names = {f.name for f in dataclasses.fields(GeoParams)}
+    seen: dict[str, int] = {}
+    for i, rule in enumerate(data["rules"]):
+        rid = rule["id"]
+        if rid in seen:
+            raise fail(["rules", i, "id"], f"rule id {rid} already defined (rules item {seen[rid]})")
+        seen[rid] = i
+        for j, gp in enumerate(rule.get("geo_params", [])):
+            if gp not in geo_names:
+                raise fail(["rules", i, "geo_params", j], f"unknown geo parameter {gp!r}")
+        if rule.get("cap_period") and rule["cap_period"] not in data["periods"]:
+            raise fail(
+                ["rules", i, "cap_period"],
+                f"cap_period {rule['cap_period']!r} is not one of the profile's periods",
+            )
+        for j, trig in enumerate(rule.get("day", [])):
+            if "statuses" in trig and trig["fact"] != "patrol_log_missing":
+                raise fail(["rules", i, "day", j, "statuses"], "statuses applies to patrol_log_missing only")
+            for role in trig.get("roles", []):
+                if role not in data["roles"]:
+                    raise fail(["rules", i, "day", j, "roles"], f"role {role!r} not in the profile's roles")
+
+
+def _build(data: dict[str, Any], path: str) -> Profile:
+    rules: dict[str, Rule] = {}
+    for r in data["rules"]:
+        rules[r["id"]] = Rule(
+            id=r["id"],
+            title=r["title"],
+            kind=r["kind"],
+            source=r["source"],
+            points=r.get("points"),
+            cap=r.get("cap"),
+            cap_period=r.get("cap_period"),
+            day=tuple(
+                DayTrigger(
+                    fact=t["fact"],
+                    points=float(t["points"]),
+                    roles=tuple(t["roles"]) if "roles" in t else None,
+                    statuses=tuple(t["statuses"]) if "statuses" in t else None,
+                )
+                for t in r.get("day", [])
+            ),
+            entered=tuple(r.get("entered", [])),
+            params=r.get("params", {}),
+            geo_params=tuple(r.get("geo_params", [])),
+        )
+    return Profile(
+        id=data["profile"],
+        version=int(data["version"]),
+        title=data["title"],
+        timezone=data["timezone"],
+        subjects=tuple(data["subjects"]),
+        roles=tuple(data["roles"]),
+        periods=tuple(data["periods"]),
+        geo=data["geo"],
+        rules=rules,
+        path=path,
+        data=data,
+    )
+
+
+def parse_profile(text: str, name: str = "<profile>") -> Profile:
+    """Validate and build a profile from YAML text; raise ``ProfileError`` if it is bad."""
+    import jsonschema
+
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ProfileError(name, line, None, f"not valid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ProfileError(name, None, None, f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProfileError(name, 1, None, "a profile is a YAML mapping (profile:, geo:, rules: ...)")
+    _check_duplicate_keys(node, name)
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        raise _schema_error(best, node, name)
+    _semantic_checks(data, node, name)
+    return _build(data, name)
+
+
+def load_profile(name_or_path: str | os.PathLike[str] = DEFAULT_PROFILE) -> Profile:
+    """Load a packaged profile by name (``yangkou-2022``) or a profile file by path."""
+    path = profile_path(name_or_path)
+    if not path.exists():
+        known = ", ".join(list_profiles())
+        raise ProfileError(
+            os.fspath(name_or_path), None, None, f"no such profile file or name (packaged: {known})"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(os.fspath(path), None, None, f"cannot read: {exc}") from None
+    return parse_profile(text, os.fspath(path))
