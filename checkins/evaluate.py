@@ -1,0 +1,241 @@
+"""Offline evaluation flow: exported files -> geo engine -> scoring -> the FORMATS.md JSON.
+
+No database and no server: this is how an office audits days from exported files and how a
+township tries a changed rule profile on past data before adopting it (``gridpatrol
+evaluate``). Bad input files raise :class:`FormatError`; a bad profile ``ProfileError``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from checkins.formats.errors import FormatError
+from checkins.formats.events import read_exemptions, read_patrols, read_signins
+from checkins.formats.grids import GridsFile, read_grids
+from checkins.formats.positions import merge_positions, read_positions
+from checkins.formats.roster import RosterRow, read_roster
+from geo.types import (
+    Exemption,
+    Fixes,
+    GeoParams,
+    GridIndex,
+    Interval,
+    Place,
+    SignIn,
+    WorkerDay,
+)
+from scoring.day import day_deductions
+from scoring.profiles import Profile, load_profile
+from scoring.totals import period_totals, totals_json, trail_json
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PositionsSource:
+    """A positions file, with the worker id for a GPX file that does not name its worker."""
+
+    path: str
+    worker_id: str | None = None
+
+    @staticmethod
+    def parse(arg: str) -> PositionsSource:
+        """``P.csv``, ``P.gpx`` or ``WORKER=P.gpx`` (a worker id for a GPX file)."""
+        if "=" in arg and not Path(arg).exists():
+            wid, path = arg.split("=", 1)
+            if wid.strip():
+                return PositionsSource(path=path, worker_id=wid.strip())
+        return PositionsSource(path=arg)
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def local_day_bounds(date: dt.date, tz: ZoneInfo) -> tuple[float, float]:
+    """POSIX seconds of local midnight at the start and at the end of ``date``."""
+    start = dt.datetime.combine(date, dt.time(0), tzinfo=tz).timestamp()
+    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(0), tzinfo=tz).timestamp()
+    return start, end
+
+
+def dates_between(date_from: dt.date, date_to: dt.date) -> list[dt.date]:
+    """Every date from ``date_from`` to ``date_to``, both included."""
+    n = (date_to - date_from).days + 1
+    return [date_from + dt.timedelta(days=i) for i in range(max(n, 0))]
+
+
+def slice_fixes(fixes: Fixes, start: float, end: float) -> Fixes:
+    """The items of sorted ``fixes`` with ``start <= t < end`` (views, no copies)."""
+    lo, hi = np.searchsorted(fixes.t, [start, end], side="left")
+    if lo == 0 and hi == len(fixes):
+        return fixes
+    sl = slice(int(lo), int(hi))
+
+    def cut(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else a[sl]
+
+    return Fixes(
+        t=fixes.t[sl], lon=fixes.lon[sl], lat=fixes.lat[sl], accuracy_m=fixes.accuracy_m[sl],
+        speed_mps=fixes.speed_mps[sl], mock=fixes.mock[sl], is_heartbeat=fixes.is_heartbeat[sl],
+        received_at=cut(fixes.received_at), gps_on=cut(fixes.gps_on),
+        app_state=cut(fixes.app_state), network=cut(fixes.network),
+        battery_pct=cut(fixes.battery_pct),
+    )
+
+
+def build_worker_days(
+    roster: Sequence[RosterRow],
+    grids: GridsFile,
+    positions: dict[str, Fixes],
+    signins: dict[str, tuple[SignIn, ...]],
+    patrols: dict[str, tuple[Interval, ...]],
+    exemptions: dict[str, tuple[Exemption, ...]],
+    params: GeoParams,
+    dates: Sequence[dt.date],
+    roster_name: str = "roster",
+) -> list[WorkerDay]:
+    """One ``WorkerDay`` per roster worker with a grid and per date (no data: still a day).
+
+    Each day gets the worker's items of that local day plus ``max_gap_s`` either side (so
+    the engine can bridge a segment across midnight); sign-ins of the day; patrol sessions
+    and exemptions that overlap it. The office is the village office of the worker's
+    village, with the profile's ``signin_radius_m`` when the file gives no radius.
+    """
+    tz = ZoneInfo(params.timezone)
+    grid_by_id = {g.grid_id: g for g in grids.grids}
+    office_by_village = {
+        o.village_id: Place(
+            lon=float(o.point.x),
+            lat=float(o.point.y),
+            radius_m=float(o.radius_m) if o.radius_m is not None else params.signin_radius_m,
+        )
+        for o in grids.offices
+    }
+    bounds = {d: local_day_bounds(d, tz) for d in dates}
+    margin_s = params.max_gap_s
+    days: list[WorkerDay] = []
+    for row in roster:
+        if row.grid_id is None:
+            continue
+        grid = grid_by_id.get(row.grid_id)
+        if grid is None:
+            raise FormatError(roster_name, row.line, "grid_id", f"unknown grid '{row.grid_id}'")
+        fixes = positions.get(row.worker_id, Fixes.empty())
+        w_signins = signins.get(row.worker_id, ())
+        w_patrols = patrols.get(row.worker_id, ())
+        w_exempt = exemptions.get(row.worker_id, ())
+        for date in dates:
+            start, end = bounds[date]
+            days.append(
+                WorkerDay(
+                    worker_id=row.worker_id,
+                    date=date,
+                    role=row.role,  # type: ignore[arg-type]
+                    grid_id=row.grid_id,
+                    grid=grid.geom,
+                    office=office_by_village.get(row.village_id),
+                    fixes=slice_fixes(fixes, start - margin_s, end + margin_s),
+                    signins=tuple(s for s in w_signins if start <= s.t < end),
+                    patrol_sessions=tuple(i for i in w_patrols if i.start < end and i.end >= start),
+                    exemptions=tuple(e for e in w_exempt if e.start < end and e.end > start),
+                )
+            )
+    return days
+
+
+def evaluate_files(
+    *,
+    grids: str | os.PathLike[str],
+    roster: str | os.PathLike[str],
+    positions: Iterable[str | PositionsSource],
+    date_from: dt.date,
+    date_to: dt.date,
+    profile: str | os.PathLike[str] | Profile = "yangkou-2022",
+    signins: str | os.PathLike[str] | None = None,
+    patrols: str | os.PathLike[str] | None = None,
+    exemptions: str | os.PathLike[str] | None = None,
+    workers: Iterable[str] | None = None,
+    progress: Progress = _quiet,
+) -> dict[str, Any]:
+    """Evaluate every roster worker on every date of the range; return the FORMATS.md JSON."""
+    from geo.engine import day_result_to_json, evaluate_days
+
+    t0 = time.perf_counter()
+    if date_to < date_from:
+        raise ValueError(f"--to {date_to} is before --from {date_from}")
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    params = prof.geo_params()
+    tz = ZoneInfo(params.timezone)
+
+    grids_file = read_grids(grids)
+    roster_rows = read_roster(roster)
+    wanted = set(workers) if workers else None
+    if wanted is not None:
+        unknown = sorted(wanted - {r.worker_id for r in roster_rows})
+        if unknown:
+            raise FormatError(os.fspath(roster), None, "worker_id", f"not in the roster: {', '.join(unknown)}")
+        roster_rows = [r for r in roster_rows if r.worker_id in wanted]
+    progress(f"read {len(grids_file.grids)} grids, {len(roster_rows)} workers")
+
+    sources = [p if isinstance(p, PositionsSource) else PositionsSource.parse(p) for p in positions]
+    per_file = []
+    for src in sources:
+        per_file.append(read_positions(src.path, worker_id=src.worker_id))
+        n = sum(len(f) for f in per_file[-1].values())
+        progress(f"read {n} positions of {len(per_file[-1])} workers from {src.path}")
+    fixes = merge_positions(per_file)
+    sign = read_signins(signins) if signins else {}
+    sessions = read_patrols(patrols) if patrols else {}
+    exempt = read_exemptions(exemptions, timezone=params.timezone) if exemptions else {}
+
+    dates = dates_between(date_from, date_to)
+    worker_days = build_worker_days(
+        roster_rows, grids_file, fixes, sign, sessions, exempt, params, dates,
+        roster_name=os.fspath(roster),
+    )
+    index = GridIndex(
+        grid_ids=tuple(g.grid_id for g in grids_file.grids),
+        geoms=tuple(g.geom for g in grids_file.grids),
+    )
+    progress(f"evaluating {len(worker_days)} worker-days ({len(dates)} dates)")
+    t1 = time.perf_counter()
+    results = evaluate_days(worker_days, params, grids=index)
+    progress(f"evaluated in {time.perf_counter() - t1:.1f} s")
+
+    day_entries: list[dict[str, Any]] = []
+    trail_input = []
+    for result in results:
+        deductions = day_deductions(result, prof)
+        entry = day_result_to_json(result, tz)
+        entry["deductions"] = [d.to_json() for d in deductions]
+        day_entries.append(entry)
+        trail_input.append((result.worker_id, result.date, deductions))
+    day_entries.sort(key=lambda e: (e["worker_id"], e["date"]))
+    evaluated = sorted({r.worker_id for r in roster_rows if r.grid_id is not None})
+    totals = period_totals(trail_input, prof, workers=evaluated)
+
+    roster_ids = {r.worker_id for r in roster_rows}
+    out: dict[str, Any] = {
+        "profile": prof.id,
+        "profile_version": prof.version,
+        "timezone": prof.timezone,
+        "from": date_from.isoformat(),
+        "to": date_to.isoformat(),
+        "days": day_entries,
+        "totals": totals_json(totals),
+        "trail": trail_json(totals),
+        "workers_without_grid": sorted(r.worker_id for r in roster_rows if r.grid_id is None),
+        "positions_not_in_roster": sorted(set(fixes) - roster_ids) if wanted is None else [],
+    }
+    progress(f"done in {time.perf_counter() - t0:.1f} s")
+    return out
