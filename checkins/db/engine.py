@@ -21,10 +21,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     engine = sa.create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
+def _sqlite_begin(conn: Any) -> None:
+    # pysqlite's own transaction handling breaks SAVEPOINT and transactional DDL: we emit
+    # BEGIN ourselves (SQLAlchemy docs, "Serializable isolation / Savepoints").
+    conn.exec_driver_sql("BEGIN")
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # autocommit at the driver; BEGIN comes from _sqlite_begin
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
