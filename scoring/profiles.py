@@ -88,39 +88,32 @@ class Profile:
     data: Mapping[str, Any]
 
     def geo_params(self) -> GeoParams:
-        """The detection parameters for ``geo.engine`` (timezone from the profile)."""
-        g = self.geo
-        return GeoParams(
-            timezone=self.timezone,
-            max_accuracy_m=float(g["max_accuracy_m"]),
-            max_future_s=float(g["max_future_s"]),
-            max_gap_s=float(g["max_gap_s"]),
-            max_speed_kmh=float(g["max_speed_kmh"]),
-            boundary_tolerance_m=float(g["boundary_tolerance_m"]),
-            still_radius_m=float(g["still_radius_m"]),
-            still_max_s=float(g["still_max_s"]),
-            spike_speed_kmh=float(g["spike_speed_kmh"]),
-            frozen_min_count=int(g["frozen_min_count"]),
-            frozen_min_speed_mps=float(g["frozen_min_speed_mps"]),
-            offpost_min_s=float(g["offpost_min_s"]),
-            phoneoff_min_s=float(g["phoneoff_min_s"]),
-            duty_windows=tuple((str(a), str(b)) for a, b in g["duty_windows"]),
-            working_days=str(g["working_days"]),
-            patrol_windows={k: (str(v[0]), str(v[1])) for k, v in g["patrol_windows"].items()},
-            required_patrol_s={k: float(v) for k, v in g["required_patrol_s"].items()},
-            performed_min_in_grid_s=float(g["performed_min_in_grid_s"]),
-            signin_radius_m=float(g["signin_radius_m"]),
-            signin_max_accuracy_m=float(g["signin_max_accuracy_m"]),
-            signin_roles=tuple(g["signin_roles"]),
-            signin_deadline={k: (None if v is None else str(v)) for k, v in g["signin_deadline"].items()},
-            online_window_s=float(g["online_window_s"]),
-            arrive_radius_m=float(g["arrive_radius_m"]),
-            calendar_overrides={str(k): bool(v) for k, v in g["calendar_overrides"].items()},
-        )
+        """The detection parameters for ``geo.engine`` (timezone from the profile).
+
+        Every ``GeoParams`` field present under ``geo`` is passed; a field the file omits
+        keeps its dataclass default (only fields that have one may be omitted: the schema).
+        """
+        kwargs: dict[str, Any] = {"timezone": self.timezone}
+        for f in dataclasses.fields(GeoParams):
+            if f.name != "timezone" and f.name in self.geo:
+                kwargs[f.name] = _GEO_CONVERT.get(f.name, float)(self.geo[f.name])
+        return GeoParams(**kwargs)
 
     def day_rules(self) -> list[Rule]:
         """The rules that take points from day results (those with ``day`` triggers)."""
         return [r for r in self.rules.values() if r.day]
+
+
+_GEO_CONVERT: dict[str, Any] = {
+    "frozen_min_count": int,
+    "duty_windows": lambda v: tuple((str(a), str(b)) for a, b in v),
+    "working_days": str,
+    "patrol_windows": lambda v: {k: (str(w[0]), str(w[1])) for k, w in v.items()},
+    "required_patrol_s": lambda v: {k: float(x) for k, x in v.items()},
+    "signin_roles": lambda v: tuple(str(x) for x in v),
+    "signin_deadline": lambda v: {k: (None if x is None else str(x)) for k, x in v.items()},
+    "calendar_overrides": lambda v: {str(k): bool(x) for k, x in v.items()},
+}
 
 
 # ----------------------------------------------------------------------------- listing

@@ -52,10 +52,18 @@ def test_every_rule_id_of_rules_md_is_in_the_profile(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(RULE_IDS))
 def test_geo_params_complete(name: str) -> None:
-    params = load_profile(name).geo_params()
-    for f in dataclasses.fields(GeoParams):
-        value = getattr(params, f.name)
-        assert value is not None, f.name
+    profile = load_profile(name)
+    params = profile.geo_params()
+    # the file states every GeoParams field (none left to a code default), and each one
+    # reaches the GeoParams object with the file's value
+    names = {f.name for f in dataclasses.fields(GeoParams)} - {"timezone"}
+    assert set(profile.geo) == names
+    for key in names:
+        value = getattr(params, key)
+        assert value is not None, key
+        raw = profile.geo[key]
+        if isinstance(raw, int | float):
+            assert value == raw, key
     # every geo parameter a rule names exists
     for rule in load_profile(name).rules.values():
         for gp in rule.geo_params:
