@@ -1,0 +1,32 @@
+"""Settings of the mobile API (``GRIDPATROL_MOBILE_*``); the secret comes from the core settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MobileSettings(BaseSettings):
+    """Limits and lifetimes of the mobile API; every field has a default."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDPATROL_MOBILE_", extra="ignore")
+
+    access_ttl_s: int = Field(900, description="access token lifetime")
+    refresh_ttl_s: int = Field(30 * 86400, description="refresh token lifetime")
+    max_body_bytes: int = Field(1_048_576, description="largest JSON body (413 above)")
+    max_photo_bytes: int = Field(8 * 1_048_576, description="largest photo of a patrol log")
+    max_photo_pixels: int = Field(40_000_000, description="largest photo in pixels (bombs)")
+    login_burst: float = Field(5, description="logins per phone / device without waiting")
+    login_per_min: float = Field(5, description="login refill rate per phone / device")
+    upload_burst: float = Field(120, description="position uploads per device without waiting")
+    upload_per_s: float = Field(2.0, description="upload refill rate per device")
+    max_age_days: float = Field(180, description="fixes older than this are refused (retention)")
+    max_ahead_days: float = Field(2, description="fixes further ahead are refused, not stored")
+
+
+@lru_cache
+def get_mobile_settings() -> MobileSettings:
+    """The process's mobile settings (cached)."""
+    return MobileSettings()

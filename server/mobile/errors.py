@@ -1,0 +1,146 @@
+"""Error bodies of the mobile API: ``{"error": {"code", "message", "field"}}``, never a trace.
+
+Codes are stable strings the phone app may switch on; messages are for people and may change.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from server.mobile.prefix import MOBILE_PREFIX
+
+log = logging.getLogger("gridpatrol.mobile")
+
+# Stable error codes (documented in docs/mobile-api.md).
+BAD_CREDENTIALS = "bad_credentials"
+DEVICE_PENDING = "device_pending"
+DEVICE_REVOKED = "device_revoked"
+TOKEN_MISSING = "token_missing"
+TOKEN_INVALID = "token_invalid"
+TOKEN_EXPIRED = "token_expired"
+TOKEN_REVOKED = "token_revoked"
+REFRESH_INVALID = "refresh_invalid"
+REFRESH_REUSED = "refresh_reused"
+FORBIDDEN = "forbidden"
+NOT_FOUND = "not_found"
+RATE_LIMITED = "rate_limited"
+BODY_TOO_LARGE = "body_too_large"
+BATCH_TOO_LARGE = "batch_too_large"
+MALFORMED_JSON = "malformed_json"
+UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+VALIDATION_FAILED = "validation_failed"
+CONFLICT = "conflict"
+TOO_MANY_PHOTOS = "too_many_photos"
+PHOTO_TOO_LARGE = "photo_too_large"
+PHOTO_NOT_IMAGE = "photo_not_image"
+NO_ASSIGNMENT = "no_assignment"
+METHOD_NOT_ALLOWED = "method_not_allowed"
+INTERNAL = "internal_error"
+
+
+class ErrorDetail(BaseModel):
+    """One error: a stable ``code``, a human ``message`` and the offending ``field`` if any."""
+
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx/5xx answer of the mobile API."""
+
+    error: ErrorDetail
+
+
+class ApiError(Exception):
+    """Raised anywhere in the mobile API to answer with a stable error body."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = headers
+
+
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A JSONResponse carrying the standard error body."""
+    body = {"error": {"code": code, "message": message, "field": field}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str | None:
+    """Turn a pydantic error location into a dotted field name (``items.3.lat``)."""
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or None
+
+
+def _is_mobile(request: Request) -> bool:
+    return request.url.path.startswith(MOBILE_PREFIX)
+
+
+_STATUS_CODES = {
+    400: VALIDATION_FAILED,
+    401: TOKEN_INVALID,
+    403: FORBIDDEN,
+    404: NOT_FOUND,
+    405: METHOD_NOT_ALLOWED,
+    413: BODY_TOO_LARGE,
+    415: UNSUPPORTED_MEDIA_TYPE,
+    422: VALIDATION_FAILED,
+    429: RATE_LIMITED,
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register handlers that give mobile-API paths the standard error body.
+
+    Paths outside the mobile prefix keep whatever format the rest of the app uses
+    (the handlers delegate to FastAPI's defaults there).
+    """
+    from fastapi.exception_handlers import (
+        http_exception_handler,
+        request_validation_exception_handler,
+    )
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        if not _is_mobile(request):
+            return await request_validation_exception_handler(request, exc)
+        errs = exc.errors()
+        first = errs[0] if errs else {"loc": (), "msg": "invalid request", "type": ""}
+        code = MALFORMED_JSON if first.get("type") == "json_invalid" else VALIDATION_FAILED
+        return error_response(422, code, str(first.get("msg")), loc_to_field(first.get("loc", ())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        if not _is_mobile(request):
+            return await http_exception_handler(request, exc)
+        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail), None, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unhandled(request: Request, exc: Exception):
+        log.exception("unhandled error on %s", request.url.path)
+        return error_response(500, INTERNAL, "internal error; the request was not applied")

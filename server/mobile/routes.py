@@ -1,0 +1,388 @@
+"""Routes of the mobile API (``/api/mobile/v1``): thin, the work is in ``checkins``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from checkins import auth, ingest
+from checkins import mobile as svc
+from checkins.photos import PhotoError, inspect_photo, photo_record, store_photo
+from server.mobile import errors as E
+from server.mobile import schemas as S
+from server.mobile.deps import (
+    SessionDep,
+    WorkerDep,
+    app_engine,
+    app_settings,
+    authenticate,
+    bearer_claims,
+    limiters,
+    mobile_settings,
+    rate_limit,
+    token_settings,
+)
+from server.mobile.errors import ApiError, ErrorBody, loc_to_field
+from server.mobile.prefix import MOBILE_PREFIX
+
+router = APIRouter(prefix=MOBILE_PREFIX, tags=["mobile"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in {
+        401: "missing, invalid, expired or revoked token (`token_*`)",
+        403: "device not approved or revoked (`device_*`)",
+        413: "body too large (`body_too_large`, `batch_too_large`)",
+        422: "invalid request (`validation_failed`, `malformed_json`)",
+        429: "rate limited (`rate_limited`, see Retry-After)",
+    }.items()
+}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _profile(request: Request) -> str:
+    return app_settings(request).profile
+
+
+def _params(request: Request):  # type: ignore[no-untyped-def]
+    return svc.geo_params(_profile(request))
+
+
+def _tokens_out(t: auth.IssuedTokens) -> S.TokenPair:
+    return S.TokenPair(access_token=t.access_token, expires_in_s=t.access_expires_in_s,
+                       refresh_token=t.refresh_token, refresh_expires_in_s=t.refresh_expires_in_s,
+                       worker_id=t.worker_id, device_id=str(t.device_id))
+
+
+# ------------------------------------------------------------------ auth
+@router.post("/auth/login", response_model=S.TokenPair, responses=_ERRORS,
+             summary="Log in with phone number and password from an approved phone")
+def login(body: S.LoginRequest, request: Request, session: SessionDep) -> S.TokenPair:
+    """Log in; a phone not yet approved for the worker gets 403 ``device_pending``."""
+    lim = limiters(request)
+    rate_limit(lim.login_phone, body.phone, "login attempts for this phone number")
+    rate_limit(lim.login_device, body.device_uid, "login attempts from this device")
+    try:
+        issued = auth.login(session, phone=body.phone, password=body.password,
+                            device_uid=body.device_uid, device_model=body.device_model,
+                            settings=token_settings(request))
+    except auth.AuthError as exc:
+        session.commit()  # keep a newly registered pending device
+        raise ApiError(exc.status, exc.code, exc.message, exc.field) from exc
+    session.commit()
+    return _tokens_out(issued)
+
+
+@router.post("/auth/refresh", response_model=S.TokenPair, responses=_ERRORS,
+             summary="Swap a refresh token for new tokens (each refresh token works once)")
+def refresh(body: S.RefreshRequest, request: Request, session: SessionDep) -> S.TokenPair:
+    """Rotate; reusing a refresh token revokes its whole family (``refresh_reused``)."""
+    try:
+        issued = auth.refresh(session, refresh_token=body.refresh_token,
+                              settings=token_settings(request))
+    except auth.AuthError as exc:
+        session.commit()  # the family revocation must stick
+        raise ApiError(exc.status, exc.code, exc.message, exc.field) from exc
+    session.commit()
+    return _tokens_out(issued)
+
+
+@router.post("/auth/logout", response_model=S.OkResponse, responses=_ERRORS,
+             summary="End this login: its access and refresh tokens stop working at once")
+def logout(me: WorkerDep, session: SessionDep) -> S.OkResponse:
+    """Revoke the current session (token family)."""
+    auth.logout(session, session_id=me.session_id)
+    session.commit()
+    return S.OkResponse()
+
+
+@router.get("/me", response_model=S.MeResponse, responses=_ERRORS, summary="Who am I")
+def me(me: WorkerDep, session: SessionDep, request: Request) -> S.MeResponse:
+    """The token's worker and device."""
+    w = svc.worker_of(session, me.worker_id)
+    day = svc.local_date(_now(), _params(request).timezone)
+    grid = svc.grid_on(session, me.worker_id, day)
+    return S.MeResponse(worker_id=w.worker_id, name=w.name, role=w.role, village_id=w.village_id,
+                        grid_id=grid.grid_id if grid else None, device_id=str(me.device_id))
+
+
+@router.get("/me/assignment", response_model=S.AssignmentResponse, responses=_ERRORS,
+            summary="Today's grid, office geofence, patrol windows and requirements")
+def get_assignment(me: WorkerDep, session: SessionDep, request: Request,
+                   datum: Annotated[S.Datum, Query(description="datum of the coordinates returned")] = "wgs84",
+                   ) -> dict[str, Any]:
+    """Today's assignment, coordinates in the requested datum (GEO-CRS)."""
+    return svc.assignment(session, me.worker_id, now=_now(), datum=datum, params=_params(request))
+
+
+@router.get("/me/day", response_model=S.MyDayResponse, responses=_ERRORS,
+            summary="My day: patrol progress so far, flags raised on me, month's points")
+def get_my_day(me: WorkerDep, session: SessionDep, request: Request) -> dict[str, Any]:
+    """Today's in-grid minutes against the requirement, flags and the month's points."""
+    return svc.my_day(session, worker_id=me.worker_id, now=_now(), params=_params(request))
+
+
+# ------------------------------------------------------------------ sign-in and patrols
+@router.post("/signins", response_model=S.SigninResponse, responses=_ERRORS,
+             summary="Sign in (签到) with the fix it was made at; says at once if it counts")
+def post_signin(body: S.SigninRequest, me: WorkerDep, session: SessionDep,
+                request: Request) -> dict[str, Any]:
+    """Store the sign-in and judge it (GEO-SIGNIN, YK-SIGNIN-PLACE, YK-LOG)."""
+    f = body.fix
+    try:
+        return svc.sign_in(session, worker_id=me.worker_id, device_id=me.device_id,
+                           client_id=body.client_id, lon=f.lon, lat=f.lat, datum=f.datum,
+                           accuracy_m=f.accuracy_m, signed_at=f.recorded_at, mock=f.mock,
+                           params=_params(request))
+    except svc.Invalid as exc:
+        raise ApiError(422, exc.code, exc.message, exc.field) from exc
+
+
+@router.post("/patrols", response_model=S.PatrolSessionOut, responses=_ERRORS,
+             summary="Start a patrol")
+def post_patrol(body: S.PatrolStartRequest, me: WorkerDep, session: SessionDep,
+                request: Request) -> dict[str, Any]:
+    """Start a patrol (a resent start with the same client id returns the same patrol)."""
+    try:
+        return svc.start_patrol(session, worker_id=me.worker_id, device_id=me.device_id,
+                                client_id=body.client_id, started_at=body.started_at,
+                                params=_params(request))
+    except svc.NotFound as exc:
+        raise ApiError(404, E.NOT_FOUND, "no such patrol", "client_id") from exc
+
+
+@router.post("/patrols/{patrol_id}/stop", response_model=S.PatrolSessionOut, responses=_ERRORS,
+             summary="Stop a patrol")
+def stop_patrol(patrol_id: str, body: S.PatrolStopRequest, me: WorkerDep,
+                session: SessionDep) -> dict[str, Any]:
+    """Stop one of my patrols; another worker's patrol id is 404."""
+    try:
+        return svc.stop_patrol(session, worker_id=me.worker_id, patrol_id=patrol_id,
+                               ended_at=body.ended_at)
+    except svc.NotFound as exc:
+        raise ApiError(404, E.NOT_FOUND, "no such patrol", "patrol_id") from exc
+    except svc.Invalid as exc:
+        raise ApiError(422, exc.code, exc.message, exc.field) from exc
+
+
+@router.post("/patrol-logs", response_model=S.PatrolLogOut, responses=_ERRORS,
+             summary="Write a patrol log entry (巡查日志) with up to 9 photos (multipart)")
+async def post_patrol_log(
+    request: Request,
+    text: Annotated[str, Form(max_length=5000)],
+    patrol_id: Annotated[str | None, Form()] = None,
+    photos: Annotated[list[UploadFile] | None, File(description="JPEG, PNG or WebP; at most 9")] = None,
+) -> dict[str, Any]:
+    """Photos are checked by content (Pillow), stored under the data folder with their EXIF."""
+    claims = bearer_claims(request)
+    ms = mobile_settings(request)
+    photos = photos or []
+    if len(photos) > S.MAX_PHOTOS:
+        raise ApiError(422, E.TOO_MANY_PHOTOS, f"at most {S.MAX_PHOTOS} photos", "photos")
+    blobs = []
+    for i, up in enumerate(photos):
+        data = await up.read(ms.max_photo_bytes + 1)
+        try:
+            info = inspect_photo(data, max_bytes=ms.max_photo_bytes, max_pixels=ms.max_photo_pixels)
+        except PhotoError as exc:
+            status = 413 if exc.code == "photo_too_large" else 422
+            raise ApiError(status, exc.code, exc.message, f"photos.{i}") from exc
+        blobs.append((data, info))
+
+    def work() -> dict[str, Any]:
+        with Session(app_engine(request), expire_on_commit=False) as session:
+            who = authenticate(session, claims)
+            data_dir = app_settings(request).data_dir
+            now = _now()
+            day = svc.local_date(now, _params(request).timezone)
+            records = []
+            for data, info in blobs:
+                path = store_photo(data, info, data_dir=data_dir, worker_id=who.worker_id, day=day)
+                records.append(photo_record(info, path, data_dir))
+            try:
+                return svc.add_patrol_log(session, worker_id=who.worker_id, patrol_id=patrol_id,
+                                          text=text, photos=records, written_at=now)
+            except svc.NotFound as exc:
+                raise ApiError(404, E.NOT_FOUND, "no such patrol", "patrol_id") from exc
+
+    return await run_in_threadpool(work)
+
+
+# ------------------------------------------------------------------ positions
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(dict(defs[ref.split("/")[-1]]))
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)
+
+
+_BATCH_SCHEMA = _inline(S.PositionBatch.model_json_schema())
+
+_REASONS = {
+    "missing": "missing_field",
+    "finite_number": "not_finite",
+    "timezone_aware": "missing_utc_offset",
+    "literal_error": "invalid_choice",
+    "string_pattern_mismatch": "invalid_format",
+    "too_long": "too_long",
+}
+
+
+def _reason(err: dict[str, Any]) -> str:
+    loc = err.get("loc", ())
+    if loc and loc[-1] == "datum" and err.get("type") == "literal_error":
+        return "unknown_datum"
+    t = str(err.get("type", ""))
+    if t.startswith(("greater_than", "less_than")):
+        return "out_of_range"
+    if t.endswith("_parsing") or t.endswith("_type"):
+        return "invalid_type"
+    return _REASONS.get(t, "invalid_value")
+
+
+def _semantic(it: S.PositionItem) -> tuple[str, str] | None:
+    """A fix needs lon, lat and its datum (GEO-CRS: never guess a datum)."""
+    if it.kind == "fix":
+        for name in ("lon", "lat", "datum"):
+            if getattr(it, name) is None:
+                return "missing_field", name
+    return None
+
+
+def parse_batch(body: bytes) -> tuple[list[tuple[int, S.PositionItem]], list[ingest.ItemOutcome], list[int]]:
+    """Validate a batch item by item: one bad item never rejects the others."""
+    items: list[tuple[int, S.PositionItem]] = []
+    bad: list[ingest.ItemOutcome] = []
+    seqs: list[int] = []
+    try:
+        batch = S.PositionBatch.model_validate_json(body)  # fast path: all items valid
+        raw_items: list[Any] | None = None
+        parsed: list[S.PositionItem | None] = list(batch.items)
+    except ValidationError:
+        try:
+            raw = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(422, E.MALFORMED_JSON, f"body is not valid JSON: {exc}") from exc
+        if not isinstance(raw, dict) or not isinstance(raw.get("items"), list):
+            raise ApiError(422, E.VALIDATION_FAILED, "body must be an object with a list 'items'", "items") from None
+        raw_items = raw["items"]
+        if len(raw_items) > S.MAX_BATCH_ITEMS:
+            raise ApiError(413, E.BATCH_TOO_LARGE,
+                           f"{len(raw_items)} items; at most {S.MAX_BATCH_ITEMS} per batch", "items") from None
+        parsed = []
+        for i, obj in enumerate(raw_items):
+            try:
+                parsed.append(S.PositionItem.model_validate(obj))
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                cid = obj.get("client_id") if isinstance(obj, dict) else None
+                bad.append(ingest.ItemOutcome(i, cid if isinstance(cid, str) else None, ingest.REJECTED,
+                                              _reason(err), loc_to_field(err.get("loc", ()))))
+                if isinstance(obj, dict) and type(obj.get("seq")) is int and obj["seq"] >= 0:
+                    seqs.append(obj["seq"])
+                parsed.append(None)
+    for i, it in enumerate(parsed):
+        if it is None:
+            continue
+        seqs.append(it.seq)
+        problem = _semantic(it)
+        if problem:
+            bad.append(ingest.ItemOutcome(i, it.client_id, ingest.REJECTED, problem[0], problem[1]))
+        else:
+            items.append((i, it))
+    return items, bad, seqs
+
+
+@router.post(
+    "/positions", response_model=S.BatchResult, responses=_ERRORS,
+    summary="Upload up to 500 fixes and heartbeats; each item is answered on its own",
+    openapi_extra={"requestBody": {"required": True,
+                                   "content": {"application/json": {"schema": _BATCH_SCHEMA}}}},
+)
+async def post_positions(request: Request) -> S.BatchResult:
+    """Idempotent on (device, client_id): a resent item is ``duplicate``, never stored twice.
+
+    An answered (200) batch is committed. Items failing GEO-VALID are stored and answered
+    ``accepted`` with their ``reason`` (kept for the record, excluded from computations);
+    structurally invalid items are ``rejected`` with the reason and field, not stored.
+    """
+    claims = bearer_claims(request)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        raise ApiError(415, E.UNSUPPORTED_MEDIA_TYPE, "send the batch as application/json",
+                       "content-type")
+    rate_limit(limiters(request).upload, claims.device_id, "uploads from this device")
+    body = await request.body()
+    items, bad, seqs = parse_batch(body)
+    ms = mobile_settings(request)
+    params = ingest.IngestParams(geo=_params(request), max_age_days=ms.max_age_days,
+                                 max_ahead_days=ms.max_ahead_days)
+
+    def work() -> S.BatchResult:
+        with Session(app_engine(request), expire_on_commit=False) as session:
+            who = authenticate(session, claims)
+            report = ingest.ingest_batch(session, worker_id=who.worker_id, device_id=who.device_id,
+                                         items=items, outcomes=bad, seqs_seen=seqs, params=params)
+        res = [S.ItemResult(client_id=o.client_id, index=o.index, status=o.status,  # type: ignore[arg-type]
+                            reason=o.reason, field=o.field) for o in report.outcomes]
+        counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+        for o in report.outcomes:
+            counts[o.status] += 1
+        return S.BatchResult(accepted=counts["accepted"], duplicates=counts["duplicate"],
+                             rejected=counts["rejected"], items=res, server_time=_now())
+
+    return await run_in_threadpool(work)
+
+
+# ------------------------------------------------------------------ requests
+@router.post("/requests", response_model=S.ExemptionOut, responses=_ERRORS,
+             summary="Ask for leave, field duty (外勤, with its place) or a special case")
+def post_request(body: S.ExemptionRequest, me: WorkerDep, session: SessionDep) -> dict[str, Any]:
+    """A request starts as ``requested``; the village office approves or denies it."""
+    place = None
+    if body.place is not None:
+        place = (body.place.lon, body.place.lat, body.place.datum, body.place.radius_m)
+    try:
+        return svc.request_exemption(session, worker_id=me.worker_id, kind=body.kind,
+                                     start=body.start, end=body.end, reason=body.reason,
+                                     place=place)
+    except svc.Invalid as exc:
+        raise ApiError(422, exc.code, exc.message, exc.field) from exc
+
+
+@router.get("/requests", response_model=S.ExemptionList, responses=_ERRORS,
+            summary="My requests and their status")
+def list_requests(me: WorkerDep, session: SessionDep,
+                  limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+    """My requests, newest first."""
+    return {"items": svc.list_exemptions(session, worker_id=me.worker_id, limit=limit)}
+
+
+@router.get("/requests/{request_id}", response_model=S.ExemptionOut, responses=_ERRORS,
+            summary="One of my requests")
+def get_request(request_id: str, me: WorkerDep, session: SessionDep) -> dict[str, Any]:
+    """One request; another worker's id is 404."""
+    try:
+        return svc.get_exemption(session, worker_id=me.worker_id, exemption_id=request_id)
+    except svc.NotFound as exc:
+        raise ApiError(404, E.NOT_FOUND, "no such request", "request_id") from exc
+
+
