@@ -216,7 +216,7 @@ def evaluate_files(
     trail_input = []
     for result in results:
         deductions = day_deductions(result, prof)
-        entry = day_result_to_json(result, tz)
+        entry = day_result_to_json(result, params.timezone)
         entry["deductions"] = [d.to_json() for d in deductions]
         day_entries.append(entry)
         trail_input.append((result.worker_id, result.date, deductions))
