@@ -175,7 +175,6 @@ def evaluate_files(
         raise ValueError(f"--to {date_to} is before --from {date_from}")
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
     params = prof.geo_params()
-    tz = ZoneInfo(params.timezone)
 
     grids_file = read_grids(grids)
     roster_rows = read_roster(roster)
