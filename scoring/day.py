@@ -88,8 +88,9 @@ def _patrol_missing(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
 def _patrol_short(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
     for window, p in r.patrols.items():
         if p.status == "short":
+            app = ", started in the app" if p.started_in_app else ""
             yield (
-                f"{_label(window)} patrol short: {p.in_grid_s} s in grid of {p.required_s} s required",
+                f"{_label(window)} patrol short: {p.in_grid_s} s in grid of {p.required_s} s required{app}",
                 _patrol_evidence(window, p),
             )
 

@@ -190,6 +190,8 @@ def test_evaluate_yangkou_by_hand(township: dict[str, Path]) -> None:
     assert w02["offpost"] == []
     # deductions: YK-PATROL short am -1; no YK-LOG since the am patrol was started in the app
     assert [(d["rule"], d["points"]) for d in w02["deductions"]] == [("YK-PATROL", -1.0)]
+    assert w02["deductions"][0]["reason"] == (
+        "morning patrol short: 0 s in grid of 7200 s required, started in the app")
 
     assert doc["totals"] == {
         "w01": {"YK-PATROL": -1.0, "YK-LOG": -0.2},

@@ -56,7 +56,7 @@ def test_yk_patrol_missing_and_short() -> None:
     patrol_d = [d for d in got if d.rule == "YK-PATROL"]
     assert [(d.points, d.evidence["window"]) for d in patrol_d] == [(-0.5, "am"), (-1.0, "pm")]
     assert patrol_d[0].reason == "morning patrol missing"
-    assert patrol_d[1].reason == "afternoon patrol short: 2520 s in grid of 3600 s required"
+    assert patrol_d[1].reason == "afternoon patrol short: 2520 s in grid of 3600 s required, started in the app"
     assert patrol_d[1].evidence["in_grid_s"] == 2520 and patrol_d[1].evidence["required_s"] == 3600
 
 
