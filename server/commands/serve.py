@@ -1,0 +1,43 @@
+"""``gridpatrol serve``: migrate, load the demo into an empty database, serve HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (GRIDPATROL_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (GRIDPATROL_PORT)")] = None,
+    demo: Annotated[bool | None, typer.Option(
+        help="load the demo township when the database is empty (GRIDPATROL_DEMO_ON_EMPTY)")]
+    = None,
+) -> None:
+    """Run migrations, load the demo if the database is empty, print the URL and serve."""
+    import uvicorn
+
+    from server.app import create_app
+    from server.bootstrap import database_is_empty, load_demo, prepare_database
+    from server.logs import configure_logging, get_logger
+    from server.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    log = get_logger("gridpatrol.serve")
+    engine = prepare_database(settings)
+    if (settings.demo_on_empty if demo is None else demo) and database_is_empty(engine):
+        load_demo(settings, engine)
+    host = host or settings.host
+    port = port or settings.port
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    log.info("serving", url=url, backend=engine.dialect.name)
+    typer.echo(f"gridpatrol is running at {url}  (health: {url}health, API docs: {url}docs)",
+               err=True)
+    uvicorn.run(create_app(settings, engine), host=host, port=port, log_config=None,
+                proxy_headers=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to the CLI."""
+    app.command("serve")(serve)

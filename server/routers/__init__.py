@@ -1,0 +1,1 @@
+"""HTTP routers; each module exposes ``router`` (included by :func:`server.app.create_app`)."""
