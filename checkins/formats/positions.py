@@ -86,26 +86,35 @@ def parse_time(value: str, name: str, line: int, field: str) -> float:
 
 
 def _times(values: Sequence[str], lines: Sequence[int], name: str, field: str, *, optional: bool) -> np.ndarray:
+    """Parse a time column to POSIX seconds; each distinct string is parsed once.
+
+    Phones record at whole seconds, so a day of thousands of workers has at most a few
+    tens of thousands of distinct time strings: a lookup table beats parsing every row.
+    """
     fromiso = dt.datetime.fromisoformat
+    lut: dict[str, float] = {}
     try:
-        if optional:
-            moments = [fromiso(v) if v else None for v in values]
-        else:
-            moments = [fromiso(v) for v in values]
-        ok = not any(m is not None and m.tzinfo is None for m in moments)
+        for v in set(values):
+            text = v.strip()
+            if optional and not text:
+                lut[v] = np.nan
+                continue
+            moment = fromiso(text)
+            if moment.tzinfo is None:
+                raise ValueError(v)
+            lut[v] = moment.timestamp()
+        ok = True
     except (ValueError, TypeError):
         ok = False
-    if not ok:  # locate the bad row and say what is wrong with it
-        out = np.empty(len(values), dtype=np.float64)
+    if not ok:  # locate the first bad row and say what is wrong with it
         for i, v in enumerate(values):
             if not v.strip():
                 if not optional:
                     raise FormatError(name, lines[i], field, "a time is required")
-                out[i] = np.nan
             else:
-                out[i] = parse_time(v, name, lines[i], field)
-        return out
-    return np.array([np.nan if m is None else m.timestamp() for m in moments], dtype=np.float64)
+                parse_time(v, name, lines[i], field)
+        raise AssertionError("unreachable")  # pragma: no cover
+    return np.fromiter(map(lut.__getitem__, values), dtype=np.float64, count=len(values))
 
 
 def _floats(

@@ -45,6 +45,12 @@ def test_reads_columns_groups_by_worker_and_sorts_by_time() -> None:
     assert out["w02"].received_at is None
 
 
+def test_spaces_around_values_are_tolerated() -> None:
+    data = csv_bytes("w01, 2026-03-02T08:00:00+08:00 , 120.4 ,32.0,,,,,")
+    f = read_positions_csv(data, "p.csv")["w01"]
+    assert (f.t[0], f.lon[0]) == (T0, 120.4)
+
+
 def test_heartbeat_rows_have_no_position() -> None:
     data = csv_bytes(
         "w01,2026-03-02T08:00:00+08:00,,,,,,,heartbeat",
