@@ -1,0 +1,97 @@
+"""The HTTP app on the selected backend: /health, the overview, the office import endpoint."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from checkins import models as m
+from server.app import create_app
+from server.deps import get_session
+from server.settings import Settings
+from tests.checkins.factories import ROSTER, as_bytes, modified, township_doc
+
+TOKEN = "test-office-token"
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return Settings(environment="test", secret_key="s3cret-for-tests", admin_token=TOKEN,
+                    database_url=database_url)
+
+
+@pytest.fixture
+def client(settings, migrated_engine, session):
+    app = create_app(settings, migrated_engine)
+    app.dependency_overrides[get_session] = lambda: session
+    with TestClient(app) as c:
+        yield c
+
+
+def test_health_reports_backend_reachability_and_revision(client, db_backend):
+    from checkins.db.migrate import head_revision
+
+    r = client.get("/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["backend"] == db_backend
+    assert body["reachable"] is True
+    assert body["revision"] == head_revision() and body["status"] == "ok"
+    if db_backend == "postgresql":
+        assert body["postgis"].startswith("3.")
+    else:
+        assert body["postgis"] is None
+    assert r.headers["x-request-id"]
+
+
+def test_health_when_the_database_is_unreachable(settings):
+    from checkins.db.engine import make_engine
+
+    bad = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none",
+                      connect_args={"connect_timeout": 2})
+    with TestClient(create_app(settings, bad)) as c:
+        r = c.get("/health")
+    assert r.status_code == 503
+    assert r.json()["reachable"] is False and "error" in r.json()
+
+
+def _post(client, kind, data, name, token=TOKEN, **form):
+    return client.post(f"/api/office/import/{kind}", files={"file": (name, data)}, data=form,
+                       headers={"Authorization": f"Bearer {token}"} if token else {})
+
+
+def test_import_endpoint_requires_the_office_token(client, session):
+    assert _post(client, "grids", as_bytes(township_doc()), "t.geojson", token=None) \
+        .status_code == 401
+    assert _post(client, "grids", as_bytes(township_doc()), "t.geojson", token="wrong") \
+        .status_code == 401
+    assert session.scalar(sa.select(sa.func.count()).select_from(m.Grid)) == 0
+
+
+def test_import_endpoint_applies_and_reports(client, session):
+    r = _post(client, "grids", as_bytes(township_doc()), "town.geojson")
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == {"township": 1, "village": 2, "grid": 3}
+    r = _post(client, "roster", ROSTER.encode(), "roster.csv", valid_from="2026-03-02")
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == {"worker": 4, "grid_assignment": 3}
+    assert any("has no grid" in w for w in r.json()["warnings"])
+    again = _post(client, "grids", as_bytes(township_doc()), "town.geojson").json()
+    assert again["created"] == {} and again["updated"] == {}
+    ov = client.get("/api/overview").json()
+    assert ov["counts"]["grid"] == 3 and ov["counts"]["worker"] == 4
+    geo = client.get("/api/grids").json()
+    assert len(geo["features"]) == 5
+    assert "东村" in client.get("/").text
+
+
+def test_import_endpoint_rejects_a_bad_file_whole(client, session):
+    bad = modified(township_doc(), 4, properties={"grid_id": "G1"})
+    r = _post(client, "grids", as_bytes(bad), "bad.geojson")
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert detail == {"file": "bad.geojson", "where": "feature 4 (grid_id=G1)",
+                      "field": "grid_id", "message": detail["message"]}
+    assert "duplicate" in detail["message"]
+    assert session.scalar(sa.select(sa.func.count()).select_from(m.Village)) == 0
