@@ -191,6 +191,9 @@ class GeoParams:
     # extra calendar overrides (ISO date -> True working / False rest), for years the
     # packaged PRC calendar does not cover yet or a township's own adjustments
     calendar_overrides: dict[str, bool] = field(default_factory=dict)
+    # GEO-PHONEOFF cause only (explanation, not a deduction): a battery at or below this
+    # percentage just before a silence explains it as "phone_off"
+    phoneoff_low_battery_pct: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,338 @@
+"""Benchmark of the patrol engine (geo/) against the tools a data analyst would use.
+
+Synthetic township: N workers (default 5,000), each with its own grid (a 20-vertex
+polygon; ``--vertices 500`` for the detailed variant), one fix every 30 s over an 8-hour
+duty day (960 fixes), a correlated walk that leaves and re-enters the grid, stays, a few
+suspect fixes, heartbeats every 10 minutes and a silent gap for some workers.
+
+Measured side by side in one run:
+(a) ``geo.engine.evaluate_days``: every GEO rule, batched across workers, one core;
+(b) a straightforward per-point ``Polygon.contains(Point)`` loop computing in-grid time;
+(c) MovingPandas ``Trajectory.clip`` + durations (on a subset, scaled);
+(d) raw ``shapely.contains_xy`` over the same points: the floor for point-in-polygon work.
+
+Run: ``uv run python bench/geo_bench.py [--workers N] [--vertices 20|500] [--quick]``.
+Prints a table and writes ``bench/out/geo_bench.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import platform
+import resource
+import sys
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+import shapely
+from shapely.geometry import Point, Polygon
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from geo.crs import project, projection_key, unproject  # noqa: E402
+from geo.duty import local_instant  # noqa: E402
+from geo.engine import evaluate_days  # noqa: E402
+from geo.types import Fixes, GeoParams, GridIndex, Place, WorkerDay  # noqa: E402
+
+TZ = "Asia/Shanghai"
+DATE = dt.date(2026, 3, 2)
+FIX_EVERY_S = 30.0
+N_FIXES = 960  # 8 h
+CENTRE = (121.0, 31.9)
+
+
+def bench_params() -> GeoParams:
+    """RULES.md defaults (same values as tests/geo/conftest.py)."""
+    return GeoParams(
+        timezone=TZ, max_accuracy_m=100.0, max_future_s=300.0, max_gap_s=300.0,
+        max_speed_kmh=25.0, boundary_tolerance_m=20.0, still_radius_m=50.0, still_max_s=1200.0,
+        spike_speed_kmh=150.0, frozen_min_count=10, frozen_min_speed_mps=1.0,
+        offpost_min_s=1800.0, phoneoff_min_s=1800.0,
+        duty_windows=(("08:00", "12:00"), ("14:00", "18:00")), working_days="prc_workdays",
+        patrol_windows={"am": ("06:00", "12:00"), "pm": ("12:00", "20:00")},
+        required_patrol_s={"head": 3600.0, "parttime": 3600.0, "fulltime": 7200.0},
+        performed_min_in_grid_s=600.0, signin_radius_m=150.0, signin_max_accuracy_m=50.0,
+        signin_roles=("fulltime", "parttime"),
+        signin_deadline={"parttime": "09:00", "fulltime": None, "head": None},
+        online_window_s=300.0, arrive_radius_m=50.0,
+    )
+
+
+def make_township(n_workers: int, vertices: int = 20, seed: int = 7):
+    """Synthetic worker-days (WGS-84) and the township's GridIndex."""
+    rng = np.random.default_rng(seed)
+    key = projection_key(*CENTRE)
+    cx0, cy0 = project(np.array([CENTRE[0]]), np.array([CENTRE[1]]), key)
+    side = int(np.ceil(np.sqrt(n_workers)))
+    spacing = 1100.0
+    ix, iy = np.arange(n_workers) % side, np.arange(n_workers) // side
+    gx = cx0[0] + (ix - side / 2) * spacing
+    gy = cy0[0] + (iy - side / 2) * spacing
+    # star-shaped grids: radius 380-540 m, smooth noise for the 500-vertex variant
+    ang = np.linspace(0, 2 * np.pi, vertices, endpoint=False)
+    k = np.arange(1, 4)
+    amp = rng.uniform(0, 40, (n_workers, 3))
+    ph = rng.uniform(0, 2 * np.pi, (n_workers, 3))
+    rad = 460 + (amp[:, :, None] * np.sin(k[None, :, None] * ang[None, None, :] + ph[:, :, None])).sum(1)
+    if vertices <= 40:
+        rad = rad + rng.uniform(-30, 30, rad.shape)
+    px = gx[:, None] + rad * np.cos(ang)
+    py = gy[:, None] + rad * np.sin(ang)
+    plon, plat = unproject(px.ravel(), py.ravel(), key)
+    plon, plat = plon.reshape(px.shape), plat.reshape(px.shape)
+    grids = [Polygon(np.c_[plon[i], plat[i]]) for i in range(n_workers)]
+    # correlated walks: ~1.1 m/s, heading drifts, pulled back toward the grid centre
+    n = N_FIXES
+    x = np.empty((n_workers, n))
+    y = np.empty((n_workers, n))
+    x[:, 0] = gx + rng.uniform(-300, 300, n_workers)
+    y[:, 0] = gy + rng.uniform(-300, 300, n_workers)
+    head = rng.uniform(0, 2 * np.pi, n_workers)
+    speed = rng.uniform(0.8, 1.4, n_workers)
+    moving = np.ones(n_workers, bool)
+    for j in range(1, n):
+        dxc, dyc = gx - x[:, j - 1], gy - y[:, j - 1]
+        dist = np.hypot(dxc, dyc)
+        to_c = np.arctan2(dyc, dxc)
+        pull = np.clip((dist - 350) / 400, 0, 1) * 0.35
+        dh = np.angle(np.exp(1j * (to_c - head)))
+        head = head + rng.normal(0, 0.35, n_workers) + pull * dh
+        moving = np.where(rng.random(n_workers) < 0.01, ~moving, moving)  # stays
+        step = np.where(moving, speed * FIX_EVERY_S, rng.normal(0, 3, n_workers))
+        x[:, j] = x[:, j - 1] + step * np.cos(head)
+        y[:, j] = y[:, j - 1] + step * np.sin(head)
+    x += rng.normal(0, 4, x.shape)  # GPS noise
+    y += rng.normal(0, 4, y.shape)
+    lon, lat = unproject(x.ravel(), y.ravel(), key)
+    lon, lat = lon.reshape(x.shape), lat.reshape(x.shape)
+    # the duty day: 08:00-12:00 and 14:00-18:00, one fix every 30 s (480 + 480)
+    t0 = local_instant(DATE, "08:00", TZ)
+    half = n // 2
+    t = np.concatenate([
+        t0 + np.arange(half) * FIX_EVERY_S,
+        local_instant(DATE, "14:00", TZ) + np.arange(n - half) * FIX_EVERY_S,
+    ])
+    acc = rng.gamma(2.0, 6.0, (n_workers, n))
+    acc[rng.random(acc.shape) < 0.002] = 150.0  # some rejected fixes
+    mock = rng.random((n_workers, n)) < 0.0005
+    # silent gaps: 10% of workers lose 40 minutes
+    keep = np.ones((n_workers, n), bool)
+    silent = np.flatnonzero(rng.random(n_workers) < 0.10)
+    start = rng.integers(0, n - 80, silent.size)
+    for w, s in zip(silent, start, strict=True):
+        keep[w, s : s + 80] = False
+    hb_t = t[::20] + 7.0  # a heartbeat every 10 minutes
+    roles = np.array(["fulltime", "parttime", "head"])[rng.integers(0, 3, n_workers)]
+    days = []
+    for i in range(n_workers):
+        m = keep[i]
+        kh = hb_t.size
+        ft = np.concatenate([t[m], hb_t])
+        fixes = Fixes(
+            t=ft,
+            lon=np.concatenate([lon[i, m], np.full(kh, np.nan)]),
+            lat=np.concatenate([lat[i, m], np.full(kh, np.nan)]),
+            accuracy_m=np.concatenate([acc[i, m], np.full(kh, np.nan)]),
+            speed_mps=np.full(ft.size, np.nan),
+            mock=np.concatenate([mock[i, m], np.zeros(kh, bool)]),
+            is_heartbeat=np.concatenate([np.zeros(int(m.sum()), bool), np.ones(kh, bool)]),
+        )
+        order = np.argsort(fixes.t, kind="stable")
+        fixes = Fixes(**{f: getattr(fixes, f)[order] for f in (
+            "t", "lon", "lat", "accuracy_m", "speed_mps", "mock", "is_heartbeat")})
+        olon, olat = unproject(np.array([gx[i] + 200.0]), np.array([gy[i] - 100.0]), key)
+        days.append(WorkerDay(
+            worker_id=f"w{i:05d}", date=DATE, role=str(roles[i]), grid_id=f"g{i:05d}",
+            grid=grids[i], office=Place(float(olon[0]), float(olat[0]), 150.0), fixes=fixes,
+        ))
+    index = GridIndex(tuple(d.grid_id for d in days), tuple(grids))
+    return days, index
+
+
+# ---------------------------------------------------------------------------- peers
+def per_point_loop(days, max_gap_s: float) -> list[float]:
+    """(b) the straightforward way: Polygon.contains(Point) per fix, sum dt when both in."""
+    out = []
+    for d in days:
+        f = d.fixes
+        poly = d.grid
+        total = 0.0
+        prev_t, prev_in = None, False
+        for tt, lo, la, hb in zip(f.t, f.lon, f.lat, f.is_heartbeat, strict=True):
+            if hb:
+                continue
+            inside = poly.contains(Point(lo, la))
+            if prev_t is not None and prev_in and inside and tt - prev_t <= max_gap_s:
+                total += tt - prev_t
+            prev_t, prev_in = tt, inside
+        out.append(total)
+    return out
+
+
+def movingpandas_clip(days) -> list[float]:
+    """(c) MovingPandas: Trajectory per worker, clip to the grid, sum the parts' durations."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import geopandas as gpd
+        import movingpandas as mpd
+        import pandas as pd
+    out = []
+    for d in days:
+        f = d.fixes
+        m = ~f.is_heartbeat
+        df = pd.DataFrame({"t": pd.to_datetime(f.t[m], unit="s")})
+        gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(f.lon[m], f.lat[m]), crs=4326)
+        traj = mpd.Trajectory(gdf, d.worker_id, t="t")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clipped = traj.clip(d.grid)
+        out.append(sum(tr.get_duration().total_seconds() for tr in clipped.trajectories))
+    return out
+
+
+def raw_contains_xy(days) -> int:
+    """(d) the floor: shapely.contains_xy over every position, each with its own grid."""
+    polys = np.empty(len(days), dtype=object)
+    polys[:] = [d.grid for d in days]
+    shapely.prepare(polys)
+    lens = np.array([len(d.fixes) for d in days])
+    lon = np.concatenate([d.fixes.lon for d in days])
+    lat = np.concatenate([d.fixes.lat for d in days])
+    g = np.repeat(polys, lens)
+    ok = np.isfinite(lon)
+    return int(shapely.contains_xy(g[ok], lon[ok], lat[ok]).sum())
+
+
+def _timed(fn, *a):
+    gc.collect()
+    t = time.perf_counter()
+    r = fn(*a)
+    return r, time.perf_counter() - t
+
+
+def run(n_workers: int, vertices: int, loop_n: int, mp_n: int, chunk: int, memory: bool) -> dict:
+    """Run the four measurements and return the figures."""
+    params = bench_params()
+    t_gen = time.perf_counter()
+    days, index = make_township(n_workers, vertices)
+    t_gen = time.perf_counter() - t_gen
+    n_fix = int(sum(int((~d.fixes.is_heartbeat).sum()) for d in days))
+    n_items = int(sum(len(d.fixes) for d in days))
+    evaluate_days(days[: min(20, n_workers)], params, index)  # warm caches / imports
+
+    def engine():
+        res = []
+        for s in range(0, n_workers, chunk):
+            res.extend(evaluate_days(days[s : s + chunk], params, index))
+        return res
+
+    results, t_engine = _timed(engine)
+    sub_loop = days[: min(loop_n, n_workers)]
+    loop_res, t_loop = _timed(per_point_loop, sub_loop, params.max_gap_s)
+    sub_mp = days[: min(mp_n, n_workers)]
+    mp_res, t_mp = _timed(movingpandas_clip, sub_mp) if mp_n > 0 else ([], float("nan"))
+    _, t_raw = _timed(raw_contains_xy, days)
+    peak_tm = None
+    if memory:
+        gc.collect()
+        tracemalloc.start()
+        evaluate_days(days[:chunk], params, index)
+        peak_tm = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    wd_engine = n_workers / t_engine
+    wd_loop = len(sub_loop) / t_loop
+    wd_mp = len(sub_mp) / t_mp if sub_mp else float("nan")
+    per_fix_engine = t_engine / n_fix
+    per_fix_raw = t_raw / n_fix
+    in_grid = np.array([sum(p.in_grid_s for p in r.patrols.values()) for r in results], float)
+    summary = {
+        "command": "uv run python bench/geo_bench.py " + " ".join(sys.argv[1:]),
+        "machine": {"python": platform.python_version(), "shapely": shapely.__version__,
+                    "geos": shapely.geos_version_string, "numpy": np.__version__,
+                    "cpu": platform.processor() or platform.machine()},
+        "workers": n_workers, "vertices": vertices, "fixes": n_fix, "items": n_items,
+        "chunk": chunk, "generate_s": round(t_gen, 2),
+        "engine": {"seconds": round(t_engine, 3), "worker_days_per_s": round(wd_engine, 1),
+                   "ns_per_fix": round(per_fix_engine * 1e9, 1)},
+        "per_point_loop": {"workers": len(sub_loop), "seconds": round(t_loop, 3),
+                           "worker_days_per_s": round(wd_loop, 2)},
+        "movingpandas": {"workers": len(sub_mp), "seconds": round(t_mp, 3),
+                         "worker_days_per_s": round(wd_mp, 2)},
+        "raw_contains_xy": {"seconds": round(t_raw, 3), "ns_per_fix": round(per_fix_raw * 1e9, 1),
+                            "points_per_s": round(n_fix / t_raw)},
+        "ratios": {"engine_vs_movingpandas": round(wd_engine / wd_mp, 1),
+                   "engine_vs_per_point_loop": round(wd_engine / wd_loop, 1),
+                   "engine_cost_per_fix_vs_contains_xy": round(per_fix_engine / per_fix_raw, 1)},
+        "targets": {"worker_days_per_s": 1000, "vs_movingpandas": 100, "vs_per_point_loop": 20,
+                    "cost_per_fix_vs_contains_xy_max": 10},
+        "memory": {"peak_rss_mb": round(maxrss_kb / 1024, 1),
+                   "tracemalloc_peak_mb_per_chunk": None if peak_tm is None else round(peak_tm / 2**20, 1)},
+        "sanity": {
+            "mean_in_grid_s": round(float(in_grid.mean()), 1),
+            "mean_loop_in_grid_s": round(float(np.mean(loop_res)), 1),
+            "mean_movingpandas_in_grid_s": round(float(np.mean(mp_res)), 1) if mp_res else None,
+            "offpost_intervals": int(sum(len(r.offpost) for r in results)),
+            "crosspost_intervals": int(sum(o.kind == "crosspost" for r in results for o in r.offpost)),
+            "phone_off_intervals": int(sum(len(r.phone_off) for r in results)),
+            "suspect_fixes": int(sum(len(r.suspect_fixes) for r in results)),
+            "stationary_patrols": int(sum(p.stationary for r in results for p in r.patrols.values())),
+        },
+    }
+    return summary
+
+
+def print_table(s: dict) -> None:
+    """Human-readable table of the figures."""
+    rows = [
+        ("geo.engine.evaluate_days (all rules)", s["workers"], s["engine"]["seconds"], s["engine"]["worker_days_per_s"]),
+        ("per-point Polygon.contains loop", s["per_point_loop"]["workers"], s["per_point_loop"]["seconds"], s["per_point_loop"]["worker_days_per_s"]),
+        ("MovingPandas Trajectory.clip", s["movingpandas"]["workers"], s["movingpandas"]["seconds"], s["movingpandas"]["worker_days_per_s"]),
+        ("raw shapely.contains_xy (floor)", s["workers"], s["raw_contains_xy"]["seconds"], round(s["workers"] / s["raw_contains_xy"]["seconds"], 1)),
+    ]
+    print(f"{s['workers']} workers x {N_FIXES} fixes, {s['vertices']}-vertex grids, {s['fixes']:,} fixes")
+    print(f"{'method':40s} {'workers':>8s} {'seconds':>9s} {'worker-days/s':>14s}")
+    for name, w, sec, rate in rows:
+        print(f"{name:40s} {w:8d} {sec:9.3f} {rate:14.1f}")
+    r = s["ratios"]
+    print(f"engine vs MovingPandas: {r['engine_vs_movingpandas']}x (target >= 100)")
+    print(f"engine vs per-point loop: {r['engine_vs_per_point_loop']}x (target >= 20)")
+    print(f"engine cost per fix: {s['engine']['ns_per_fix']} ns = {r['engine_cost_per_fix_vs_contains_xy']}x raw contains_xy "
+          f"({s['raw_contains_xy']['ns_per_fix']} ns) (target <= 10x)")
+    print(f"memory: peak RSS {s['memory']['peak_rss_mb']} MB, tracemalloc peak per chunk "
+          f"{s['memory']['tracemalloc_peak_mb_per_chunk']} MB")
+    print("sanity:", json.dumps(s["sanity"]))
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", type=int, default=5000)
+    ap.add_argument("--vertices", type=int, default=20)
+    ap.add_argument("--quick", action="store_true", help="200 workers, smaller peer subsets")
+    ap.add_argument("--loop-workers", type=int, default=200)
+    ap.add_argument("--mp-workers", type=int, default=50)
+    ap.add_argument("--chunk", type=int, default=1000, help="worker-days per evaluate_days call")
+    ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "geo_bench.json"))
+    a = ap.parse_args(argv)
+    if a.quick:
+        a.workers, a.loop_workers, a.mp_workers = 200, 50, 10
+    s = run(a.workers, a.vertices, a.loop_workers, a.mp_workers, a.chunk, not a.no_memory)
+    print_table(s)
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(s, indent=2))
+    return s
+
+
+if __name__ == "__main__":
+    main()

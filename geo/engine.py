@@ -1,0 +1,431 @@
+"""The patrol-verification engine: one worker-day in, every GEO/YK/NB verdict out.
+
+``evaluate_days`` judges a batch of worker-days at once: the fixes of all workers are
+concatenated and every rule runs as vectorised numpy/shapely calls over all of them
+(the per-worker Python work is only bookkeeping and building the result objects).
+``evaluate_day`` is the same computation for one worker-day and gives identical results:
+each worker's local projection depends only on its own grid (``geo.crs.projection_key``).
+
+Order of the stages (each in its own module, named by its rule id):
+GEO-VALID (validity) -> GEO-CRS local projection (crs) -> GEO-SPOOF (spoof) ->
+segments between usable fixes -> GEO-STILL (still) -> GEO-INGRID (ingrid) ->
+YK-PATROL* (patrol) -> GEO-DUTY (duty) -> GEO-OFFPOST/GEO-CROSSPOST (offpost) ->
+GEO-PHONEOFF (phoneoff) -> NB-ONLINE (online) -> GEO-SIGNIN (signin); YK-DAYS (calendar).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import shapely
+
+from geo.calendar import is_working_day
+from geo.crs import project, projection_key
+from geo.duty import allowed_places, covering_exemption, day_bounds, duty_intervals, local_instant
+from geo.ingrid import (
+    LOST_NAMES,
+    classify,
+    inside_pieces,
+    prepare_grids,
+    segment_status,
+    window_seconds,
+)
+from geo.offpost import offpost_intervals
+from geo.online import online_seconds
+from geo.patrol import patrol_status
+from geo.phoneoff import phone_off_intervals
+from geo.signin import judge_signin
+from geo.spoof import reasons_of, suspect_bits
+from geo.still import stay_cut_times
+from geo.types import (
+    DayResult,
+    GeoParams,
+    GridIndex,
+    PatrolResult,
+    SuspectFix,
+    WorkerDay,
+)
+from geo.validity import REASONS, reject_codes
+
+RULE_IDS = (
+    "GEO-CRS", "GEO-VALID", "GEO-SPOOF", "GEO-INGRID", "GEO-STILL", "GEO-OFFPOST",
+    "GEO-CROSSPOST", "GEO-PHONEOFF", "GEO-DUTY", "GEO-SIGNIN", "YK-SIGNIN-PLACE", "YK-LOG",
+    "YK-PATROL", "YK-PATROL-DURATION", "YK-PATROL-WINDOWS", "YK-PATROL-PERFORMED", "YK-DAYS",
+    "NB-ONLINE",
+)
+
+_STATE_FIELDS = ("gps_on", "app_state", "network", "battery_pct")
+
+
+def evaluate_day(day: WorkerDay, params: GeoParams, grids: GridIndex | None = None) -> DayResult:
+    """Judge one worker-day (same result as ``evaluate_days([day], ...)[0]``)."""
+    return evaluate_days([day], params, grids)[0]
+
+
+def _opt(days: Sequence[WorkerDay], name: str, lens: np.ndarray) -> np.ndarray:
+    parts = []
+    for d, k in zip(days, lens.tolist(), strict=True):
+        v = getattr(d.fixes, name)
+        parts.append(np.full(k, np.nan) if v is None else np.asarray(v, np.float64))
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _project_geoms(geoms: np.ndarray, key: tuple[float, float]) -> np.ndarray:
+    def fn(c: np.ndarray) -> np.ndarray:
+        x, y = project(c[:, 0], c[:, 1], key)
+        return np.c_[x, y]
+
+    return shapely.transform(geoms, fn)
+
+
+def evaluate_days(
+    days: Sequence[WorkerDay], params: GeoParams, grids: GridIndex | None = None
+) -> list[DayResult]:
+    """Judge many worker-days at once, vectorised across workers (see the module doc)."""
+    days = list(days)
+    n = len(days)
+    if n == 0:
+        return []
+    tz = params.timezone
+    wnames = sorted(params.patrol_windows)
+    ar = np.arange(n)
+
+    # ---------------------------------------------------------------- per worker-day
+    bounds = np.array([day_bounds(d.date, tz) for d in days])
+    D0, D1 = bounds[:, 0], bounds[:, 1]
+    working = [is_working_day(d.date, params.working_days, params.calendar_overrides) for d in days]
+    W0 = np.array([[local_instant(d.date, params.patrol_windows[k][0], tz) for k in wnames] for d in days])
+    W1 = np.array([[local_instant(d.date, params.patrol_windows[k][1], tz) for k in wnames] for d in days])
+    duty = [duty_intervals(d, params.duty_windows, tz, wk) for d, wk in zip(days, working, strict=True)]
+    kd = max(1, max(len(x) for x in duty))
+    DM0 = np.zeros((n, kd))
+    DM1 = np.zeros((n, kd))
+    for i, iv in enumerate(duty):
+        for j, (a, b) in enumerate(iv):
+            DM0[i, j], DM1[i, j] = a, b
+    duty_s = (DM1 - DM0).sum(axis=1)
+
+    # ---------------------------------------------------------------- grids, GEO-CRS
+    gslot: dict[int, int] = {}
+    uniq: list = []
+    widx = np.empty(n, dtype=np.int64)
+    for i, d in enumerate(days):
+        j = gslot.get(id(d.grid))
+        if j is None:
+            j = gslot[id(d.grid)] = len(uniq)
+            uniq.append(d.grid)
+        widx[i] = j
+    ugeoms = np.empty(len(uniq), dtype=object)
+    ugeoms[:] = uniq
+    ub = shapely.bounds(ugeoms)
+    ukeys = [projection_key((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b in ub]
+    keyset = sorted(set(ukeys))
+    ukid = np.array([keyset.index(k) for k in ukeys], dtype=np.int64)
+    uproj = np.empty(len(uniq), dtype=object)
+    for kid, key in enumerate(keyset):
+        sel = np.flatnonzero(ukid == kid)
+        uproj[sel] = _project_geoms(ugeoms[sel], key)
+    ugs = prepare_grids(uproj, params.boundary_tolerance_m)
+    gs = ugs.take(widx)
+    wkid = ukid[widx]
+
+    def proj_by_worker(w: np.ndarray, lon: np.ndarray, lat: np.ndarray):
+        x = np.empty(lon.shape[0])
+        y = np.empty(lon.shape[0])
+        kk = wkid[w]
+        for kid, key in enumerate(keyset):
+            sel = kk == kid if len(keyset) > 1 else slice(None)
+            x[sel], y[sel] = project(lon[sel], lat[sel], key)
+        return x, y
+
+    # ---------------------------------------------------------------- items, sorted
+    lens = np.fromiter((len(d.fixes) for d in days), dtype=np.int64, count=n)
+    offs = np.cumsum(lens) - lens
+    t_all = np.concatenate([d.fixes.t for d in days]).astype(np.float64)
+    lon_all = np.concatenate([d.fixes.lon for d in days]).astype(np.float64)
+    lat_all = np.concatenate([d.fixes.lat for d in days]).astype(np.float64)
+    acc_all = np.concatenate([d.fixes.accuracy_m for d in days]).astype(np.float64)
+    mock_all = np.concatenate([d.fixes.mock for d in days]).astype(bool)
+    hb_all = np.concatenate([d.fixes.is_heartbeat for d in days]).astype(bool)
+    recv_all = _opt(days, "received_at", lens)
+    w_all = np.repeat(ar, lens)
+    fin = np.isfinite(t_all)
+    src = np.flatnonzero(fin)
+    t, w = t_all[src], w_all[src]
+    if t.size > 1:
+        bad = (w[1:] == w[:-1]) & (np.diff(t) <= 0)
+        if bad.any():  # canonical order, so shuffled input gives the same result
+            o = np.lexsort((
+                acc_all[src], mock_all[src], lat_all[src], lon_all[src], hb_all[src], t, w,
+            ))
+            src = src[o]
+            t, w = t_all[src], w_all[src]
+    lon, lat, acc = lon_all[src], lat_all[src], acc_all[src]
+    mock, hb, recv = mock_all[src], hb_all[src], recv_all[src]
+    in_day = (t >= D0[w]) & (t < D1[w])
+
+    # ---------------------------------------------------------------- GEO-VALID
+    code = reject_codes(lon, lat, acc, t, recv, params)
+    code[hb] = 0
+    R = len(REASONS)
+    rej = np.bincount(w * R + code, weights=(in_day & (code > 0)), minlength=n * R).reshape(n, R)
+    nonfin = np.bincount(w_all[~fin], minlength=n) if (~fin).any() else np.zeros(n)
+    rej[:, 1] += nonfin
+
+    # ---------------------------------------------------------------- GEO-SPOOF
+    vsel = np.flatnonzero(~hb & (code == 0))
+    vt, vw, vlon, vlat = t[vsel], w[vsel], lon[vsel], lat[vsel]
+    vx, vy = proj_by_worker(vw, vlon, vlat)
+    bits = suspect_bits(vx, vy, vt, mock[vsel], vw, params)
+    susp = bits > 0
+    sus_idx = np.flatnonzero(susp & in_day[vsel])
+
+    # ---------------------------------------------------------------- usable fixes, segments
+    us = np.flatnonzero(~susp)
+    ux, uy, ut, uw = vx[us], vy[us], vt[us], vw[us]
+    ulon, ulat = vlon[us], vlat[us]
+    ustart = np.searchsorted(uw, ar, side="left")
+    uend = np.searchsorted(uw, ar, side="right")
+    used = np.bincount(uw, weights=in_day[vsel][us], minlength=n)
+    a = np.flatnonzero(uw[1:] == uw[:-1])
+    b = a + 1
+    sw = uw[a]
+    keep = (ut[b] > D0[sw]) & (ut[a] < D1[sw])
+    a, b, sw = a[keep], b[keep], sw[keep]
+    cs = np.cumsum(susp)
+    bridged = (cs[us[b] - 1] - cs[us[a]]) > 0
+    t0, t1 = ut[a], ut[b]
+    x0, y0, x1, y1 = ux[a], uy[a], ux[b], uy[b]
+    seg_dt = t1 - t0
+    seg_len = np.hypot(x1 - x0, y1 - y0)
+    status = segment_status(seg_dt, seg_len, bridged, params.max_gap_s, params.max_speed_kmh)
+
+    # ---------------------------------------------------------------- GEO-STILL
+    cut_fix, _, _ = stay_cut_times(ux, uy, ut, ustart, uend, params.still_radius_m, params.still_max_s)
+    cut = cut_fix[a]
+
+    # ---------------------------------------------------------------- GEO-INGRID
+    lev = classify(gs, uw, ux, uy)
+    p_raw, p_buf = inside_pieces(gs, sw, x0, y0, x1, y1, lev[a], lev[b], a, b)
+    sec_buf = window_seconds(p_buf, sw, t0, t1, status, cut, W0, W1)
+    sec_raw = window_seconds(p_raw, sw, t0, t1, status, cut, W0, W1)
+
+    # ---------------------------------------------------------------- GEO-OFFPOST
+    office = np.full((n, 3), np.nan)
+    places: list[tuple[int, float, float, float, float, float]] = []
+    ow, olon, olat, orad = [], [], [], []
+    for i, d in enumerate(days):
+        if d.office is not None:
+            ow.append(i)
+            olon.append(d.office.lon)
+            olat.append(d.office.lat)
+            orad.append(d.office.radius_m if d.office.radius_m > 0 else params.signin_radius_m)
+        for pl, ps, pe in allowed_places(d) if d.exemptions else ():
+            ow.append(-1 - len(places))
+            olon.append(pl.lon)
+            olat.append(pl.lat)
+            orad.append(pl.radius_m)
+            places.append((i, 0.0, 0.0, pl.radius_m, ps, pe))
+    if ow:
+        owa = np.array(ow)
+        owner = np.where(owa >= 0, owa, np.array([places[-1 - k][0] if k < 0 else 0 for k in ow]))
+        px, py = proj_by_worker(owner, np.array(olon), np.array(olat))
+        for j, k in enumerate(ow):
+            if k >= 0:
+                office[k] = (px[j], py[j], orad[j])
+            else:
+                i, _, _, r, ps, pe = places[-1 - k]
+                places[-1 - k] = (i, float(px[j]), float(py[j]), r, ps, pe)
+    tree = shapely.STRtree(np.asarray(grids.geoms, dtype=object)) if grids is not None else None
+    offp = offpost_intervals(
+        sw=sw, t0=t0, t1=t1, x0=x0, y0=y0, x1=x1, y1=y1,
+        lon0=ulon[a], lat0=ulat[a], lon1=ulon[b], lat1=ulat[b],
+        known=seg_dt <= params.max_gap_s,
+        inside_seg=p_buf.seg, inside_u0=p_buf.u0, inside_u1=p_buf.u1,
+        office_xyr=office, places=places, duty0=DM0, duty1=DM1,
+        min_s=params.offpost_min_s, grid_ids=[d.grid_id for d in days], grids=grids, tree=tree,
+    )
+
+    # ---------------------------------------------------------------- GEO-PHONEOFF, NB-ONLINE
+    src_w_local = src - offs[w]
+
+    def state(k: int) -> dict | None:
+        f = days[int(w[k])].fixes
+        j = int(src_w_local[k])
+        st = {name: getattr(f, name)[j] for name in _STATE_FIELDS if getattr(f, name) is not None}
+        return st or None
+
+    poff = phone_off_intervals(
+        n=n, t=t, w=w, state=state, duty=duty, server_down=[d.server_down for d in days],
+        min_s=params.phoneoff_min_s, low_battery_pct=params.phoneoff_low_battery_pct,
+    )
+    online_s = online_seconds(t, w, DM0, DM1, params.online_window_s)
+
+    # ---------------------------------------------------------------- GEO-SIGNIN inputs
+    s_w, s_lon, s_lat = [], [], []
+    for i, d in enumerate(days):
+        for s in d.signins:
+            s_w.append(i)
+            s_lon.append(s.lon)
+            s_lat.append(s.lat)
+    if s_w:
+        sx, sy = proj_by_worker(np.array(s_w), np.array(s_lon, float), np.array(s_lat, float))
+    s_pos = 0
+
+    # ---------------------------------------------------------------- results
+    sus_w = vw[sus_idx]
+    sus_starts = np.searchsorted(sus_w, ar, side="left")
+    sus_ends = np.searchsorted(sus_w, ar, side="right")
+    counted_b = sec_buf["counted"]
+    counted_r = sec_raw["counted"]
+    results: list[DayResult] = []
+    for i, d in enumerate(days):
+        wk = working[i]
+        role = d.role
+        req = params.required_patrol_s[role]
+        # duty before exemptions (to tell whether exemptions cover a window or the day)
+        base_duty = (
+            [(local_instant(d.date, x, tz), local_instant(d.date, y, tz)) for x, y in params.duty_windows]
+            if wk and d.exemptions else duty[i]
+        )
+        patrols: dict[str, PatrolResult] = {}
+        for k, name in enumerate(wnames):
+            ws, we = W0[i, k], W1[i, k]
+            in_grid = int(round(counted_b[i, k]))
+            exempt = None
+            if d.exemptions and wk:
+                part = [(max(ws, x), min(we, y)) for x, y in base_duty if min(we, y) > max(ws, x)]
+                exempt = covering_exemption(d, part or [(ws, we)])
+            started = any(ws <= s.start < we for s in d.patrol_sessions)
+            lost = {"gap": sec_buf["gap"][i, k], "speed": sec_buf["speed"][i, k],
+                    "still": sec_buf["still"][i, k], "suspect": sec_buf["suspect"][i, k]}
+            status_ = patrol_status(
+                working=wk, in_grid_s=in_grid, required_s=req, exemption=exempt,
+                started_in_app=started, performed_min_s=params.performed_min_in_grid_s,
+            )
+            patrols[name] = PatrolResult(
+                window=name, status=status_, in_grid_s=in_grid, required_s=int(round(req)),
+                tolerance_s=int(round(counted_b[i, k] - counted_r[i, k])),
+                lost_s={kk: int(round(v)) for kk, v in lost.items()},
+                stationary=bool(lost["still"] > 0), started_in_app=started,
+                exemption=exempt if status_ == "exempt" else None,
+            )
+        # sign-in
+        ns = len(d.signins)
+        dsx = sx[s_pos:s_pos + ns] if ns else np.zeros(0)
+        dsy = sy[s_pos:s_pos + ns] if ns else np.zeros(0)
+        s_pos += ns
+        exempt_day = covering_exemption(d, base_duty) if d.exemptions and wk else None
+        required = wk and role in params.signin_roles and exempt_day is None
+        if required and ns:
+            st_t = np.array([s.t for s in d.signins])
+            st_acc = np.array([np.nan if s.accuracy_m is None else s.accuracy_m for s in d.signins])
+            inday = (st_t >= D0[i]) & (st_t < D1[i])
+            order = np.argsort(st_t[inday], kind="stable")
+            st_t, st_acc = st_t[inday][order], st_acc[inday][order]
+            if np.isnan(office[i, 0]):
+                dist = np.full(st_t.size, np.inf)
+                radius = None
+            else:
+                dist = np.hypot(dsx[inday][order] - office[i, 0], dsy[inday][order] - office[i, 1])
+                radius = float(office[i, 2])
+            dl = params.signin_deadline.get(role)
+            signin = judge_signin(
+                required=True, times=st_t, distance_m=dist, accuracy_m=st_acc, radius_m=radius,
+                max_accuracy_m=params.signin_max_accuracy_m,
+                deadline_t=None if dl is None else local_instant(d.date, dl, tz),
+            )
+        else:
+            signin = judge_signin(
+                required=required, times=np.zeros(0), distance_m=np.zeros(0),
+                accuracy_m=np.zeros(0), radius_m=None, max_accuracy_m=0.0, deadline_t=None,
+            )
+        sf = tuple(
+            SuspectFix(t=float(vt[j]), lon=float(vlon[j]), lat=float(vlat[j]), reasons=reasons_of(int(bits[j])))
+            for j in sus_idx[sus_starts[i]:sus_ends[i]]
+        )
+        results.append(DayResult(
+            worker_id=d.worker_id, date=d.date, role=role, grid_id=d.grid_id, working_day=wk,
+            patrols=patrols, signin=signin, offpost=tuple(offp[i]), phone_off=tuple(poff[i]),
+            suspect_fixes=sf,
+            rejected={REASONS[k]: int(c) for k, c in enumerate(rej[i]) if k > 0 and c > 0},
+            fixes_used=int(used[i]),
+            online_rate=float(online_s[i] / duty_s[i]) if duty_s[i] > 0 else None,
+            duty_s=int(round(duty_s[i])),
+        ))
+    return results
+
+
+# ---------------------------------------------------------------------------- JSON
+def _iso(ts: float | None, tz: ZoneInfo) -> str | None:
+    if ts is None:
+        return None
+    return dt.datetime.fromtimestamp(ts, tz).isoformat()
+
+
+def day_result_to_json(result: DayResult, tz: str) -> dict:
+    """FORMATS.md ``evaluate`` day entry without "deductions", plus explanation keys."""
+    z = ZoneInfo(tz)
+    return {
+        "worker_id": result.worker_id,
+        "date": result.date.isoformat(),
+        "role": result.role,
+        "grid_id": result.grid_id,
+        "working_day": result.working_day,
+        "patrols": {
+            name: {
+                "rule": "YK-PATROL",
+                "status": p.status,
+                "in_grid_s": int(p.in_grid_s),
+                "required_s": int(p.required_s),
+                "tolerance_s": int(p.tolerance_s),
+                "lost_s": dict(p.lost_s),
+                "stationary": p.stationary,
+                "started_in_app": p.started_in_app,
+                "exemption": p.exemption,
+            }
+            for name, p in result.patrols.items()
+        },
+        "signin": {
+            "rule": "GEO-SIGNIN",
+            "status": result.signin.status,
+            "at": _iso(result.signin.at, z),
+            "distance_m": None if result.signin.distance_m is None else round(result.signin.distance_m, 1),
+        },
+        "offpost": [
+            {
+                "rule": "GEO-CROSSPOST" if o.kind == "crosspost" else "GEO-OFFPOST",
+                "kind": o.kind,
+                "start": _iso(o.start, z),
+                "end": _iso(o.end, z),
+                "duration_s": int(round(o.end - o.start)),
+                "other_grid_id": o.other_grid_id,
+            }
+            for o in result.offpost
+        ],
+        "phone_off": [
+            {
+                "rule": "GEO-PHONEOFF",
+                "start": _iso(p.start, z),
+                "end": _iso(p.end, z),
+                "duration_s": int(round(p.end - p.start)),
+                "cause": p.cause,
+            }
+            for p in result.phone_off
+        ],
+        "suspect_fixes": len(result.suspect_fixes),
+        "suspect_fix_details": [
+            {"rule": "GEO-SPOOF", "at": _iso(s.t, z), "lon": s.lon, "lat": s.lat, "reasons": list(s.reasons)}
+            for s in result.suspect_fixes
+        ],
+        "rejected": {"rule": "GEO-VALID", **dict(sorted(result.rejected.items()))},
+        "fixes_used": result.fixes_used,
+        "online_rate": None if result.online_rate is None else round(result.online_rate, 4),
+        "duty_s": result.duty_s,
+    }
+
+
+__all__ = ["evaluate_day", "evaluate_days", "day_result_to_json", "LOST_NAMES"]

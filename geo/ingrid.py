@@ -1,0 +1,411 @@
+"""GEO-INGRID: exact in-grid time of a track, per segment, with interpolated crossings.
+
+A segment joins two consecutive usable fixes (valid, not suspect) of one worker. Its part
+inside the grid is found geometrically, in metres in the local projection, and mapped to
+time linearly along the segment (constant speed between fixes). Never the whole track as
+one LineString: tracks revisit places, so lengths cannot be mapped back to time.
+
+Both the raw grid R and the grid buffered by ``boundary_tolerance_m`` (B, round joins) are
+used: B gives the counted time, B minus R the seconds counted only thanks to the tolerance.
+Points on the boundary are inside (closed sets, ``intersects_xy``).
+
+Speed: a segment can only meet the boundary if an endpoint is within its half-length of
+it. Every fix is classified once against two helper polygons, R eroded by ``FILTER_M``
+(I) and R dilated by tolerance + ``FILTER_M`` (O). A segment no longer than
+``2 (FILTER_M - margin)`` with both ends in I is wholly inside R and B; with both ends
+outside O it is wholly outside both. Only the remaining segments (near the boundary or
+long) are intersected exactly with R and B (one vectorised ``shapely.intersection``).
+``margin`` covers the chord error of GEOS's round buffers and its 1% input simplification.
+MultiPolygons and holes need nothing special.
+
+Which segments *count* (gap <= ``max_gap_s``, speed <= ``max_speed_kmh``, GEO-STILL cap)
+is decided by the caller; see :func:`window_seconds`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+RULE_ID = "GEO-INGRID"
+#: Half the longest segment the fast classification handles, metres (an algorithm
+#: constant, not a rule parameter: results do not depend on it, only the speed does).
+FILTER_M = 25.0
+_QUAD_SEGS = 8
+
+LEVEL_IN = 0  # inside I: deep inside R
+LEVEL_BAND = 1  # near the boundary
+LEVEL_OUT = 2  # outside O: far outside B
+
+
+@dataclass(frozen=True)
+class Edges:
+    """Boundary edges of polygons as padded arrays (rows: polygons, NaN padding), metres."""
+
+    x0: np.ndarray
+    y0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+
+    @property
+    def width(self) -> int:
+        return int(self.x0.shape[1])
+
+
+def edge_table(polys: np.ndarray) -> Edges:
+    """All ring edges (exteriors and holes, every part of a MultiPolygon) per polygon."""
+    u = polys.shape[0]
+    rings, owner = shapely.get_parts(shapely.boundary(polys), return_index=True)
+    if rings.size and np.any(shapely.get_num_geometries(rings) > 1):
+        rings, sub = shapely.get_parts(rings, return_index=True)
+        owner = owner[sub]
+    xy, ridx = shapely.get_coordinates(rings, return_index=True)
+    same = ridx[1:] == ridx[:-1]
+    k = np.flatnonzero(same)
+    eo = owner[ridx[k]]
+    order = np.argsort(eo, kind="stable")
+    k, eo = k[order], eo[order]
+    counts = np.bincount(eo, minlength=u)
+    width = max(1, int(counts.max()) if counts.size else 1)
+    pos = np.arange(k.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    arrs = [np.full((u, width), np.nan) for _ in range(4)]
+    for arr, col in zip(arrs, (xy[k, 0], xy[k, 1], xy[k + 1, 0], xy[k + 1, 1]), strict=True):
+        arr[eo, pos] = col
+    return Edges(*arrs)
+
+
+@dataclass(frozen=True)
+class GridSet:
+    """Projected polygons per worker: raw R, buffered B, helper polygons I and O, edges."""
+
+    raw: np.ndarray  # object array of shapely geometries (metres), one per worker
+    buffered: np.ndarray
+    inner: np.ndarray
+    outer: np.ndarray
+    max_fast_len_m: float
+    tolerance_m: float
+    margin_m: float
+    gidx: np.ndarray  # worker -> row of the edge tables
+    edges_raw: Edges
+    edges_buf: Edges
+
+    def take(self, widx: np.ndarray) -> GridSet:
+        """The grid set for workers given by their rows in this one."""
+        return GridSet(
+            self.raw[widx], self.buffered[widx], self.inner[widx], self.outer[widx],
+            self.max_fast_len_m, self.tolerance_m, self.margin_m, self.gidx[widx],
+            self.edges_raw, self.edges_buf,
+        )
+
+
+#: Above this many edges per polygon the numpy edge tests give way to GEOS overlay.
+MAX_NUMPY_EDGES = 160
+
+
+def prepare_grids(raw_m: np.ndarray, tolerance_m: float) -> GridSet:
+    """Buffer, prepare and tabulate the projected grids (one row per grid, metres)."""
+    raw_m = np.asarray(raw_m, dtype=object)
+    buffered = shapely.buffer(raw_m, tolerance_m, quad_segs=_QUAD_SEGS)
+    inner = shapely.buffer(raw_m, -FILTER_M, quad_segs=_QUAD_SEGS)
+    outer = shapely.buffer(raw_m, tolerance_m + FILTER_M, quad_segs=_QUAD_SEGS)
+    for arr in (raw_m, buffered, inner, outer):
+        shapely.prepare(arr)
+    margin = 0.05 * (tolerance_m + FILTER_M) + 0.01
+    return GridSet(
+        raw_m, buffered, inner, outer, 2.0 * (FILTER_M - margin), tolerance_m,
+        0.05 * tolerance_m + 0.01, np.arange(raw_m.shape[0]), edge_table(raw_m),
+        edge_table(buffered),
+    )
+
+
+def classify(gs: GridSet, w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """LEVEL_IN / LEVEL_BAND / LEVEL_OUT of each point against its worker's grid."""
+    lev = np.full(x.shape[0], LEVEL_BAND, dtype=np.int8)
+    if x.size == 0:
+        return lev
+    inn = shapely.intersects_xy(gs.inner[w], x, y)
+    lev[inn] = LEVEL_IN
+    rest = np.flatnonzero(~inn)
+    if rest.size:
+        out = ~shapely.intersects_xy(gs.outer[w[rest]], x[rest], y[rest])
+        lev[rest[out]] = LEVEL_OUT
+    return lev
+
+
+def boundary_distance(e: Edges, row: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Distance (m) from each point to the boundary of its polygon (numpy, edge by edge)."""
+    best = np.full(x.shape[0], np.inf)
+    for j in range(e.width):
+        ax = e.x0[row, j]
+        ay = e.y0[row, j]
+        dx = e.x1[row, j] - ax
+        dy = e.y1[row, j] - ay
+        wx = x - ax
+        wy = y - ay
+        l2 = dx * dx + dy * dy
+        l2[~(l2 > 0)] = np.inf  # padding (NaN) and degenerate edges
+        tt = wx * dx
+        tt += wy * dy
+        tt /= l2
+        np.clip(tt, 0.0, 1.0, out=tt)
+        wx -= tt * dx
+        wy -= tt * dy
+        wx *= wx
+        wy *= wy
+        wx += wy
+        np.fmin(best, wx, out=best)  # NaN (padding) never wins
+    return np.sqrt(best)
+
+
+def _crossings(e: Edges, row, x0, y0, x1, y1):
+    """(segment position, parameter u) of every proper crossing of a segment with an edge."""
+    ks, us = [], []
+    rx = x1 - x0
+    ry = y1 - y0
+    for j in range(e.width):
+        qx = e.x0[row, j]
+        qy = e.y0[row, j]
+        sx = e.x1[row, j] - qx
+        sy = e.y1[row, j] - qy
+        den = rx * sy - ry * sx
+        wx = qx - x0
+        wy = qy - y0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            u = (wx * sy - wy * sx) / den
+            v = (wx * ry - wy * rx) / den
+            hit = (den != 0) & (u >= 0) & (u <= 1) & (v >= 0) & (v <= 1)
+        i = np.flatnonzero(hit)
+        if i.size:
+            ks.append(i)
+            us.append(u[i])
+    if not ks:
+        return np.zeros(0, np.int64), np.zeros(0)
+    return np.concatenate(ks), np.concatenate(us)
+
+
+def _exact_pieces_numpy(polys, e: Edges, row, seg, x0, y0, x1, y1):
+    """Exact inside pieces by splitting at edge crossings and testing each part's midpoint."""
+    m = seg.size
+    k, u = _crossings(e, row, x0, y0, x1, y1)
+    k = np.concatenate([k, np.arange(m), np.arange(m)])
+    u = np.concatenate([u, np.zeros(m), np.ones(m)])
+    order = np.lexsort((u, k))
+    k, u = k[order], u[order]
+    nxt = np.flatnonzero((k[1:] == k[:-1]) & (u[1:] > u[:-1]))
+    ka, ua, ub = k[nxt], u[nxt], u[nxt + 1]
+    um = (ua + ub) / 2.0
+    mx = x0[ka] + um * (x1[ka] - x0[ka])
+    my = y0[ka] + um * (y1[ka] - y0[ka])
+    inside = shapely.intersects_xy(polys[ka], mx, my)
+    ka, ua, ub = ka[inside], ua[inside], ub[inside]
+    # merge adjacent inside parts of the same segment
+    if ka.size:
+        start = np.ones(ka.size, dtype=bool)
+        start[1:] = (ka[1:] != ka[:-1]) | (ua[1:] > ub[:-1])
+        first = np.flatnonzero(start)
+        last = np.append(first[1:], ka.size) - 1
+        ka, ua, ub = ka[first], ua[first], ub[last]
+    return seg[ka], ua, ub
+
+
+def _exact_pieces(polys, seg, x0, y0, x1, y1):
+    """Parameter intervals [u0, u1] of each segment inside its polygon (GEOS overlay)."""
+    if seg.size == 0:
+        z = np.zeros(0)
+        return np.zeros(0, dtype=np.int64), z, z
+    coords = np.stack([np.c_[x0, y0], np.c_[x1, y1]], axis=1)
+    lines = shapely.linestrings(coords)
+    inter = shapely.intersection(lines, polys)
+    parts, pidx = shapely.get_parts(inter, return_index=True)
+    # nested collections (rare): flatten once more
+    if parts.size and np.any(shapely.get_num_geometries(parts) > 1):
+        parts, sub = shapely.get_parts(parts, return_index=True)
+        pidx = pidx[sub]
+    is_line = (shapely.get_type_id(parts) == 1) & ~shapely.is_empty(parts)
+    parts, pidx = parts[is_line], pidx[is_line]
+    if parts.size == 0:
+        z = np.zeros(0)
+        return np.zeros(0, dtype=np.int64), z, z
+    p0 = shapely.get_coordinates(shapely.get_point(parts, 0))
+    p1 = shapely.get_coordinates(shapely.get_point(parts, -1))
+    dx = (x1 - x0)[pidx]
+    dy = (y1 - y0)[pidx]
+    l2 = dx * dx + dy * dy
+    ua = ((p0[:, 0] - x0[pidx]) * dx + (p0[:, 1] - y0[pidx]) * dy) / l2
+    ub = ((p1[:, 0] - x0[pidx]) * dx + (p1[:, 1] - y0[pidx]) * dy) / l2
+    u0 = np.clip(np.minimum(ua, ub), 0.0, 1.0)
+    u1 = np.clip(np.maximum(ua, ub), 0.0, 1.0)
+    keep = u1 > u0
+    return seg[pidx[keep]], u0[keep], u1[keep]
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Parts of segments inside a polygon: segment index and parameters 0 <= u0 < u1 <= 1."""
+
+    seg: np.ndarray
+    u0: np.ndarray
+    u1: np.ndarray
+
+
+def inside_pieces(
+    gs: GridSet,
+    sw: np.ndarray,
+    x0: np.ndarray,
+    y0: np.ndarray,
+    x1: np.ndarray,
+    y1: np.ndarray,
+    lev0: np.ndarray,
+    lev1: np.ndarray,
+    fa: np.ndarray | None = None,
+    fb: np.ndarray | None = None,
+) -> tuple[Pieces, Pieces]:
+    """GEO-INGRID pieces of each segment inside the raw grid and the buffered grid.
+
+    Parameters
+    ----------
+    gs : the workers' grids; sw : worker index of each segment.
+    x0, y0, x1, y1 : segment ends, metres; lev0, lev1 : :func:`classify` of the ends.
+    fa, fb : optional fix ids of the ends (shared ends are then measured once).
+
+    Returns
+    -------
+    (raw pieces, buffered pieces); a segment wholly inside gives one piece [0, 1].
+    Zero-length segments (a phone lying still) are inside iff their point is.
+    """
+    length = np.hypot(x1 - x0, y1 - y0)
+    short = length <= gs.max_fast_len_m
+    full_in = short & (lev0 == LEVEL_IN) & (lev1 == LEVEL_IN)
+    full_out = short & (lev0 == LEVEL_OUT) & (lev1 == LEVEL_OUT)
+    rest = np.flatnonzero(~(full_in | full_out))
+    fin = np.flatnonzero(full_in)
+    numpy_path = max(gs.edges_raw.width, gs.edges_buf.width) <= MAX_NUMPY_EDGES
+    sure_in: list[np.ndarray] = [fin, fin]
+    cand: list[np.ndarray] = [rest, rest]
+    if numpy_path and rest.size:
+        # Signed distance to the raw boundary at both ends (negative inside). It is
+        # 1-Lipschitz along a segment, so a segment whose ends are farther from a level
+        # (0 for R, the tolerance for B) than its length allows cannot reach that level.
+        if fa is None or fb is None:
+            fa = np.arange(sw.size)
+            fb = fa + sw.size
+        ra, rb = fa[rest], fb[rest]
+        nfix = int(max(ra.max(), rb.max())) + 1
+        need = np.zeros(nfix, dtype=bool)
+        need[ra] = True
+        need[rb] = True
+        uid = np.flatnonzero(need)
+        fx = np.empty(nfix)
+        fy = np.empty(nfix)
+        fw = np.empty(nfix, dtype=np.int64)
+        fx[ra], fy[ra], fw[ra] = x0[rest], y0[rest], sw[rest]
+        fx[rb], fy[rb], fw[rb] = x1[rest], y1[rest], sw[rest]
+        ux, uy, uw = fx[uid], fy[uid], fw[uid]
+        inside = shapely.intersects_xy(gs.raw[uw], ux, uy)
+        usd = boundary_distance(gs.edges_raw, gs.gidx[uw], ux, uy)
+        fsd = np.empty(nfix)
+        fsd[uid] = np.where(inside, -usd, usd)
+        sd = np.concatenate([fsd[ra], fsd[rb]])
+        s0, s1 = sd[: rest.size], sd[rest.size :]
+        lr = length[rest] + 1e-6
+        ok_r = np.abs(s0) + np.abs(s1) > lr
+        tol, mb = gs.tolerance_m, gs.margin_m
+        out_b = (s0 > tol) & (s1 > tol) & ((s0 - tol) + (s1 - tol) > lr)
+        in_b = (s0 < tol - mb) & (s1 < tol - mb) & ((tol - mb - s0) + (tol - mb - s1) > lr)
+        sure_in = [
+            np.concatenate([fin, rest[ok_r & (s0 <= 0)]]),
+            np.concatenate([fin, rest[in_b]]),
+        ]
+        cand = [rest[~ok_r], rest[~(out_b | in_b)]]
+    out = []
+    for kind, (polys, edges) in enumerate(((gs.raw, gs.edges_raw), (gs.buffered, gs.edges_buf))):
+        c = cand[kind]
+        point = c[length[c] == 0.0]
+        line = c[length[c] > 0.0]
+        if numpy_path:
+            ps, pu0, pu1 = _exact_pieces_numpy(
+                polys[sw[line]], edges, gs.gidx[sw[line]], line, x0[line], y0[line], x1[line], y1[line]
+            )
+        else:
+            ps, pu0, pu1 = _exact_pieces(polys[sw[line]], line, x0[line], y0[line], x1[line], y1[line])
+        pin = point[shapely.intersects_xy(polys[sw[point]], x0[point], y0[point])] if point.size else point
+        full = np.concatenate([sure_in[kind], pin])
+        seg = np.concatenate([full, ps])
+        u0 = np.concatenate([np.zeros(full.size), pu0])
+        u1 = np.concatenate([np.ones(full.size), pu1])
+        # by segment, then u: candidate pieces come in u order and stay so (stable sort)
+        order = np.argsort(seg, kind="stable")
+        out.append(Pieces(seg[order], u0[order], u1[order]))
+    return out[0], out[1]
+
+
+# Segment status codes (why a segment does or does not count).
+COUNTED = 0
+LOST_SUSPECT = 1
+LOST_GAP = 2
+LOST_SPEED = 3
+LOST_NAMES = {LOST_SUSPECT: "suspect", LOST_GAP: "gap", LOST_SPEED: "speed"}
+
+
+def segment_status(
+    dt_s: np.ndarray, length_m: np.ndarray, bridged: np.ndarray, max_gap_s: float, max_speed_kmh: float
+) -> np.ndarray:
+    """GEO-INGRID: COUNTED, or the reason a segment does not count.
+
+    A segment fails if its gap exceeds ``max_gap_s`` or its speed exceeds ``max_speed_kmh``;
+    if it bridges over a suspect fix (GEO-SPOOF) the loss is charged to ``suspect``,
+    otherwise to ``gap`` (checked first) or ``speed``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.where(dt_s > 0, length_m / np.where(dt_s > 0, dt_s, 1.0), np.where(length_m > 0, np.inf, 0.0))
+    gap = dt_s > max_gap_s
+    fast = v > max_speed_kmh / 3.6
+    st = np.full(dt_s.shape[0], COUNTED, dtype=np.int8)
+    st[fast] = LOST_SPEED
+    st[gap] = LOST_GAP
+    st[(gap | fast) & bridged] = LOST_SUSPECT
+    return st
+
+
+def window_seconds(
+    pieces: Pieces,
+    sw: np.ndarray,
+    t0: np.ndarray,
+    t1: np.ndarray,
+    status: np.ndarray,
+    cut: np.ndarray,
+    w0: np.ndarray,
+    w1: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Seconds inside the polygon per worker and window, split into counted and lost.
+
+    Each piece is mapped to time ``t0 + u (t1 - t0)`` and clipped to the windows
+    ``w0[w, k], w1[w, k]``. Counted segments count up to their GEO-STILL ``cut`` time; the
+    rest is lost to ``still``. Returns arrays of shape (workers, windows) keyed by
+    "counted", "still", "gap", "speed", "suspect".
+    """
+    n, k = w0.shape
+    s = pieces.seg
+    d = t1[s] - t0[s]
+    ta = t0[s] + pieces.u0 * d
+    tb = t0[s] + pieces.u1 * d
+    g = sw[s]
+    st = status[s]
+    c = cut[s]
+    res = {name: np.zeros((n, k)) for name in ("counted", "still", "gap", "speed", "suspect")}
+    cnt_mask = st == COUNTED
+    for j in range(k):
+        lo = np.maximum(ta, w0[g, j])
+        hi = np.minimum(tb, w1[g, j])
+        ov = np.maximum(hi - lo, 0.0)
+        hc = np.minimum(hi, c)
+        counted = np.where(cnt_mask, np.maximum(hc - lo, 0.0), 0.0)
+        res["counted"][:, j] = np.bincount(g, weights=counted, minlength=n)
+        res["still"][:, j] = np.bincount(g, weights=np.where(cnt_mask, ov - counted, 0.0), minlength=n)
+        for code, name in LOST_NAMES.items():
+            m = st == code
+            if m.any():
+                res[name][:, j] = np.bincount(g[m], weights=ov[m], minlength=n)
+    return res
