@@ -153,6 +153,30 @@ def build_worker_days(
     return days
 
 
+def batch_by_date(days: Sequence[WorkerDay], max_fixes: int) -> list[list[WorkerDay]]:
+    """Split worker-days into engine batches of whole dates, each up to ``max_fixes`` fixes.
+
+    A single date with more fixes than the limit is still one batch.
+    """
+    by_date: dict[dt.date, list[WorkerDay]] = {}
+    for d in days:
+        by_date.setdefault(d.date, []).append(d)
+    batches: list[list[WorkerDay]] = []
+    current: list[WorkerDay] = []
+    count = 0
+    for date in sorted(by_date):
+        group = by_date[date]
+        n = sum(len(d.fixes) for d in group)
+        if current and count + n > max_fixes:
+            batches.append(current)
+            current, count = [], 0
+        current.extend(group)
+        count += n
+    if current:
+        batches.append(current)
+    return batches
+
+
 def evaluate_files(
     *,
     grids: str | os.PathLike[str],
@@ -166,8 +190,14 @@ def evaluate_files(
     exemptions: str | os.PathLike[str] | None = None,
     workers: Iterable[str] | None = None,
     progress: Progress = _quiet,
+    max_fixes_per_batch: int = 2_000_000,
 ) -> dict[str, Any]:
-    """Evaluate every roster worker on every date of the range; return the FORMATS.md JSON."""
+    """Evaluate every roster worker on every date of the range; return the FORMATS.md JSON.
+
+    The engine is called with all workers of a date at once (vectorised across workers);
+    consecutive dates share a call until ``max_fixes_per_batch`` fixes, which bounds memory
+    on long ranges.
+    """
     from geo.engine import day_result_to_json, evaluate_days
 
     t0 = time.perf_counter()
@@ -208,7 +238,12 @@ def evaluate_files(
     )
     progress(f"evaluating {len(worker_days)} worker-days ({len(dates)} dates)")
     t1 = time.perf_counter()
-    results = evaluate_days(worker_days, params, grids=index)
+    results = []
+    batches = batch_by_date(worker_days, max_fixes_per_batch)
+    for i, batch in enumerate(batches, 1):
+        results.extend(evaluate_days(batch, params, grids=index))
+        if len(batches) > 1:
+            progress(f"batch {i}/{len(batches)}: {len(results)} worker-days evaluated")
     progress(f"evaluated in {time.perf_counter() - t1:.1f} s")
 
     day_entries: list[dict[str, Any]] = []

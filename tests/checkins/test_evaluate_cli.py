@@ -21,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -290,3 +291,41 @@ def test_command_needs_no_database_or_web_stack(township: dict[str, Path]) -> No
     )
     run_ = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert run_.returncode == 0, run_.stdout + run_.stderr
+
+
+def test_batches_by_date_give_the_same_result(township: dict[str, Path]) -> None:
+    # one engine call per date (limit of 1 fix per batch) or one call for all: same JSON
+    from checkins.evaluate import evaluate_files
+
+    kwargs = dict(
+        grids=township["grids.geojson"], roster=township["roster.csv"],
+        positions=[str(township["positions.csv"]), f"w01={township['w01-pm.gpx']}"],
+        signins=township["signins.csv"], patrols=township["patrols.csv"],
+        exemptions=township["exemptions.csv"],
+        date_from=dt.date(2026, 3, 1), date_to=dt.date(2026, 3, 2),
+    )
+    messages: list[str] = []
+    split = evaluate_files(**kwargs, max_fixes_per_batch=1, progress=messages.append)
+    whole = evaluate_files(**kwargs)
+    assert split == whole
+    assert any(m.startswith("batch 2/2") for m in messages)
+
+
+def test_batch_by_date_groups_whole_dates() -> None:
+    from checkins.evaluate import batch_by_date
+    from geo.types import Fixes, WorkerDay
+
+    def wd(wid: str, day: int, n: int) -> WorkerDay:
+        z = np.zeros(n)
+        fixes = Fixes(t=np.arange(n, dtype=float), lon=z, lat=z, accuracy_m=z, speed_mps=z,
+                      mock=np.zeros(n, bool), is_heartbeat=np.zeros(n, bool))
+        return WorkerDay(worker_id=wid, date=dt.date(2026, 3, day), role="parttime",
+                         grid_id="g1", grid=None, fixes=fixes)  # type: ignore[arg-type]
+
+    days = [wd("a", 1, 5), wd("a", 2, 5), wd("a", 3, 5), wd("b", 1, 5), wd("b", 2, 0)]
+    # dates hold 10, 5, 5 fixes; limit 12: [day 1] (10), then [day 2, day 3] (5 + 5)
+    batches = batch_by_date(days, 12)
+    assert [[(d.worker_id, d.date.day) for d in b] for b in batches] == [
+        [("a", 1), ("b", 1)], [("a", 2), ("b", 2), ("a", 3)]]
+    # a date larger than the limit is still one batch
+    assert len(batch_by_date(days, 1)) == 3
