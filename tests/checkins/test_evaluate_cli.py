@@ -329,3 +329,21 @@ def test_batch_by_date_groups_whole_dates() -> None:
         [("a", 1), ("b", 1)], [("a", 2), ("b", 2), ("a", 3)]]
     # a date larger than the limit is still one batch
     assert len(batch_by_date(days, 1)) == 3
+
+
+def test_gridpatrol_console_evaluate_needs_no_database_or_web_stack(township: dict[str, Path]) -> None:
+    # the real console app (all subcommands registered) must not load them either
+    script = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from server.cli import app\n"
+        f"r = CliRunner().invoke(app, {args_for(township)!r} + ['-q'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "assert r.stdout.lstrip().startswith('{')\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('sqlalchemy', 'sqlmodel', 'fastapi', 'starlette', 'uvicorn', 'psycopg', 'alembic'))\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    run_ = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run_.returncode == 0, run_.stdout + run_.stderr
