@@ -41,6 +41,10 @@ DUPLICATE = "duplicate"
 REJECTED = "rejected"
 DUPLICATE_IN_BATCH = "duplicate_in_batch"
 TOO_OLD = "older_than_retention"
+# the field a GEO-VALID reason points at, in per-item answers
+REASON_FIELD = {"not_finite": "lon", "lat_out_of_range": "lat", "lon_out_of_range": "lon",
+                "null_island": "lon", "accuracy_too_low": "accuracy_m",
+                "device_time_in_future": "recorded_at"}
 
 
 class ItemLike(Protocol):
@@ -321,9 +325,7 @@ def ingest_batch(
         row = rows[k]
         if it.client_id in inserted:
             out[idx] = ItemOutcome(idx, it.client_id, ACCEPTED, row["reject_reason"],
-                                   "recorded_at" if row["reject_reason"] == "device_time_in_future"
-                                   else ("accuracy_m" if row["reject_reason"] == "accuracy_too_low"
-                                         else None))
+                                   REASON_FIELD.get(row["reject_reason"]))
             report.stored += 1
             new_days.add(row["recorded_at"].astimezone(tz).date())
         else:

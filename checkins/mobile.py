@@ -215,32 +215,39 @@ _SIGNIN_REASONS = {
 }
 
 
-def _geo_fixes_empty() -> Fixes:
-    return Fixes.empty()
-
-
 def judge_signin(session: Session, worker: Worker, s: Signin, params: GeoParams) -> dict[str, Any]:
-    """GEO-SIGNIN / YK-SIGNIN-PLACE / YK-LOG verdict of one sign-in, by the geo engine."""
-    from geo.engine import evaluate_day
+    """Verdict of this one sign-in by the geo rule (GEO-SIGNIN, YK-SIGNIN-PLACE, YK-LOG)."""
+    from geo.duty import duty_intervals, local_instant
+    from geo.signin import judge_signin as rule
 
     day = local_date(s.signed_at, params.timezone)
-    grid = grid_on(session, worker.worker_id, day)
     office = office_place(session, worker.village_id, params)
-    wd = WorkerDay(
-        worker_id=worker.worker_id, date=day, role=worker.role,  # type: ignore[arg-type]
-        grid_id=grid.grid_id if grid else "", grid=grid.geom if grid else shapely.Polygon(),
-        office=office,
-        signins=(SignIn(t=s.signed_at.timestamp(), lon=s.geom.x, lat=s.geom.y,
-                        accuracy_m=s.accuracy_m),),
-    )
-    res = evaluate_day(wd, params).signin
-    status = res.status
-    if office is None and status != "not_required":
-        status = "outside"
-    return {"status": status, "counts": status == "ok", "reason": _SIGNIN_REASONS.get(status),
-            "distance_m": None if res.distance_m is None else round(float(res.distance_m), 1),
-            "radius_m": office.radius_m if office else None,
-            "deadline": params.signin_deadline.get(worker.role)}
+    working = is_working_day(day, params.working_days, params.calendar_overrides)
+    ex = tuple(_geo_exemption(e) for e in exemptions_on(session, worker.worker_id, day, params.timezone))
+    wd = WorkerDay(worker_id=worker.worker_id, date=day, role=worker.role,  # type: ignore[arg-type]
+                   grid_id="", grid=shapely.Polygon(), exemptions=ex)
+    on_duty = duty_intervals(wd, params.duty_windows, params.timezone, working)
+    required = working and worker.role in params.signin_roles and bool(on_duty)
+    radius = None
+    dist = np.array([np.inf])
+    if office is not None:
+        radius = office.radius_m if office.radius_m > 0 else params.signin_radius_m
+        dist = np.atleast_1d(crs.distance_m(s.geom.x, s.geom.y, office.lon, office.lat)).astype(float)
+    deadline = params.signin_deadline.get(worker.role)
+    res = rule(required=required, times=np.array([s.signed_at.timestamp()]), distance_m=dist,
+               accuracy_m=np.array([np.nan if s.accuracy_m is None else s.accuracy_m]),
+               radius_m=radius, max_accuracy_m=params.signin_max_accuracy_m,
+               deadline_t=None if deadline is None else local_instant(day, deadline, params.timezone))
+    distance = None if office is None else round(float(dist[0]), 1)
+    return {"status": res.status, "counts": res.status == "ok",
+            "reason": _SIGNIN_REASONS.get(res.status), "distance_m": distance,
+            "radius_m": radius, "deadline": deadline}
+
+
+def _geo_exemption(e: Exemption) -> GeoExemption:
+    place = Place(e.place.x, e.place.y, e.place_radius_m or 0.0) if e.place is not None else None
+    return GeoExemption(start=e.start_at.timestamp(), end=e.end_at.timestamp(),
+                        kind=e.kind, place=place)  # type: ignore[arg-type]
 
 
 def sign_in(session: Session, *, worker_id: str, device_id: int, client_id: str, lon: float,
@@ -439,10 +446,7 @@ def my_day(session: Session, *, worker_id: str, now: dt.datetime, params: GeoPar
                                  accuracy_m=s.accuracy_m) for s in signins if s.geom is not None),
             patrol_sessions=tuple(Interval(p.started_at.timestamp(),
                                            (p.ended_at or now).timestamp()) for p in sessions),
-            exemptions=tuple(GeoExemption(
-                start=e.start_at.timestamp(), end=e.end_at.timestamp(), kind=e.kind,  # type: ignore[arg-type]
-                place=Place(e.place.x, e.place.y, e.place_radius_m or 0.0) if e.place is not None else None)
-                for e in ex),
+            exemptions=tuple(_geo_exemption(e) for e in ex),
         )
         res = evaluate_day(wd, params)
         for name, p in res.patrols.items():

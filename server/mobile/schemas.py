@@ -10,12 +10,33 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 Datum = Literal["wgs84", "gcj02", "bd09"]
 ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 DeviceUid = Annotated[str, StringConstraints(min_length=4, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 Phone = Annotated[str, StringConstraints(min_length=5, max_length=20, pattern=r"^\+?[0-9]+$")]
+
+
+
+def _utc_text(v: dt.datetime) -> str:
+    return v.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+# Every time the API answers with is UTC ("...Z"), whatever offset it was sent with.
+UtcTime = Annotated[
+    dt.datetime,
+    PlainSerializer(_utc_text, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 MAX_BATCH_ITEMS = 500
 MAX_PHOTOS = 9
@@ -93,8 +114,8 @@ class ExemptionOut(BaseModel):
 
     id: str
     kind: Literal["sick_leave", "personal_leave", "field_duty", "special"]
-    start: dt.datetime
-    end: dt.datetime
+    start: UtcTime
+    end: UtcTime
     status: str
     reason: str | None = None
     place: Geofence | None = None
@@ -149,7 +170,7 @@ class SigninResponse(BaseModel):
     distance_m: float | None
     radius_m: float | None
     deadline: str | None
-    signed_at: dt.datetime
+    signed_at: UtcTime
     duplicate: bool = False
 
 
@@ -170,8 +191,8 @@ class PatrolSessionOut(BaseModel):
     """A patrol session started (and perhaps stopped) in the app."""
 
     id: str
-    started_at: dt.datetime
-    ended_at: dt.datetime | None
+    started_at: UtcTime
+    ended_at: UtcTime | None
     duplicate: bool = False
 
 
@@ -193,7 +214,7 @@ class PatrolLogOut(BaseModel):
     id: str
     patrol_session_id: str | None
     text: str
-    created_at: dt.datetime
+    created_at: UtcTime
     photos: list[PhotoOut]
     duplicate: bool = False
 
@@ -248,7 +269,7 @@ class BatchResult(BaseModel):
     duplicates: int
     rejected: int
     items: list[ItemResult]
-    server_time: dt.datetime
+    server_time: UtcTime
 
 
 # ---------------------------------------------------------------- requests (leave etc.)
@@ -264,7 +285,6 @@ class PlaceIn(_Strict):
 class ExemptionRequest(_Strict):
     """Ask for leave, field duty (外勤, with its place) or a special case."""
 
-    client_id: ClientId
     kind: Literal["sick_leave", "personal_leave", "field_duty", "special"]
     start: AwareDatetime
     end: AwareDatetime
@@ -297,8 +317,8 @@ class FlagOut(BaseModel):
     rule: str
     date: dt.date
     detail: str
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
+    start: UtcTime | None = None
+    end: UtcTime | None = None
 
 
 class MyDayResponse(BaseModel):

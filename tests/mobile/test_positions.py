@@ -113,9 +113,9 @@ BAD_ITEMS = [
     ("too_old", {"recorded_at": "2020-01-01T08:00:00+08:00"}, "rejected", "older_than_retention", "recorded_at"),
     ("far_future", {"recorded_at": "2099-01-01T08:00:00+08:00"}, "rejected", "device_time_in_future", "recorded_at"),
     # GEO-VALID: stored with the reason, answered accepted-with-reason
-    ("lat_out_of_range", {"lat": 95.0}, "accepted", "lat_out_of_range", None),
-    ("lon_out_of_range", {"lon": -181.0}, "accepted", "lon_out_of_range", None),
-    ("null_island", {"lon": 0.0, "lat": 0.0}, "accepted", "null_island", None),
+    ("lat_out_of_range", {"lat": 95.0}, "accepted", "lat_out_of_range", "lat"),
+    ("lon_out_of_range", {"lon": -181.0}, "accepted", "lon_out_of_range", "lon"),
+    ("null_island", {"lon": 0.0, "lat": 0.0}, "accepted", "null_island", "lon"),
     ("poor_accuracy", {"accuracy_m": 500.0}, "accepted", "accuracy_too_low", "accuracy_m"),
     ("clock_ahead_1h", {"recorded_at": "FUTURE1H"}, "accepted", "device_time_in_future", "recorded_at"),
 ]
