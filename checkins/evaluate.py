@@ -223,6 +223,15 @@ def evaluate_files(
         n = sum(len(f) for f in per_file[-1].values())
         progress(f"read {n} positions of {len(per_file[-1])} workers from {src.path}")
     fixes = merge_positions(per_file)
+    office_villages = {o.village_id for o in grids_file.offices}
+    no_office = sorted({r.village_id for r in roster_rows} - office_villages)
+    if no_office:
+        progress(f"warning: no village office in {os.fspath(grids)} for {', '.join(no_office)}: "
+                 "sign-ins of their workers cannot be inside a geofence")
+    if wanted is None:
+        strangers = sorted(set(fixes) - {r.worker_id for r in roster_rows})
+        if strangers:
+            progress(f"warning: positions of {len(strangers)} workers not in the roster are ignored")
     sign = read_signins(signins) if signins else {}
     sessions = read_patrols(patrols) if patrols else {}
     exempt = read_exemptions(exemptions, timezone=params.timezone) if exemptions else {}

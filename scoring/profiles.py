@@ -300,7 +300,10 @@ def parse_profile(text: str, name: str = "<profile>") -> Profile:
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
-        best = jsonschema.exceptions.best_match(errors)
+        # a misspelt key gives "unknown field" and "required" errors: the unknown field, on
+        # its own line, is the more useful one to show
+        unknown = [e for e in errors if e.validator == "additionalProperties"]
+        best = unknown[0] if unknown else jsonschema.exceptions.best_match(errors)
         raise _schema_error(best, node, name)
     _semantic_checks(data, node, name)
     return _build(data, name)

@@ -142,6 +142,7 @@ def test_evaluate_yangkou_by_hand(township: dict[str, Path]) -> None:
     assert (doc["profile"], doc["from"], doc["to"]) == ("yangkou-2022", "2026-03-01", "2026-03-02")
     assert doc["positions_not_in_roster"] == ["w99"]
     assert "evaluating 4 worker-days" in err  # progress goes to stderr
+    assert "positions of 1 workers not in the roster are ignored" in err
     days = {(d["worker_id"], d["date"]): d for d in doc["days"]}
     assert [(d["worker_id"], d["date"]) for d in doc["days"]] == [
         ("w01", "2026-03-01"), ("w01", "2026-03-02"), ("w02", "2026-03-01"), ("w02", "2026-03-02")]

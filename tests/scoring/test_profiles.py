@@ -178,6 +178,15 @@ def test_bad_profile_is_refused_with_line_and_field(old, new, marker, field, wor
     assert f"town.yaml, line {err.line}, field '{field}'" in str(err)
 
 
+def test_misspelt_key_is_reported_as_unknown_on_its_line() -> None:
+    text = YANGKOU.replace("  max_gap_s: 300 ", "  max_gapp_s: 300 ")
+    with pytest.raises(ProfileError) as info:
+        parse_profile(text, "town.yaml")
+    assert info.value.field == "geo.max_gapp_s"
+    assert info.value.line == line_of(text, "max_gapp_s")
+    assert "unknown field" in info.value.message
+
+
 def test_missing_geo_parameter_names_the_parent_line_and_the_field() -> None:
     text = YANGKOU.replace("  still_max_s: 1200 ", "  # still_max_s removed ")
     with pytest.raises(ProfileError) as info:
