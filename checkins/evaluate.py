@@ -75,8 +75,10 @@ def dates_between(date_from: dt.date, date_to: dt.date) -> list[dt.date]:
 
 
 def slice_fixes(fixes: Fixes, start: float, end: float) -> Fixes:
-    """The items of sorted ``fixes`` with ``start <= t < end`` (views, no copies)."""
+    """The items of sorted ``fixes`` with ``start <= t < end``, plus the one item just before
+    and the one just after (the engine explains a silence by its neighbours); views."""
     lo, hi = np.searchsorted(fixes.t, [start, end], side="left")
+    lo, hi = max(int(lo) - 1, 0), min(int(hi) + 1, len(fixes))
     if lo == 0 and hi == len(fixes):
         return fixes
     sl = slice(int(lo), int(hi))
@@ -107,7 +109,8 @@ def build_worker_days(
     """One ``WorkerDay`` per roster worker with a grid and per date (no data: still a day).
 
     Each day gets the worker's items of that local day plus ``max_gap_s`` either side (so
-    the engine can bridge a segment across midnight); sign-ins of the day; patrol sessions
+    the engine can bridge a segment across midnight) and the nearest item beyond each end
+    (the neighbours of a silence explain it, GEO-PHONEOFF); sign-ins of the day; patrol sessions
     and exemptions that overlap it. The office is the village office of the worker's
     village, with the profile's ``signin_radius_m`` when the file gives no radius.
     """

@@ -29,7 +29,11 @@ from geo.types import Fixes
 Source = str | os.PathLike[str] | bytes | IO[str]
 
 REQUIRED_COLUMNS = ("worker_id", "recorded_at", "lon", "lat")
-OPTIONAL_COLUMNS = ("accuracy_m", "speed_mps", "crs", "mock", "kind", "received_at")
+OPTIONAL_COLUMNS = ("accuracy_m", "speed_mps", "crs", "mock", "kind")
+# Extension columns (not in FORMATS.md, read when present): the server's receive time and
+# the heartbeat state the engine uses to explain silences (GEO-PHONEOFF cause).
+STATE_COLUMNS = ("received_at", "gps_on", "app_state", "network", "battery_pct")
+_TEXT_STATE = ("app_state", "network")
 DATUMS = ("wgs84", "gcj02", "bd09")
 
 _TRUE = {"true", "1", "yes", "t", "y"}
@@ -157,6 +161,9 @@ def _choices(
 _BOOL_TABLE: dict[str, object] = {**{k: True for k in _TRUE}, **{k: False for k in _FALSE}}
 _KIND_TABLE: dict[str, object] = {"": False, "fix": False, "heartbeat": True}
 _CRS_TABLE: dict[str, object] = {"": "wgs84", **{d: d for d in DATUMS}}
+_GPS_TABLE: dict[str, object] = {
+    **{k: 1.0 for k in _TRUE}, **{k: 0.0 for k in _FALSE if k}, "": float("nan")
+}
 
 
 def convert_datums(lon: np.ndarray, lat: np.ndarray, datums: np.ndarray) -> None:
@@ -178,10 +185,10 @@ class _Chunks:
     def __init__(self) -> None:
         self.codes: list[np.ndarray] = []
         self.cols: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("t", "lon", "lat", "acc", "spd", "mock", "hb", "recv")
+            k: [] for k in ("t", "lon", "lat", "acc", "spd", "mock", "hb", *STATE_COLUMNS)
         }
         self.worker_codes: dict[str, int] = {}
-        self.has_received = False
+        self.present: set[str] = set()
 
 
 def _convert_chunk(
@@ -237,15 +244,24 @@ def _convert_chunk(
     if "crs" in cols:
         datums = np.array(_choices(col("crs"), lines, name, "crs", _CRS_TABLE))
         convert_datums(lon, lat, datums)
-    if "received_at" in cols:
-        acc.has_received = True
-        recv = _times(col("received_at"), lines, name, "received_at", optional=True)
-    else:
-        recv = np.full(n, np.nan)
+    state: dict[str, np.ndarray] = {}
+    for key in STATE_COLUMNS:
+        if key not in cols:
+            state[key] = np.full(n, None, dtype=object) if key in _TEXT_STATE else np.full(n, np.nan)
+            continue
+        acc.present.add(key)
+        if key == "received_at":
+            state[key] = _times(col(key), lines, name, key, optional=True)
+        elif key == "gps_on":
+            state[key] = np.array(_choices(col(key), lines, name, key, _GPS_TABLE), dtype=np.float64)
+        elif key == "battery_pct":
+            state[key] = _floats(col(key), lines, name, key)[0]
+        else:
+            state[key] = np.array([v.strip() or None for v in col(key)], dtype=object)
     acc.codes.append(codes)
     for key, arr in (
         ("t", t), ("lon", lon), ("lat", lat), ("acc", accuracy), ("spd", speed),
-        ("mock", mock), ("hb", is_hb), ("recv", recv),
+        ("mock", mock), ("hb", is_hb), *state.items(),
     ):
         acc.cols[key].append(arr)
 
@@ -329,7 +345,7 @@ def _group(acc: _Chunks) -> dict[str, Fixes]:
             speed_mps=cols["spd"][sl],
             mock=cols["mock"][sl],
             is_heartbeat=cols["hb"][sl],
-            received_at=cols["recv"][sl] if acc.has_received else None,
+            **{k: cols[k][sl] if k in acc.present else None for k in STATE_COLUMNS},
         )
     return out
 
@@ -421,18 +437,21 @@ def concat_fixes(parts: Sequence[Fixes]) -> Fixes:
     def cat(attr: str) -> np.ndarray:
         return np.concatenate([getattr(p, attr) for p in parts])[order]
 
-    any_recv = any(p.received_at is not None for p in parts)
-    recv = (
-        np.concatenate(
-            [p.received_at if p.received_at is not None else np.full(len(p), np.nan) for p in parts]
-        )[order]
-        if any_recv
-        else None
-    )
+    def cat_optional(attr: str) -> np.ndarray | None:
+        if all(getattr(p, attr) is None for p in parts):
+            return None
+        fill = None if attr in _TEXT_STATE else np.nan
+        dtype = object if attr in _TEXT_STATE else np.float64
+        arrays = [
+            np.full(len(p), fill, dtype=dtype) if getattr(p, attr) is None else getattr(p, attr)
+            for p in parts
+        ]
+        return np.concatenate(arrays)[order]
+
     return Fixes(
         t=t[order], lon=cat("lon"), lat=cat("lat"), accuracy_m=cat("accuracy_m"),
         speed_mps=cat("speed_mps"), mock=cat("mock"), is_heartbeat=cat("is_heartbeat"),
-        received_at=recv,
+        **{k: cat_optional(k) for k in STATE_COLUMNS},
     )
 
 

@@ -51,6 +51,26 @@ def test_spaces_around_values_are_tolerated() -> None:
     assert (f.t[0], f.lon[0]) == (T0, 120.4)
 
 
+def test_state_extension_columns() -> None:
+    data = csv_bytes(
+        "w01,2026-03-02T08:00:00+08:00,,,heartbeat,2026-03-02T08:00:05+08:00,false,stopped,,4",
+        "w01,2026-03-02T08:05:00+08:00,120.4,32.0,fix,,true,,wifi,",
+        header="worker_id,recorded_at,lon,lat,kind,received_at,gps_on,app_state,network,battery_pct\n",
+    )
+    f = read_positions_csv(data, "p.csv")["w01"]
+    assert f.received_at is not None and f.received_at[0] == T0 + 5 and np.isnan(f.received_at[1])
+    assert f.gps_on is not None and f.gps_on.tolist() == [0.0, 1.0]
+    assert f.app_state is not None and f.app_state.tolist() == ["stopped", None]
+    assert f.network is not None and f.network.tolist() == [None, "wifi"]
+    assert f.battery_pct is not None and f.battery_pct[0] == 4 and np.isnan(f.battery_pct[1])
+    # absent columns stay None, as the engine expects
+    plain = read_positions_csv(csv_bytes("w01,2026-03-02T08:00:00+08:00,120.4,32.0,,,,,"), "q.csv")
+    assert plain["w01"].gps_on is None and plain["w01"].received_at is None
+    merged = concat_fixes([plain["w01"], f])
+    assert merged.app_state is not None and merged.app_state.tolist() == [None, "stopped", None]
+    assert merged.battery_pct is not None and np.isnan(merged.battery_pct[0])
+
+
 def test_heartbeat_rows_have_no_position() -> None:
     data = csv_bytes(
         "w01,2026-03-02T08:00:00+08:00,,,,,,,heartbeat",
