@@ -231,3 +231,39 @@ def test_merge_positions_concatenates_and_sorts() -> None:
     assert merged["w01"].lon.tolist() == [120.5, 120.4]
     assert len(merged["w02"]) == 1
     assert len(concat_fixes([])) == 0
+
+
+# ---------------------------------------------------------------------------- properties
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_row = st.tuples(
+    st.sampled_from(["w01", "w02", "网格员3"]),
+    st.integers(min_value=0, max_value=86_400 * 3),
+    st.floats(min_value=-180, max_value=180, allow_nan=False),
+    st.floats(min_value=-90, max_value=90, allow_nan=False),
+    st.one_of(st.none(), st.floats(min_value=0, max_value=500, allow_nan=False)),
+    st.booleans(),
+    st.sampled_from(["+08:00", "Z", "-05:30"]),
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(_row, max_size=40))
+def test_csv_round_trip(rows) -> None:
+    # write rows with any offset, read back: same instants, values, flags, per worker
+    lines = []
+    for wid, sec, lon, lat, acc, mock, off in rows:
+        t = dt.datetime.fromtimestamp(T0 + sec, dt.UTC)
+        if off != "Z":
+            sign = 1 if off[0] == "+" else -1
+            t = t.astimezone(dt.timezone(sign * dt.timedelta(hours=int(off[1:3]), minutes=int(off[4:]))))
+        stamp = t.isoformat().replace("+00:00", "Z")
+        lines.append(f"{wid},{stamp},{lon!r},{lat!r},{'' if acc is None else repr(acc)},,,{str(mock).lower()},")
+    out = read_positions_csv(csv_bytes(*lines), "p.csv")
+    assert sorted(out) == sorted({r[0] for r in rows})
+    for wid, f in out.items():
+        mine = sorted((T0 + r[1], r[2], r[3]) for r in rows if r[0] == wid)
+        assert f.t.tolist() == [m[0] for m in mine]
+        assert sorted(zip(f.t.tolist(), f.lon.tolist(), f.lat.tolist(), strict=True)) == mine
+        assert len(f.mock) == len(mine) and not f.is_heartbeat.any()

@@ -76,3 +76,35 @@ def test_workers_without_deductions_get_zeros_and_order_does_not_matter() -> Non
     assert trail["cap"] == 15 and trail["cap_period"] == "quarter"
     assert trail["periods"][0]["days"] == [
         {"date": "2026-01-05", "points": -0.5}, {"date": "2026-01-06", "points": -0.5}]
+
+
+# ---------------------------------------------------------------------------- properties
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_deduction = st.sampled_from([MISSING, Deduction("YK-PATROL", -1, "short"), LOG])
+_day = st.tuples(
+    st.sampled_from(["w01", "w02"]),
+    st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2026, 12, 31)),
+    st.lists(_deduction, max_size=4),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_day, max_size=60), st.randoms())
+def test_caps_hold_and_order_does_not_matter(days, rnd) -> None:
+    totals = period_totals(days, YK)
+    shuffled = list(days)
+    rnd.shuffle(shuffled)
+    assert totals_json(period_totals(shuffled, YK)) == totals_json(totals)
+    for wid, rules in totals.items():
+        for rid, t in rules.items():
+            cap = YK.rules[rid].cap
+            raw = sum(
+                (d.points for w, _, ds in days if w == wid for d in ds if d.rule == rid), 0.0)
+            assert abs(t.raw_points - raw) < 1e-9
+            for p in t.periods:
+                assert p.points >= -cap  # never more than the item's points (扣完为止)
+                assert p.points == max(p.raw_points, -cap)
+            assert abs(t.points - sum(p.points for p in t.periods)) < 1e-9
+            assert t.points >= t.raw_points
