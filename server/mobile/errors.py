@@ -143,4 +143,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception):
         log.exception("unhandled error on %s", request.url.path)
+        if not _is_mobile(request):
+            return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
         return error_response(500, INTERNAL, "internal error; the request was not applied")

@@ -386,3 +386,10 @@ def get_request(request_id: str, me: WorkerDep, session: SessionDep) -> dict[str
         raise ApiError(404, E.NOT_FOUND, "no such request", "request_id") from exc
 
 
+
+
+def register(app: Any) -> None:
+    """Hook for ``server.app``: add the mobile API (routes, error format, body limits)."""
+    from server.mobile import install
+
+    install(app)

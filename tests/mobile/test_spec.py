@@ -53,3 +53,17 @@ def test_match_detects_differences():
     assert ex.match({"a": 1, "b": "{{any}}"}, {"a": 1, "b": [1, 2]}) == []
     assert ex.match({"a": 1}, {"a": 2}) and ex.match({"a": 1}, {"a": 1, "c": 3})
     assert ex.match([1, 2], [1]) and ex.match({"a": {"b": 1}}, {"a": {}})
+
+
+def test_the_served_app_exposes_exactly_the_documented_mobile_api(tmp_path):
+    """``gridpatrol serve`` (server.app) includes the same mobile operations as the document."""
+    from server.app import create_app
+    from server.settings import Settings
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", data_dir=tmp_path))
+    served = {p: ops for p, ops in app.openapi()["paths"].items() if p.startswith("/api/mobile/")}
+    doc = build_document()
+    assert set(served) == set(doc["paths"])
+    for path, ops in doc["paths"].items():
+        assert {m: o["operationId"] for m, o in ops.items()} == \
+            {m: o["operationId"] for m, o in served[path].items()}
