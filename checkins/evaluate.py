@@ -157,9 +157,10 @@ def build_worker_days(
 
 
 def batch_by_date(days: Sequence[WorkerDay], max_fixes: int) -> list[list[WorkerDay]]:
-    """Split worker-days into engine batches of whole dates, each up to ``max_fixes`` fixes.
+    """Split worker-days into engine batches of up to ``max_fixes`` fixes.
 
-    A single date with more fixes than the limit is still one batch.
+    Consecutive whole dates share a batch while they fit; a date with more fixes than the
+    limit is cut into runs of workers (a single worker-day is never cut).
     """
     by_date: dict[dt.date, list[WorkerDay]] = {}
     for d in days:
@@ -167,16 +168,29 @@ def batch_by_date(days: Sequence[WorkerDay], max_fixes: int) -> list[list[Worker
     batches: list[list[WorkerDay]] = []
     current: list[WorkerDay] = []
     count = 0
+
+    def flush() -> None:
+        nonlocal current, count
+        if current:
+            batches.append(current)
+        current, count = [], 0
+
     for date in sorted(by_date):
         group = by_date[date]
         n = sum(len(d.fixes) for d in group)
-        if current and count + n > max_fixes:
-            batches.append(current)
-            current, count = [], 0
-        current.extend(group)
-        count += n
-    if current:
-        batches.append(current)
+        if count + n > max_fixes:
+            flush()
+        if n <= max_fixes:
+            current.extend(group)
+            count += n
+            continue
+        for d in group:  # a date too large for one batch: runs of workers
+            if current and count + len(d.fixes) > max_fixes:
+                flush()
+            current.append(d)
+            count += len(d.fixes)
+        flush()
+    flush()
     return batches
 
 
@@ -197,9 +211,8 @@ def evaluate_files(
 ) -> dict[str, Any]:
     """Evaluate every roster worker on every date of the range; return the FORMATS.md JSON.
 
-    The engine is called with all workers of a date at once (vectorised across workers);
-    consecutive dates share a call until ``max_fixes_per_batch`` fixes, which bounds memory
-    on long ranges.
+    The engine is called on batches of worker-days (vectorised across workers) of at most
+    ``max_fixes_per_batch`` fixes, which bounds memory on large townships and long ranges.
     """
     from geo.engine import day_result_to_json, evaluate_days
 

@@ -309,7 +309,8 @@ def test_batches_by_date_give_the_same_result(township: dict[str, Path]) -> None
     split = evaluate_files(**kwargs, max_fixes_per_batch=1, progress=messages.append)
     whole = evaluate_files(**kwargs)
     assert split == whole
-    assert any(m.startswith("batch 2/2") for m in messages)
+    # Sunday (no fixes) is one batch; Monday is cut into one batch per worker
+    assert any(m.startswith("batch 3/3") for m in messages)
 
 
 def test_batch_by_date_groups_whole_dates() -> None:
@@ -324,12 +325,14 @@ def test_batch_by_date_groups_whole_dates() -> None:
                          grid_id="g1", grid=None, fixes=fixes)  # type: ignore[arg-type]
 
     days = [wd("a", 1, 5), wd("a", 2, 5), wd("a", 3, 5), wd("b", 1, 5), wd("b", 2, 0)]
-    # dates hold 10, 5, 5 fixes; limit 12: [day 1] (10), then [day 2, day 3] (5 + 5)
+    # dates hold 10, 5, 5 fixes; limit 12: [day 1] (10), then [day 2, day 3] (5 + 0 + 5)
     batches = batch_by_date(days, 12)
     assert [[(d.worker_id, d.date.day) for d in b] for b in batches] == [
         [("a", 1), ("b", 1)], [("a", 2), ("b", 2), ("a", 3)]]
-    # a date larger than the limit is still one batch
-    assert len(batch_by_date(days, 1)) == 3
+    # a date larger than the limit is cut into runs of workers, never inside a worker-day
+    assert [[(d.worker_id, d.date.day) for d in b] for b in batch_by_date(days, 7)] == [
+        [("a", 1)], [("b", 1)], [("a", 2), ("b", 2)], [("a", 3)]]
+    assert [len(b) for b in batch_by_date(days, 1)] == [1, 1, 1, 1, 1]
 
 
 def test_gridpatrol_console_evaluate_needs_no_database_or_web_stack(township: dict[str, Path]) -> None:
