@@ -281,6 +281,7 @@ def run(n_workers: int, vertices: int, loop_n: int, mp_n: int, chunk: int, memor
             "mean_in_grid_s": round(float(in_grid.mean()), 1),
             "mean_loop_in_grid_s": round(float(np.mean(loop_res)), 1),
             "mean_movingpandas_in_grid_s": round(float(np.mean(mp_res)), 1) if mp_res else None,
+            "mean_in_grid_s_loop_subset": round(float(in_grid[: len(sub_loop)].mean()), 1),
             "offpost_intervals": int(sum(len(r.offpost) for r in results)),
             "crosspost_intervals": int(sum(o.kind == "crosspost" for r in results for o in r.offpost)),
             "phone_off_intervals": int(sum(len(r.phone_off) for r in results)),

@@ -171,7 +171,7 @@ def evaluate_days(
     code = reject_codes(lon, lat, acc, t, recv, params)
     code[hb] = 0
     R = len(REASONS)
-    rej = np.bincount(w * R + code, weights=(in_day & (code > 0)), minlength=n * R).reshape(n, R)
+    rej = np.bincount(w * R + code, weights=(in_day & (code > 0)), minlength=n * R).reshape(n, R).astype(np.float64)
     nonfin = np.bincount(w_all[~fin], minlength=n) if (~fin).any() else np.zeros(n)
     rej[:, 1] += nonfin
 

@@ -1,0 +1,28 @@
+"""NB-ARRIVE hand-computed case."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import T
+
+from geo.arrival import arrival_time
+
+
+def test_nb_arrive_first_fix_within_radius(world, params):
+    """NB-ARRIVE: case at (800, 500); walk east from x=0 at 1 m/s from 09:00, fix every 30 s.
+
+    First fix within 50 m: x=750 at 09:12:30. If that fix is mocked (GEO-SPOOF), the next
+    one, x=780 at 09:13:00. Fixes before the instruction time do not count.
+    """
+    t = T(9) + np.arange(40) * 30.0
+    x = np.arange(40) * 30.0
+    lon, lat = world.lonlat(800.0, 500.0)
+    f = world.fixes(t, x, np.full(40, 500.0))
+    assert arrival_time(f, float(lon), float(lat), T(9), params) == T(9, 12, 30)
+    mock = np.zeros(40, bool)
+    mock[25] = True
+    f2 = world.fixes(t, x, np.full(40, 500.0), mock=mock)
+    assert arrival_time(f2, float(lon), float(lat), T(9), params) == T(9, 13)
+    assert arrival_time(f, float(lon), float(lat), T(9, 30), params) is None
+    empty = world.fixes([], [], [])
+    assert arrival_time(empty, float(lon), float(lat), T(9), params) is None

@@ -1,0 +1,232 @@
+"""GEO-INGRID (with GEO-STILL, GEO-SPOOF bridging) hand-computed cases and edge cases.
+
+The world: a 1 km square grid [0, 1000] x [0, 1000] m near 31.9N 121.0E built in the
+engine's own local projection; walks at 1 m/s with a fix every 30 s, so metres = seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from conftest import DAY, T, default_params, worker_day
+
+import geo.ingrid
+from geo.engine import evaluate_day
+
+
+def walk(world, t_start, x_from, x_to, y=500.0, step_s=30.0, speed_mps=1.0, **kw):
+    """Fixes along y from x_from to x_to (inclusive when it falls on a step)."""
+    n = int(abs(x_to - x_from) / (speed_mps * step_s)) + 1
+    sign = 1.0 if x_to >= x_from else -1.0
+    k = np.arange(n)
+    return world.fixes(t_start + k * step_s, x_from + sign * k * step_s * speed_mps, np.full(n, y), **kw)
+
+
+def am(result):
+    return result.patrols["am"]
+
+
+def test_geo_ingrid_crossing_interpolated_and_tolerance(world, params):
+    """GEO-INGRID: walk x=-300..1290 at 1 m/s from 09:00 along y=500.
+
+    Buffered grid spans x in [-20, 1020]: inside from t=280 s to t=1320 s -> 1040 s, with
+    both crossings between fixes (x=-30/0 and x=990/1020... 1020 is a fix: exact).
+    Raw grid [0, 1000]: 1000 s, so 40 s were counted only thanks to the 20 m tolerance.
+    """
+    r = evaluate_day(worker_day(world, walk(world, T(9), -300, 1290)), params)
+    assert am(r).in_grid_s == 1040
+    assert am(r).tolerance_s == 40
+    assert am(r).lost_s == {"gap": 0, "speed": 0, "still": 0, "suspect": 0}
+    assert r.patrols["pm"].in_grid_s == 0
+    assert r.fixes_used == 54
+
+
+def test_geo_ingrid_crossing_between_fixes(world, params):
+    """GEO-INGRID: fixes at x=-25, 5, 35, ... (never on x=-20): entry interpolated at 5 s.
+
+    Inside B from x=-20 (t=5 s) to x=1020 (t=1045 s): 1040 s, not a multiple of 30.
+    """
+    f = walk(world, T(9), -25, 1265)
+    r = evaluate_day(worker_day(world, f), params)
+    assert am(r).in_grid_s == 1040
+
+
+def test_geo_ingrid_gap_lost(world, params):
+    """GEO-INGRID: a 420 s gap (> max_gap_s 300) inside the grid is lost to "gap".
+
+    Fixes of the walk above with 300 s < t < 720 s removed: the segment x=0 -> 420
+    (t 300 -> 720, all inside) does not count: 1040 - 420 = 620 s; lost gap 420 s.
+    """
+    f = walk(world, T(9), -300, 1290)
+    rel = f.t - T(9)
+    keep = ~((rel > 300) & (rel < 720))
+    f = dataclasses.replace(f, **{k: getattr(f, k)[keep] for k in ("t", "lon", "lat", "accuracy_m", "speed_mps", "mock", "is_heartbeat")})
+    r = evaluate_day(worker_day(world, f), params)
+    assert am(r).in_grid_s == 620
+    assert am(r).lost_s["gap"] == 420
+
+
+def test_geo_ingrid_speed_lost(world, params):
+    """GEO-INGRID: 300 m per 30 s (10 m/s = 36 km/h > 25 km/h) inside the grid: all lost.
+
+    11 fixes alternating x=200/500 -> 10 segments x 30 s = 300 s lost to "speed".
+    """
+    t = T(9) + np.arange(11) * 30.0
+    x = np.where(np.arange(11) % 2 == 0, 200.0, 500.0)
+    r = evaluate_day(worker_day(world, world.fixes(t, x, np.full(11, 500.0))), params)
+    assert am(r).in_grid_s == 0
+    assert am(r).lost_s["speed"] == 300
+
+
+def test_geo_ingrid_window_clipping(world, params):
+    """YK-PATROL-WINDOWS: inside from 11:30 to 12:30 -> 1800 s am and 1800 s pm."""
+    f = walk(world, T(11, 30), 100, 900, speed_mps=800 / 3600)  # 800 m in 3600 s
+    r = evaluate_day(worker_day(world, f), params)
+    assert am(r).in_grid_s == 1800
+    assert r.patrols["pm"].in_grid_s == 1800
+
+
+def test_geo_ingrid_reentering_segment_concave_grid(world, params):
+    """GEO-INGRID: one 300 s segment with both ends inside a U-shaped grid crosses the notch.
+
+    Grid: square minus the notch x in [400, 600], y >= 300 (open to the north).
+    Segment (300, 800) -> (700, 800) in 300 s (1.33 m/s). Buffered notch is [420, 580]:
+    outside for u in [0.3, 0.7] -> 0.4 x 300 = 120 s, counted 180 s. Raw notch [400, 600]:
+    counted 150 s, so tolerance 30 s. (A whole-track intersection would miss nothing here
+    but the endpoint-only count would give 300 s.)
+    """
+    grid = world.poly([(0, 0), (1000, 0), (1000, 1000), (600, 1000), (600, 300), (400, 300), (400, 1000), (0, 1000)])
+    f = world.fixes(T(9) + np.array([0.0, 300.0]), np.array([300.0, 700.0]), np.array([800.0, 800.0]))
+    r = evaluate_day(worker_day(world, f, grid=grid), params)
+    assert am(r).in_grid_s == 180
+    assert am(r).tolerance_s == 30
+
+
+def test_geo_ingrid_multipolygon(world, params):
+    """GEO-INGRID: MultiPolygon of two squares [0,1000] and [2000,3000] along x.
+
+    Walk x=-100..3200 at 1 m/s: buffered parts [-20,1020] and [1980,3020] -> 2 x 1040 s.
+    """
+    grid = world.multi(world.square(0, 0), world.square(2000, 0))
+    r = evaluate_day(worker_day(world, walk(world, T(8), -100, 3200), grid=grid), params)
+    assert am(r).in_grid_s == 2080
+    assert am(r).tolerance_s == 80
+
+
+def test_geo_ingrid_hole(world, params):
+    """GEO-INGRID: a pond (hole) x, y in [400, 600]; walk x=-100..1100 along y=500.
+
+    Buffered: outer [-20, 1020], hole shrinks to [420, 580] -> 440 + 440 = 880 s.
+    Raw: 400 + 400 = 800 s -> tolerance 80 s.
+    """
+    grid = world.square(holes=[[(400, 400), (600, 400), (600, 600), (400, 600)]])
+    r = evaluate_day(worker_day(world, walk(world, T(9), -100, 1100), grid=grid), params)
+    assert am(r).in_grid_s == 880
+    assert am(r).tolerance_s == 80
+
+
+def test_geo_ingrid_fix_exactly_on_boundary_counts_inside(world):
+    """GEO-INGRID: with no tolerance, a phone lying exactly on a grid vertex is inside.
+
+    Fixes every 30 s for 10 min at the vertex (1000, 0): 600 s in grid (GEO-STILL allows
+    20 min). The boundary is part of the grid (closed set).
+    """
+    p = default_params(boundary_tolerance_m=0.0)
+    t = T(9) + np.arange(21) * 30.0
+    f = world.fixes(t, np.full(21, 1000.0), np.zeros(21))
+    r = evaluate_day(worker_day(world, f), p)
+    assert am(r).in_grid_s == 600
+    assert am(r).tolerance_s == 0
+
+
+def test_geo_ingrid_no_fixes_and_one_fix(world, params):
+    """GEO-INGRID: a day with no fixes or a single fix has 0 s in grid, nothing crashes."""
+    r0 = evaluate_day(worker_day(world), params)
+    assert am(r0).in_grid_s == 0 and r0.fixes_used == 0 and am(r0).status == "missing"
+    r1 = evaluate_day(worker_day(world, world.fixes([T(9)], [500.0], [500.0])), params)
+    assert am(r1).in_grid_s == 0 and r1.fixes_used == 1
+
+
+def test_geo_ingrid_duplicated_fixes(world, params):
+    """GEO-INGRID: every fix sent twice (same t) gives the same 1040 s."""
+    f = walk(world, T(9), -300, 1290)
+    d = dataclasses.replace(f, **{k: np.repeat(getattr(f, k), 2) for k in ("t", "lon", "lat", "accuracy_m", "speed_mps", "mock", "is_heartbeat")})
+    r = evaluate_day(worker_day(world, d), params)
+    assert am(r).in_grid_s == 1040
+
+
+def test_geo_ingrid_track_crossing_midnight(world):
+    """GEO-INGRID: inside from 23:30 to 00:30 is split at local midnight: 1800 s each day."""
+    import datetime as dt
+
+    p = default_params(
+        working_days="every_day", patrol_windows={"am": ("00:00", "12:00"), "pm": ("12:00", "24:00")}
+    )
+    f = walk(world, T(23, 30), 100, 900, speed_mps=800 / 3600)
+    r1 = evaluate_day(worker_day(world, f), p)
+    r2 = evaluate_day(worker_day(world, f, date=DAY + dt.timedelta(days=1)), p)
+    assert r1.patrols["pm"].in_grid_s == 1800 and r1.patrols["am"].in_grid_s == 0
+    assert r2.patrols["am"].in_grid_s == 1800 and r2.patrols["pm"].in_grid_s == 0
+
+
+def test_geo_ingrid_geos_path_agrees_with_numpy_path(world, params, monkeypatch):
+    """GEO-INGRID: the GEOS-overlay path (large grids) gives the numpy-edge path's result."""
+    grid = world.square(holes=[[(400, 400), (600, 400), (600, 600), (400, 600)]])
+    rng = np.random.default_rng(3)
+    t = T(8) + np.arange(400) * 30.0
+    x = np.cumsum(rng.normal(0, 30, 400)) + 500
+    y = np.cumsum(rng.normal(0, 30, 400)) + 500
+    day = worker_day(world, world.fixes(t, x, y), grid=grid)
+    a = evaluate_day(day, params)
+    monkeypatch.setattr(geo.ingrid, "MAX_NUMPY_EDGES", 0)
+    b = evaluate_day(day, params)
+    for k in ("am", "pm"):
+        assert abs(a.patrols[k].in_grid_s - b.patrols[k].in_grid_s) <= 1
+        assert abs(a.patrols[k].tolerance_s - b.patrols[k].tolerance_s) <= 1
+
+
+def test_geo_still_stay_capped_and_stationary(world, params):
+    """GEO-STILL: phone lying within 10 m of (500, 500) from 09:00 to 10:00, fix every 30 s.
+
+    One stay of 3600 s > still_max_s 1200: only its first 1200 s count; 2400 s are lost
+    to "still" and the morning patrol is marked stationary.
+    """
+    n = 121
+    rng = np.random.default_rng(1)
+    t = T(9) + np.arange(n) * 30.0
+    f = world.fixes(t, 500 + rng.uniform(-7, 7, n), 500 + rng.uniform(-7, 7, n))
+    r = evaluate_day(worker_day(world, f), params)
+    assert am(r).in_grid_s == 1200
+    assert am(r).lost_s["still"] == 2400
+    assert am(r).stationary is True
+
+
+def test_geo_still_short_stay_not_capped(world, params):
+    """GEO-STILL: a 15 min stay (< 20 min) counts fully and is not stationary."""
+    n = 31  # 900 s
+    f = world.fixes(T(9) + np.arange(n) * 30.0, np.full(n, 500.0), np.full(n, 500.0))
+    r = evaluate_day(worker_day(world, f), params)
+    assert am(r).in_grid_s == 900 and am(r).stationary is False
+
+
+@pytest.mark.parametrize("tol", [0.0, 20.0])
+def test_geo_ingrid_in_grid_never_exceeds_elapsed(world, tol):
+    """GEO-INGRID: in-grid time <= elapsed time of a random walk (deterministic sample)."""
+    p = default_params(boundary_tolerance_m=tol)
+    rng = np.random.default_rng(11)
+    t = T(8) + np.arange(300) * 30.0
+    x = np.cumsum(rng.normal(0, 25, 300)) + 500
+    y = np.cumsum(rng.normal(0, 25, 300)) + 500
+    r = evaluate_day(worker_day(world, world.fixes(t, x, y)), p)
+    total = sum(pp.in_grid_s for pp in r.patrols.values())
+    assert 0 < total <= t[-1] - t[0] + 1
+
+
+def test_world_is_metric(world):
+    """Helper check: the test world's metre offsets are metres (1 km square, 1000 m side)."""
+    from geo.crs import distance_m
+
+    lon, lat = world.lonlat([0.0, 1000.0], [0.0, 0.0])
+    assert abs(float(distance_m(lon[0], lat[0], lon[1], lat[1])[0]) - 1000.0) < 0.01
