@@ -73,13 +73,19 @@ def test_most_recent_working_day_skips_weekends_and_holidays():
     assert most_recent_working_day(dt.date(2025, 10, 9)) == dt.date(2025, 9, 30)  # National Day
 
 
+def _counts(session) -> dict[str, int]:
+    return {t.__tablename__: session.scalar(sa.select(sa.func.count()).select_from(t))
+            for t in (m.Village, m.Grid, m.Worker, m.Device, m.Position, m.Signin,
+                      m.PatrolSession, m.PatrolLog, m.Exemption, m.GridAssignment, m.AuditLog)}
+
+
 def test_demo_loads_into_the_database(session, demo):
+    before = _counts(session)  # other suites may have committed rows of their own
     counts = load_demo_township(session, demo)
     session.commit()
     assert counts["grids"] == len(demo.grids_doc["features"]) - 4
-    n = {t.__tablename__: session.scalar(sa.select(sa.func.count()).select_from(t))
-         for t in (m.Village, m.Grid, m.Worker, m.Device, m.Position, m.Signin,
-                   m.PatrolSession, m.PatrolLog, m.Exemption, m.GridAssignment, m.AuditLog)}
+    after = _counts(session)
+    n = {k: after[k] - before[k] for k in after}
     assert n["village"] == 4 and n["worker"] == len(demo.workers)
     assert n["position"] == len(demo.positions)
     assert n["grid_assignment"] == len(demo.workers) - 1
@@ -87,7 +93,9 @@ def test_demo_loads_into_the_database(session, demo):
     assert min(n.values()) > 0
     # most fixes are tagged with a grid, done in the database on PostgreSQL
     tagged = session.scalar(sa.select(sa.func.count()).select_from(m.Position)
-                            .where(m.Position.grid_id.is_not(None)))
+                            .where(m.Position.grid_id.is_not(None),
+                                   m.Position.worker_id.in_([w.worker_id
+                                                             for w in demo.workers])))
     assert counts["tagged_positions"] == tagged > 0.6 * sum(
         p["kind"] == "fix" for p in demo.positions)
     # a stored fix round-trips: received datum kept, WGS-84 geometry inside its tagged grid

@@ -61,15 +61,23 @@ def _post(client, kind, data, name, token=TOKEN, **form):
                        headers={"Authorization": f"Bearer {token}"} if token else {})
 
 
+def _n(session, model) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
 def test_import_endpoint_requires_the_office_token(client, session):
+    before = _n(session, m.Grid)
     assert _post(client, "grids", as_bytes(township_doc()), "t.geojson", token=None) \
         .status_code == 401
     assert _post(client, "grids", as_bytes(township_doc()), "t.geojson", token="wrong") \
         .status_code == 401
-    assert session.scalar(sa.select(sa.func.count()).select_from(m.Grid)) == 0
+    assert _n(session, m.Grid) == before
 
 
 def test_import_endpoint_applies_and_reports(client, session):
+    # (other suites may have committed rows of their own: compare with what was there)
+    grids0, workers0, features0 = _n(session, m.Grid), _n(session, m.Worker), \
+        len(client.get("/api/grids").json()["features"])
     r = _post(client, "grids", as_bytes(township_doc()), "town.geojson")
     assert r.status_code == 200, r.text
     assert r.json()["created"] == {"township": 1, "village": 2, "grid": 3}
@@ -80,13 +88,14 @@ def test_import_endpoint_applies_and_reports(client, session):
     again = _post(client, "grids", as_bytes(township_doc()), "town.geojson").json()
     assert again["created"] == {} and again["updated"] == {}
     ov = client.get("/api/overview").json()
-    assert ov["counts"]["grid"] == 3 and ov["counts"]["worker"] == 4
+    assert ov["counts"]["grid"] == grids0 + 3 and ov["counts"]["worker"] == workers0 + 4
     geo = client.get("/api/grids").json()
-    assert len(geo["features"]) == 5
+    assert len(geo["features"]) == features0 + 5
     assert "东村" in client.get("/").text
 
 
 def test_import_endpoint_rejects_a_bad_file_whole(client, session):
+    villages0 = _n(session, m.Village)
     bad = modified(township_doc(), 4, properties={"grid_id": "G1"})
     r = _post(client, "grids", as_bytes(bad), "bad.geojson")
     assert r.status_code == 422
@@ -94,4 +103,4 @@ def test_import_endpoint_rejects_a_bad_file_whole(client, session):
     assert detail == {"file": "bad.geojson", "where": "feature 4 (grid_id=G1)",
                       "field": "grid_id", "message": detail["message"]}
     assert "duplicate" in detail["message"]
-    assert session.scalar(sa.select(sa.func.count()).select_from(m.Village)) == 0
+    assert _n(session, m.Village) == villages0

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Run gridpatrol: install what is needed, then serve on SQLite (./data/gridpatrol.db) with
+# the demo township loaded on first start. Extra arguments go to `gridpatrol serve`
+# (e.g. --host 0.0.0.0 --port 8080). Set DATABASE_URL to use PostgreSQL/PostGIS instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_uv.sh
+echo "==> installing dependencies (uv sync --frozen)" >&2
+"${UV[@]}" sync --frozen --quiet
+exec "${UV[@]}" run --frozen --no-sync gridpatrol serve "$@"
