@@ -105,7 +105,9 @@ def make_township(n_workers: int, vertices: int = 20, seed: int = 7):
         pull = np.clip((dist - 350) / 400, 0, 1) * 0.35
         dh = np.angle(np.exp(1j * (to_c - head)))
         head = head + rng.normal(0, 0.35, n_workers) + pull * dh
-        moving = np.where(rng.random(n_workers) < 0.01, ~moving, moving)  # stays
+        # stays: stop with probability 0.5% per fix, resume with 5% (mean stay 10 min)
+        u = rng.random(n_workers)
+        moving = np.where(moving, u >= 0.005, u < 0.05)
         step = np.where(moving, speed * FIX_EVERY_S, rng.normal(0, 3, n_workers))
         x[:, j] = x[:, j - 1] + step * np.cos(head)
         y[:, j] = y[:, j - 1] + step * np.sin(head)
@@ -130,6 +132,10 @@ def make_township(n_workers: int, vertices: int = 20, seed: int = 7):
     for w, s in zip(silent, start, strict=True):
         keep[w, s : s + 80] = False
     hb_t = t[::20] + 7.0  # a heartbeat every 10 minutes
+    # 3% of workers go fully silent (no fix, no heartbeat) for 45 minutes: phone off
+    dark = np.flatnonzero(rng.random(n_workers) < 0.03)
+    dark_start = t[rng.integers(0, n - 100, dark.size)]
+    dark_of = dict(zip(dark.tolist(), dark_start.tolist(), strict=True))
     roles = np.array(["fulltime", "parttime", "head"])[rng.integers(0, 3, n_workers)]
     days = []
     for i in range(n_workers):
@@ -146,6 +152,9 @@ def make_township(n_workers: int, vertices: int = 20, seed: int = 7):
             is_heartbeat=np.concatenate([np.zeros(int(m.sum()), bool), np.ones(kh, bool)]),
         )
         order = np.argsort(fixes.t, kind="stable")
+        if i in dark_of:
+            s0 = dark_of[i]
+            order = order[~((fixes.t[order] >= s0) & (fixes.t[order] < s0 + 2700.0))]
         fixes = Fixes(**{f: getattr(fixes, f)[order] for f in (
             "t", "lon", "lat", "accuracy_m", "speed_mps", "mock", "is_heartbeat")})
         olon, olat = unproject(np.array([gx[i] + 200.0]), np.array([gy[i] - 100.0]), key)
@@ -190,9 +199,9 @@ def movingpandas_clip(days) -> list[float]:
         m = ~f.is_heartbeat
         df = pd.DataFrame({"t": pd.to_datetime(f.t[m], unit="s")})
         gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(f.lon[m], f.lat[m]), crs=4326)
-        traj = mpd.Trajectory(gdf, d.worker_id, t="t")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            traj = mpd.Trajectory(gdf, d.worker_id, t="t")
             clipped = traj.clip(d.grid)
         out.append(sum(tr.get_duration().total_seconds() for tr in clipped.trajectories))
     return out

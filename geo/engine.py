@@ -194,7 +194,8 @@ def evaluate_days(
     b = a + 1
     sw = uw[a]
     keep = (ut[b] > D0[sw]) & (ut[a] < D1[sw])
-    a, b, sw = a[keep], b[keep], sw[keep]
+    if not keep.all():
+        a, b, sw = a[keep], b[keep], sw[keep]
     cs = np.cumsum(susp)
     bridged = (cs[us[b] - 1] - cs[us[a]]) > 0
     t0, t1 = ut[a], ut[b]
@@ -244,7 +245,7 @@ def evaluate_days(
         sw=sw, t0=t0, t1=t1, x0=x0, y0=y0, x1=x1, y1=y1,
         lon0=ulon[a], lat0=ulat[a], lon1=ulon[b], lat1=ulat[b],
         known=seg_dt <= params.max_gap_s,
-        inside_seg=p_buf.seg, inside_u0=p_buf.u0, inside_u1=p_buf.u1,
+        inside_full=p_buf.full, inside_seg=p_buf.seg, inside_u0=p_buf.u0, inside_u1=p_buf.u1,
         office_xyr=office, places=places, duty0=DM0, duty1=DM1,
         min_s=params.offpost_min_s, grid_ids=[d.grid_id for d in days], grids=grids, tree=tree,
     )

@@ -45,11 +45,14 @@ def disc_param_interval(x0, y0, x1, y1, cx, cy, r):
     return ua, ub
 
 
-def outside_pieces(known: np.ndarray, pseg: np.ndarray, pu0: np.ndarray, pu1: np.ndarray):
-    """Complement, in segment parameter u, of the inside pieces of the known segments.
+def outside_pieces(
+    known: np.ndarray, full: np.ndarray, pseg: np.ndarray, pu0: np.ndarray, pu1: np.ndarray
+):
+    """Complement, in segment parameter u, of the inside parts of the known segments.
 
-    ``pseg, pu0, pu1`` are inside pieces sorted by (segment, u0), disjoint within a segment.
-    Returns (segment, u0, u1) of the outside parts, sorted by segment then u.
+    ``full`` are segments wholly inside; ``pseg, pu0, pu1`` partial inside pieces sorted
+    by (segment, u0), disjoint within a segment. Returns (segment, u0, u1) of the outside
+    parts, sorted by segment then u.
     """
     keep = known[pseg]
     pseg, pu0, pu1 = pseg[keep], pu0[keep], pu1[keep]
@@ -62,9 +65,10 @@ def outside_pieces(known: np.ndarray, pseg: np.ndarray, pu0: np.ndarray, pu1: np
     seg = np.concatenate([pseg, pseg[last]])
     a = np.concatenate([prev_end, pu1[last]])
     b = np.concatenate([pu0, np.ones(int(last.sum()))])
-    has_piece = np.zeros(known.size, dtype=bool)
-    has_piece[pseg] = True
-    none = np.flatnonzero(known & ~has_piece)
+    covered = np.zeros(known.size, dtype=bool)
+    covered[pseg] = True
+    covered[full] = True
+    none = np.flatnonzero(known & ~covered)
     seg = np.concatenate([seg, none])
     a = np.concatenate([a, np.zeros(none.size)])
     b = np.concatenate([b, np.ones(none.size)])
@@ -88,6 +92,7 @@ def offpost_intervals(
     lon1: np.ndarray,
     lat1: np.ndarray,
     known: np.ndarray,
+    inside_full: np.ndarray,
     inside_seg: np.ndarray,
     inside_u0: np.ndarray,
     inside_u1: np.ndarray,
@@ -106,14 +111,14 @@ def offpost_intervals(
     ----------
     sw, t0, t1, x0..y1, lon0..lat1 : segments (worker, POSIX s, metres, WGS-84 degrees).
     known : segments with gap <= ``max_gap_s``.
-    inside_* : GEO-INGRID pieces of the segments inside the buffered grid.
+    inside_* : GEO-INGRID full segments and pieces inside the buffered grid.
     office_xyr : (workers, 3) office centre in metres and radius_m (NaN: none).
     places : (worker, x_m, y_m, radius_m, start, end) of approved field-duty places.
     duty0, duty1 : (workers, k) duty intervals, POSIX s (empty ones have start == end).
     """
     n = duty0.shape[0]
     out: list[list[OffPost]] = [[] for _ in range(n)]
-    seg, u0, u1 = outside_pieces(known, inside_seg, inside_u0, inside_u1)
+    seg, u0, u1 = outside_pieces(known, inside_full, inside_seg, inside_u0, inside_u1)
     if seg.size == 0:
         return out
     d = t1[seg] - t0[seg]

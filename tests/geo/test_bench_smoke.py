@@ -44,4 +44,5 @@ def test_bench_township_shape():
     assert len(days) == 5 and len(index.grid_ids) == 5
     assert all(len(d.grid.exterior.coords) == 501 for d in days)
     fixes = [int((~d.fixes.is_heartbeat).sum()) for d in days]
-    assert all(f in (960, 880) for f in fixes)  # 880: a 40-minute silent gap
+    # 960, fewer for the workers with a 40-minute gap or a 45-minute dark spell
+    assert all(800 <= f <= 960 for f in fixes) and max(fixes) == 960
