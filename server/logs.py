@@ -49,6 +49,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         lg.handlers[:] = []
         lg.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # we log requests ourselves
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # we log migrations ourselves
 
 
 def get_logger(name: str = "gridpatrol") -> structlog.stdlib.BoundLogger:
