@@ -17,7 +17,7 @@ log = get_logger("gridpatrol.bootstrap")
 
 def prepare_database(settings: Settings, engine: Engine | None = None) -> Engine:
     """Engine for the settings' database, migrated to head, day partitions ensured (PG)."""
-    from checkins.db import migrate, partitions
+    from checkins.db import migrate
     from checkins.db.engine import make_engine
 
     engine = engine or make_engine(settings.resolved_database_url)
@@ -26,16 +26,37 @@ def prepare_database(settings: Settings, engine: Engine | None = None) -> Engine
     if before != after:
         log.info("migrated", backend=engine.dialect.name, from_revision=before,
                  to_revision=after)
-    if engine.dialect.name == "postgresql":
-        today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
-        with engine.begin() as conn:
-            made = partitions.ensure_position_partitions(
-                conn, today - dt.timedelta(days=7), 7 + settings.partition_days_ahead + 1,
-                settings.timezone)
-        if made:
-            log.info("position partitions created", count=len(made), first=made[0],
-                     last=made[-1])
+    ensure_partitions(settings, engine)
     return engine
+
+
+def ensure_partitions(settings: Settings, engine: Engine) -> list[str]:
+    """PostgreSQL: day partitions of ``position`` from a week back to the days ahead."""
+    from checkins.db import partitions
+
+    if engine.dialect.name != "postgresql":
+        return []
+    today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+    with engine.begin() as conn:
+        made = partitions.ensure_position_partitions(
+            conn, today - dt.timedelta(days=7), 7 + settings.partition_days_ahead + 1,
+            settings.timezone)
+    if made:
+        log.info("position partitions created", count=len(made), first=made[0], last=made[-1])
+    return made
+
+
+def start_maintenance(settings: Settings, engine: Engine) -> object | None:
+    """Background jobs of the server process (APScheduler 3): partitions every 6 hours."""
+    if engine.dialect.name != "postgresql":
+        return None
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler(timezone=settings.timezone)
+    scheduler.add_job(ensure_partitions, "interval", hours=6, args=(settings, engine),
+                      id="position_partitions", coalesce=True, max_instances=1)
+    scheduler.start()
+    return scheduler
 
 
 def database_is_empty(engine: Engine) -> bool:

@@ -18,7 +18,12 @@ def serve(
     import uvicorn
 
     from server.app import create_app
-    from server.bootstrap import database_is_empty, load_demo, prepare_database
+    from server.bootstrap import (
+        database_is_empty,
+        load_demo,
+        prepare_database,
+        start_maintenance,
+    )
     from server.logs import configure_logging, get_logger
     from server.settings import get_settings
 
@@ -28,6 +33,7 @@ def serve(
     engine = prepare_database(settings)
     if (settings.demo_on_empty if demo is None else demo) and database_is_empty(engine):
         load_demo(settings, engine)
+    start_maintenance(settings, engine)
     host = host or settings.host
     port = port or settings.port
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
