@@ -69,6 +69,14 @@ class Rule:
     entered: tuple[Mapping[str, Any], ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
     geo_params: tuple[str, ...] = ()
+    counts_in: str | None = None
+
+    def entered_item(self, code: str) -> Mapping[str, Any] | None:
+        """The ``entered`` definition of item ``code`` under this rule, if any."""
+        for e in self.entered:
+            if e["item"] == code:
+                return e
+        return None
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,12 @@ class Profile:
     rules: Mapping[str, Rule]
     path: str
     data: Mapping[str, Any]
+    period_scores: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    full_score: float | None = None
+
+    def rules_of_kind(self, *kinds: str) -> list[Rule]:
+        """The rules of the given kinds, in profile order."""
+        return [r for r in self.rules.values() if r.kind in kinds]
 
     def geo_params(self) -> GeoParams:
         """The detection parameters for ``geo.engine`` (timezone from the profile).
@@ -242,6 +256,64 @@ def _semantic_checks(data: dict[str, Any], node: yaml.Node | None, name: str) ->
                     raise fail(["rules", i, "day", j, "roles"], f"role {role!r} not in the profile's roles")
 
 
+_PERIOD_ORDER = {"month": 1, "quarter": 2, "year": 3}
+
+
+def _scoring_checks(data: dict[str, Any], node: yaml.Node | None, name: str) -> None:
+    """Cross-checks of the scoring sections: periods, counts_in, tiers, formulas."""
+
+    def fail(path: list[Any], message: str) -> ProfileError:
+        return ProfileError(name, _line_of(node, path), _dotted(path), message)
+
+    rules = {r["id"]: r for r in data["rules"]}
+    periods = data["periods"]
+    for period in periods:
+        if period not in data["period_scores"]:
+            raise fail(["period_scores"], f"period {period!r} of 'periods' has no entry here")
+    for period, spec in data["period_scores"].items():
+        if period not in periods:
+            raise fail(["period_scores", period], f"{period!r} is not one of the profile's periods")
+        sub = spec.get("of")
+        if spec["method"] == "mean":
+            if sub not in periods or _PERIOD_ORDER[sub] >= _PERIOD_ORDER[period]:
+                raise fail(["period_scores", period, "of"], f"{sub!r} must be a shorter period of the profile")
+        if spec["method"] == "formula":
+            rid = spec["rule"]
+            if rid not in rules or rules[rid]["kind"] != "formula":
+                raise fail(["period_scores", period, "rule"], f"{rid!r} is not a rule of kind formula")
+    for i, rule in enumerate(data["rules"]):
+        target = rule.get("counts_in")
+        if target is not None and (target not in rules or "points" not in rules[target]):
+            raise fail(["rules", i, "counts_in"], f"{target!r} is not a rule with points")
+        params = rule.get("params", {})
+        if rule["kind"] == "tier":
+            total = sum(params["shares"].values())
+            if abs(total - 1) > 1e-9:
+                raise fail(["rules", i, "params", "shares"], f"shares add up to {total}, not 1")
+            for j, tb in enumerate(params["tie_breaks"]):
+                if tb != "worker_id" and tb not in rules:
+                    raise fail(["rules", i, "params", "tie_breaks", j], f"{tb!r} is neither a rule id nor worker_id")
+            for j, role in enumerate(params["roles"]):
+                if role not in data["roles"]:
+                    raise fail(["rules", i, "params", "roles", j], f"role {role!r} not in the profile's roles")
+            if params["period"] not in periods:
+                raise fail(["rules", i, "params", "period"], f"{params['period']!r} is not one of the profile's periods")
+        if rule["kind"] == "rate" and params.get("measure") == "survey_tiers":
+            mins = [t["min_rate"] for t in params["tiers"]]
+            if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+                raise fail(["rules", i, "params", "tiers"], "tiers must go from the highest min_rate down, each once")
+            if mins[-1] != 0:
+                raise fail(["rules", i, "params", "tiers"], "the last tier must have min_rate 0 (every rate gets a tier)")
+        if rule["kind"] == "rate" and params.get("measure") in ("online_rate", "daily_volume_ratio"):
+            if params["zero_below"] > params["min_rate"]:
+                raise fail(["rules", i, "params", "zero_below"], "zero_below is above min_rate")
+        seen_items: set[str] = set()
+        for j, e in enumerate(rule.get("entered", [])):
+            if e["item"] in seen_items:
+                raise fail(["rules", i, "entered", j, "item"], f"item {e['item']!r} listed twice")
+            seen_items.add(e["item"])
+
+
 def _build(data: dict[str, Any], path: str) -> Profile:
     rules: dict[str, Rule] = {}
     for r in data["rules"]:
@@ -265,6 +337,7 @@ def _build(data: dict[str, Any], path: str) -> Profile:
             entered=tuple(r.get("entered", [])),
             params=r.get("params", {}),
             geo_params=tuple(r.get("geo_params", [])),
+            counts_in=r.get("counts_in"),
         )
     return Profile(
         id=data["profile"],
@@ -278,6 +351,8 @@ def _build(data: dict[str, Any], path: str) -> Profile:
         rules=rules,
         path=path,
         data=data,
+        period_scores=data["period_scores"],
+        full_score=data.get("full_score"),
     )
 
 
@@ -306,6 +381,7 @@ def parse_profile(text: str, name: str = "<profile>") -> Profile:
         best = unknown[0] if unknown else jsonschema.exceptions.best_match(errors)
         raise _schema_error(best, node, name)
     _semantic_checks(data, node, name)
+    _scoring_checks(data, node, name)
     return _build(data, name)
 
 
