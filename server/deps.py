@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hmac
 from collections.abc import Iterator
 from typing import Annotated
@@ -29,16 +30,32 @@ def get_session(request: Request) -> Iterator[Session]:
         yield s
 
 
-def require_office(settings: Annotated[Settings, Depends(get_settings_dep)],
+def require_office(session: Annotated[Session, Depends(get_session)],
+                   settings: Annotated[Settings, Depends(get_settings_dep)],
                    authorization: Annotated[str | None, Header()] = None) -> str:
-    """Check ``Authorization: Bearer <admin token>``; returns the actor name for audit rows.
+    """A township office user (HTTP Basic) or the admin bearer token; the actor for audit.
 
-    Temporary guard until office-user login exists (issue on office auth).
+    Temporary guard until the office login issue: ``Authorization: Basic`` with an office
+    user of role ``township_office`` or ``admin``, or ``Authorization: Bearer <admin token>``.
     """
-    token = (authorization or "").removeprefix("Bearer ").strip()
-    if not token or not hmac.compare_digest(token, settings.resolved_admin_token):
-        raise HTTPException(401, "office token required", headers={"WWW-Authenticate": "Bearer"})
-    return "admin-token"
+    scheme, _, value = (authorization or "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip() and hmac.compare_digest(
+            value.strip().encode(), settings.resolved_admin_token.encode()):
+        return "admin-token"
+    if scheme.lower() == "basic" and value:
+        try:
+            username, _, password = base64.b64decode(value.strip()).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            username, password = "", ""
+        from checkins.offices import authenticate
+
+        user = authenticate(session, username, password) if username else None
+        if user is not None:
+            if user.role not in ("township_office", "admin"):
+                raise HTTPException(403, "township office or admin role required")
+            return f"office:{username}"
+    raise HTTPException(401, "office credentials required",
+                        headers={"WWW-Authenticate": 'Basic realm="gridpatrol office"'})
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -110,3 +110,15 @@ def test_serve_migrates_loads_the_demo_and_answers(fresh_db, tmp_path, db_backen
     get_settings.cache_clear()
     r = CliRunner().invoke(app, ["demo"])
     assert r.exit_code == 1 and "already holds a township" in r.output
+
+
+def test_office_user_add(fresh_db):
+    runner = CliRunner()
+    r = runner.invoke(app, ["office-user", "add", "town1", "--password", "long enough"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["office-user", "add", "town1", "--password", "long enough"])
+    assert r.exit_code == 2 and "already exists" in r.output
+    r = runner.invoke(app, ["office-user", "add", "v", "--role", "village_office",
+                            "--password", "long enough"])
+    assert r.exit_code == 2 and "needs a village" in r.output
+    assert _count(fresh_db, "office_user") == 1
