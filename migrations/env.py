@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
-
+from checkins.db.engine import make_engine
 from checkins.db.migrate import compare_type, include_name, include_object, load_all_models
 
 metadata = load_all_models()
@@ -48,7 +47,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(_url())
+    engine = make_engine(_url())
     with engine.connect() as connection:
         _configure(connection)
         with context.begin_transaction():

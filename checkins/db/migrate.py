@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +71,9 @@ def current_revision(engine_or_conn: Engine | Connection) -> str | None:
     return MigrationContext.configure(engine_or_conn).get_current_revision()
 
 
+@lru_cache(maxsize=1)
 def head_revision() -> str | None:
-    """The newest revision in ``migrations/versions``."""
+    """The newest revision in ``migrations/versions`` (read once per process)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
