@@ -66,6 +66,8 @@ def evaluate_day(day: WorkerDay, params: GeoParams, grids: GridIndex | None = No
 
 
 def _opt(days: Sequence[WorkerDay], name: str, lens: np.ndarray) -> np.ndarray:
+    if all(getattr(d.fixes, name) is None for d in days):
+        return np.full(int(lens.sum()), np.nan)
     parts = []
     for d, k in zip(days, lens.tolist(), strict=True):
         v = getattr(d.fixes, name)
@@ -144,17 +146,18 @@ def evaluate_days(
     # ---------------------------------------------------------------- items, sorted
     lens = np.fromiter((len(d.fixes) for d in days), dtype=np.int64, count=n)
     offs = np.cumsum(lens) - lens
-    t_all = np.concatenate([d.fixes.t for d in days]).astype(np.float64)
-    lon_all = np.concatenate([d.fixes.lon for d in days]).astype(np.float64)
-    lat_all = np.concatenate([d.fixes.lat for d in days]).astype(np.float64)
-    acc_all = np.concatenate([d.fixes.accuracy_m for d in days]).astype(np.float64)
+    t_all = np.concatenate([d.fixes.t for d in days]).astype(np.float64, copy=False)
+    lon_all = np.concatenate([d.fixes.lon for d in days]).astype(np.float64, copy=False)
+    lat_all = np.concatenate([d.fixes.lat for d in days]).astype(np.float64, copy=False)
+    acc_all = np.concatenate([d.fixes.accuracy_m for d in days]).astype(np.float64, copy=False)
     mock_all = np.concatenate([d.fixes.mock for d in days]).astype(bool)
     hb_all = np.concatenate([d.fixes.is_heartbeat for d in days]).astype(bool)
     recv_all = _opt(days, "received_at", lens)
     w_all = np.repeat(ar, lens)
     fin = np.isfinite(t_all)
-    src = np.flatnonzero(fin)
-    t, w = t_all[src], w_all[src]
+    identity = bool(fin.all())
+    src = np.arange(t_all.size) if identity else np.flatnonzero(fin)
+    t, w = (t_all, w_all) if identity else (t_all[src], w_all[src])
     if t.size > 1:
         bad = (w[1:] == w[:-1]) & (np.diff(t) <= 0)
         if bad.any():  # canonical order, so shuffled input gives the same result
@@ -162,9 +165,14 @@ def evaluate_days(
                 acc_all[src], mock_all[src], lat_all[src], lon_all[src], hb_all[src], t, w,
             ))
             src = src[o]
+            identity = False
             t, w = t_all[src], w_all[src]
-    lon, lat, acc = lon_all[src], lat_all[src], acc_all[src]
-    mock, hb, recv = mock_all[src], hb_all[src], recv_all[src]
+    if identity:  # already in order: no copies
+        lon, lat, acc = lon_all, lat_all, acc_all
+        mock, hb, recv = mock_all, hb_all, recv_all
+    else:
+        lon, lat, acc = lon_all[src], lat_all[src], acc_all[src]
+        mock, hb, recv = mock_all[src], hb_all[src], recv_all[src]
     in_day = (t >= D0[w]) & (t < D1[w])
 
     # ---------------------------------------------------------------- GEO-VALID
@@ -243,7 +251,7 @@ def evaluate_days(
     tree = shapely.STRtree(np.asarray(grids.geoms, dtype=object)) if grids is not None else None
     offp = offpost_intervals(
         sw=sw, t0=t0, t1=t1, x0=x0, y0=y0, x1=x1, y1=y1,
-        lon0=ulon[a], lat0=ulat[a], lon1=ulon[b], lat1=ulat[b],
+        ulon=ulon, ulat=ulat, fa=a, fb=b,
         known=seg_dt <= params.max_gap_s,
         inside_full=p_buf.full, inside_seg=p_buf.seg, inside_u0=p_buf.u0, inside_u1=p_buf.u1,
         office_xyr=office, places=places, duty0=DM0, duty1=DM1,

@@ -87,10 +87,10 @@ def offpost_intervals(
     y0: np.ndarray,
     x1: np.ndarray,
     y1: np.ndarray,
-    lon0: np.ndarray,
-    lat0: np.ndarray,
-    lon1: np.ndarray,
-    lat1: np.ndarray,
+    ulon: np.ndarray,
+    ulat: np.ndarray,
+    fa: np.ndarray,
+    fb: np.ndarray,
     known: np.ndarray,
     inside_full: np.ndarray,
     inside_seg: np.ndarray,
@@ -109,7 +109,8 @@ def offpost_intervals(
 
     Parameters
     ----------
-    sw, t0, t1, x0..y1, lon0..lat1 : segments (worker, POSIX s, metres, WGS-84 degrees).
+    sw, t0, t1, x0..y1 : segments (worker, POSIX s, metres).
+    ulon, ulat, fa, fb : WGS-84 degrees of the usable fixes and each segment's end fixes.
     known : segments with gap <= ``max_gap_s``.
     inside_* : GEO-INGRID full segments and pieces inside the buffered grid.
     office_xyr : (workers, 3) office centre in metres and radius_m (NaN: none).
@@ -158,8 +159,9 @@ def offpost_intervals(
         prun = rid[sel]
         dd = t1[ps] - t0[ps]
         u = np.where(dd > 0, (pm - t0[ps]) / np.where(dd > 0, dd, 1.0), 0.0)
-        mlon = lon0[ps] + u * (lon1[ps] - lon0[ps])
-        mlat = lat0[ps] + u * (lat1[ps] - lat0[ps])
+        ia, ib = fa[ps], fb[ps]
+        mlon = ulon[ia] + u * (ulon[ib] - ulon[ia])
+        mlat = ulat[ia] + u * (ulat[ib] - ulat[ia])
         qi, gi = tree.query(shapely.points(mlon, mlat), predicate="intersects")
         if qi.size:
             ids = np.asarray(grids.grid_ids, dtype=object)

@@ -32,8 +32,10 @@ def _speeds(x, y, t, same):
     d = np.hypot(np.diff(x), np.diff(y))
     dt = np.diff(t)
     with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.where(dt > 0, d / np.where(dt > 0, dt, 1.0), np.where(d > 0, np.inf, 0.0))
-    return np.where(same, v, np.nan)
+        v = d / dt  # dt 0: inf (moved) or NaN (0/0)
+    v[dt == 0] = np.where(d[dt == 0] > 0, np.inf, 0.0)
+    v[~same] = np.nan
+    return v
 
 
 def suspect_bits(
