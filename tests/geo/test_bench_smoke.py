@@ -21,7 +21,7 @@ def test_bench_smoke(tmp_path):
     gb = _bench()
     out = tmp_path / "geo_bench.json"
     s = gb.main(["--workers", "20", "--loop-workers", "5", "--mp-workers", "2", "--chunk", "7",
-                 "--no-memory", "--out", str(out)])
+                 "--no-memory", "--repeat", "1", "--out", str(out)])
     assert json.loads(out.read_text())["workers"] == 20
     assert s["fixes"] > 20 * 800  # 960 per worker minus silent gaps and heartbeats
     assert s["engine"]["worker_days_per_s"] > 0 and s["per_point_loop"]["worker_days_per_s"] > 0

@@ -149,3 +149,19 @@ def test_worker_reassigned_mid_period(world, params):
     assert r1.patrols["am"].in_grid_s == 1200 and r1.grid_id == "g01"
     assert r2.patrols["am"].in_grid_s == 0 and r2.grid_id == "g02"
     assert dataclasses.asdict(r1)["date"] == DAY
+
+
+def test_evaluate_days_slicing_does_not_change_results(world, params, monkeypatch):
+    """evaluate_days judges big batches in MAX_BATCH slices; the results are the same."""
+    import geo.engine
+
+    rng = np.random.default_rng(5)
+    days = []
+    for i in range(5):
+        t = T(8) + np.arange(200) * 30.0
+        x = np.cumsum(rng.normal(0, 30, 200)) + 500
+        y = np.cumsum(rng.normal(0, 30, 200)) + 500
+        days.append(worker_day(world, world.fixes(t, x, y), worker_id=f"w{i}"))
+    whole = evaluate_days(days, params)
+    monkeypatch.setattr(geo.engine, "MAX_BATCH", 2)
+    assert evaluate_days(days, params) == whole
