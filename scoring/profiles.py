@@ -70,6 +70,7 @@ class Rule:
     params: Mapping[str, Any] = field(default_factory=dict)
     geo_params: tuple[str, ...] = ()
     counts_in: str | None = None
+    part: str | None = None
 
     def entered_item(self, code: str) -> Mapping[str, Any] | None:
         """The ``entered`` definition of item ``code`` under this rule, if any."""
@@ -338,6 +339,7 @@ def _build(data: dict[str, Any], path: str) -> Profile:
             params=r.get("params", {}),
             geo_params=tuple(r.get("geo_params", [])),
             counts_in=r.get("counts_in"),
+            part=r.get("part"),
         )
     return Profile(
         id=data["profile"],

@@ -1,0 +1,642 @@
+"""Period scores: day results + entered items -> one score sheet per subject and period.
+
+Each rule item of the profile starts at its points (``points``); its deductions over the
+period (day deductions of ``scoring.day``, derived ones such as QS-POS-COLLECTIVE, entered
+findings) are added and stopped at the item's cap (扣完为止). Items without points (YK-ATT)
+and bonus items (YK-BONUS) are not capped (上不封顶, 下不保底). Rate items (YK-SURVEY,
+NB-ONLINE, NB-VOLUME) are scored from their measure. A veto (YK-VETO) comes from an entered
+condition or a total below the profile's minimum. Every entry of the trail names its rule id
+and its evidence: the worker-day (date, window or interval) or the entered item (id, note).
+
+How a period is scored is profile data (``period_scores``): ``items`` for the rule items,
+``mean`` of shorter periods, or ``formula`` (QS-YEAR). Arithmetic is decimal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+from scoring.day import day_deductions
+from scoring.dayjson import ScoredDay
+from scoring.items import EnteredItem, Period, check_items, period_of
+from scoring.profiles import Profile, Rule
+
+ZERO = Decimal(0)
+
+
+class ScoreError(ValueError):
+    """Inputs the profile cannot score (for example an office profile without offices)."""
+
+
+def D(x: float | int | str | Decimal) -> Decimal:
+    """Exact decimal of a profile number or a float (through its shortest repr)."""
+    return x if isinstance(x, Decimal) else Decimal(str(x))
+
+
+def num(d: Decimal | None) -> float | int | None:
+    """JSON number of a decimal: an int when whole, else a float; -0 becomes 0."""
+    if d is None:
+        return None
+    if d == d.to_integral_value():
+        return int(d)
+    return float(d) + 0.0
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who is scored: a worker (role, village) or an office (办事处, the roster's village_id)."""
+
+    subject_id: str
+    kind: str  # "worker" | "office"
+    role: str | None = None
+    village_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    """One signed contribution under a rule id with its reason and evidence.
+
+    ``charged`` False: shown for the record but not counted (a free leave day, an individual
+    phone-off inside a collective one, an item for another role).
+    """
+
+    rule: str
+    points: Decimal
+    reason: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    charged: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        out = {"rule": self.rule, "points": num(self.points), "reason": self.reason, "evidence": dict(self.evidence)}
+        if not self.charged:
+            out["charged"] = False
+        return out
+
+
+@dataclass(frozen=True)
+class ItemScore:
+    """One rule item of a sheet: its maximum, the raw sum of its trail, the points after the cap."""
+
+    rule: str
+    title: str
+    part: str | None
+    kind: str
+    max_points: Decimal | None
+    raw_points: Decimal
+    points: Decimal
+    capped: bool
+    trail: tuple[TrailEntry, ...]
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "rule": self.rule, "title": self.title, "part": self.part, "kind": self.kind,
+            "max_points": num(self.max_points), "raw_points": num(self.raw_points),
+            "points": num(self.points), "capped": self.capped, "detail": dict(self.detail),
+            "trail": [t.to_json() for t in self.trail],
+        }
+
+
+@dataclass(frozen=True)
+class Payout:
+    """Money (or a title) due under a reward rule, with how it was decided."""
+
+    rule: str
+    amount: Decimal | None
+    reason: str
+    period: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"rule": self.rule, "amount": num(self.amount), "reason": self.reason, "period": self.period,
+                "evidence": dict(self.evidence)}
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A subject's score sheet for one period."""
+
+    subject: Subject
+    period: str
+    method: str
+    items: tuple[ItemScore, ...]
+    total: Decimal
+    veto: tuple[TrailEntry, ...] = ()
+    incomplete: tuple[str, ...] = ()
+    sub_scores: tuple[tuple[str, Decimal], ...] = ()
+    tier: str | None = None
+    tier_label: str | None = None
+    tier_note: str | None = None
+    rank: int | None = None
+    payouts: tuple[Payout, ...] = ()
+
+    @property
+    def vetoed(self) -> bool:
+        """True if any veto applies."""
+        return bool(self.veto)
+
+    def item(self, rule: str) -> ItemScore | None:
+        """The item of ``rule``, if the sheet has one."""
+        for it in self.items:
+            if it.rule == rule:
+                return it
+        return None
+
+    def item_points(self, rule: str) -> Decimal:
+        """Points of the item of ``rule`` (0 if absent)."""
+        it = self.item(rule)
+        return it.points if it is not None else ZERO
+
+    def payout_total(self) -> Decimal:
+        """Sum of the money payouts."""
+        return sum((p.amount for p in self.payouts if p.amount is not None), ZERO)
+
+    def to_json(self) -> dict[str, Any]:
+        """The score sheet as JSON: items with their trail, total, veto, tier, payouts."""
+        s = self.subject
+        return {
+            "subject_id": s.subject_id, "subject_kind": s.kind, "name": s.name, "role": s.role,
+            "village_id": s.village_id, "period": self.period, "method": self.method,
+            "items": [i.to_json() for i in self.items], "total": num(self.total),
+            "sub_scores": [{"period": p, "total": num(t)} for p, t in self.sub_scores],
+            "vetoed": self.vetoed, "veto": [v.to_json() for v in self.veto],
+            "incomplete": list(self.incomplete), "rank": self.rank, "tier": self.tier,
+            "tier_label": self.tier_label, "tier_note": self.tier_note,
+            "payouts": [p.to_json() for p in self.payouts], "payout_total": num(self.payout_total()),
+        }
+
+
+# ----------------------------------------------------------------------------- subjects
+def office_profile(profile: Profile) -> bool:
+    """True if the profile scores offices (its first subject is ``office``)."""
+    return profile.subjects[0] == "office"
+
+
+def township_item(profile: Profile, it: EnteredItem) -> bool:
+    """True for items about the township or a village group, not a scored subject."""
+    rule = profile.rules[it.rule]
+    return rule.kind in ("tier",) or (rule.kind == "reward" and it.item.startswith("county_rank"))
+
+
+def subjects_of(
+    profile: Profile,
+    days: Sequence[ScoredDay],
+    items: Sequence[EnteredItem],
+    roster: Mapping[str, Subject] | None = None,
+) -> dict[str, Subject]:
+    """Every subject to score: roster and day workers (or their offices) and item subjects."""
+    roster = dict(roster or {})
+    workers: dict[str, Subject] = dict(roster)
+    for d in days:
+        r = d.result
+        if r.worker_id not in workers:
+            workers[r.worker_id] = Subject(r.worker_id, "worker", r.role, d.village_id)
+        elif workers[r.worker_id].village_id is None and d.village_id is not None:
+            workers[r.worker_id] = replace(workers[r.worker_id], village_id=d.village_id)
+    if not office_profile(profile):
+        out = dict(workers)
+        for it in items:
+            if not township_item(profile, it) and it.subject_id not in out:
+                out[it.subject_id] = Subject(it.subject_id, "worker")
+        return dict(sorted(out.items()))
+    offices: dict[str, Subject] = {}
+    for w in workers.values():
+        if w.village_id is None:
+            raise ScoreError(
+                f"profile {profile.id} scores offices: worker {w.subject_id} has no office "
+                "(pass the roster, whose village_id is the office)"
+            )
+        offices.setdefault(w.village_id, Subject(w.village_id, "office", None, w.village_id))
+    for it in items:
+        if not township_item(profile, it):
+            offices.setdefault(it.subject_id, Subject(it.subject_id, "office", None, it.subject_id))
+    return dict(sorted(offices.items()))
+
+
+# ----------------------------------------------------------------------------- trail pieces
+def _day_trail(profile: Profile, day: ScoredDay) -> list[TrailEntry]:
+    r = day.result
+    out = []
+    for ded in day_deductions(r, profile):
+        ev = {"worker_id": r.worker_id, "date": r.date.isoformat(), **dict(ded.evidence)}
+        out.append(TrailEntry(ded.rule, D(ded.points), ded.reason, ev))
+    return out
+
+
+def _iso_ts(text: str) -> float:
+    return dt.datetime.fromisoformat(text).timestamp()
+
+
+def collective_phone_off(
+    rule: Rule, office_id: str, days: Sequence[ScoredDay], tz: str
+) -> list[tuple[TrailEntry, float, float, frozenset[str]]]:
+    """QS-POS-COLLECTIVE occurrences of one office on one date.
+
+    An occurrence is a maximal interval during which at least ``min_share_of_on_duty`` of the
+    office's on-duty people (duty_s > 0 that day; at least ``min_people``) are phone-off at
+    once, lasting at least ``min_overlap_s``. Returns (entry, start, end, workers).
+    """
+    from zoneinfo import ZoneInfo
+
+    p = rule.params
+    on_duty = [d for d in days if d.result.duty_s > 0]
+    n = len(on_duty)
+    need = max(int(p["min_people"]), math.ceil(D(p["min_share_of_on_duty"]) * n))
+    if n < need:
+        return []
+    events: list[tuple[float, int, str]] = []
+    for d in on_duty:
+        for po in d.result.phone_off:
+            events.append((po.start, 1, d.result.worker_id))
+            events.append((po.end, -1, d.result.worker_id))
+    events.sort(key=lambda e: (e[0], e[1]))  # ends before starts at the same instant
+    off: set[str] = set()
+    out = []
+    start: float | None = None
+    members: set[str] = set()
+    z = ZoneInfo(tz)
+    for t, delta, wid in events:
+        if delta == 1:
+            off.add(wid)
+        else:
+            off.discard(wid)
+        if len(off) >= need and start is None:
+            start, members = t, set(off)
+        elif len(off) >= need:
+            members |= off
+        elif start is not None:
+            if t - start >= float(p["min_overlap_s"]):
+                date = on_duty[0].result.date.isoformat()
+                s_txt = dt.datetime.fromtimestamp(start, z).isoformat(timespec="seconds")
+                e_txt = dt.datetime.fromtimestamp(t, z).isoformat(timespec="seconds")
+                ev = {"office_id": office_id, "date": date, "start": s_txt, "end": e_txt,
+                      "duration_s": int(round(t - start)), "on_duty": n, "needed": need,
+                      "workers": sorted(members)}
+                reason = (f"collective phone-off {s_txt[11:16]}-{e_txt[11:16]}: {len(members)} of {n} "
+                          f"on-duty people (at least {need} at once)")
+                out.append((TrailEntry(rule.id, D(p["points"]), reason, ev), start, t, frozenset(members)))
+            start, members = None, set()
+    return out
+
+
+def _entered_trail(profile: Profile, items: Sequence[EnteredItem], subject: Subject) -> list[TrailEntry]:
+    """Entries of the entered items of one rule for one subject (free-per-month handled)."""
+    out: list[TrailEntry] = []
+    free_used: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
+    for it in sorted(items, key=lambda i: (i.when(), i.item_id)):
+        rule = profile.rules[it.rule]
+        spec = rule.entered_item(it.item)
+        if spec is None or "points" not in spec:
+            continue
+        pts = D(spec["points"])
+        ev = it.evidence()
+        roles = spec.get("roles")
+        if roles and subject.role is not None and subject.role not in roles:
+            out.append(TrailEntry(it.rule, ZERO, f"{it.item} applies to {', '.join(roles)} only, not {subject.role}",
+                                  ev, charged=False))
+            continue
+        free = spec.get("free_per_month")
+        count = it.value
+        if free is not None:
+            month = it.date.strftime("%Y-%m") if it.date else (it.period.label[:7] if it.period else "")
+            key = (it.rule, it.item, month)
+            free_left = max(ZERO, D(free) - free_used[key])
+            free_here = min(free_left, count)
+            free_used[key] += count
+            if free_here > 0:
+                out.append(TrailEntry(it.rule, ZERO, f"{it.item} x{num(free_here)}: within the {free} free per month",
+                                      ev, charged=False))
+            count -= free_here
+            if count <= 0:
+                continue
+        reason = f"{it.item} x{num(count)} ({it.note})" if count != 1 else f"{it.item} ({it.note})"
+        out.append(TrailEntry(it.rule, pts * count, reason, ev))
+    return out
+
+
+# ----------------------------------------------------------------------------- rate measures
+def step_points(params: Mapping[str, Any], max_points: Decimal, rate: Decimal) -> tuple[Decimal, str]:
+    """NB-ONLINE / NB-VOLUME: full points at ``min_rate``, ``points_per_step`` per 5 % below, 0 below ``zero_below``."""
+    lo, hi, step = D(params["min_rate"]), D(params["zero_below"]), D(params["step"])
+    if rate >= lo:
+        return max_points, f"{_pct(rate)} >= {_pct(lo)}: full points"
+    if rate < hi:
+        return ZERO, f"{_pct(rate)} < {_pct(hi)}: no points"
+    steps = (lo - rate) / step
+    rounding = ROUND_FLOOR if params["step_rounding"] == "full_steps" else ROUND_CEILING
+    n = steps.to_integral_value(rounding=rounding)
+    pts = max(ZERO, max_points + n * D(params["points_per_step"]))
+    return pts, f"{_pct(rate)}: {num(n)} step(s) of {_pct(step)} below {_pct(lo)}"
+
+
+def survey_points(params: Mapping[str, Any], rate: Decimal) -> tuple[Decimal, Decimal]:
+    """YK-SURVEY: (points, min_rate of the tier) for a rate: the first tier with rate >= min_rate."""
+    for t in params["tiers"]:
+        if rate >= D(t["min_rate"]):
+            return D(t["points"]), D(t["min_rate"])
+    raise ScoreError(f"no survey tier for rate {rate}")  # unreachable: the last tier is 0
+
+
+def _pct(d: Decimal) -> str:
+    return f"{num((d * 100).normalize())}%"
+
+
+def _mean(values: Sequence[Decimal]) -> Decimal:
+    return sum(values, ZERO) / len(values)
+
+
+# ----------------------------------------------------------------------------- one sheet
+@dataclass
+class _Inputs:
+    days: list[ScoredDay]
+    items: list[EnteredItem]
+    trail: list[TrailEntry]
+
+
+def _rate_item(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str]) -> ItemScore:
+    p = rule.params
+    max_pts = D(rule.points or 0)
+    trail: list[TrailEntry] = []
+    detail: dict[str, Any] = {}
+    if p["measure"] == "survey_tiers":
+        total = ZERO
+        for sub in p["sub_items"]:
+            entries = [i for i in inputs.items if i.rule == rule.id and i.item == sub]
+            each = D(p["points_each"])
+            if not entries:
+                incomplete.append(f"{rule.id}: no {sub} rate entered for {period.label}")
+                trail.append(TrailEntry(rule.id, -each, f"{sub}: no rate entered", {"item": sub}))
+                detail[sub] = None
+                continue
+            rate = _mean([i.value for i in entries])
+            pts, tier_min = survey_points(p, rate)
+            total += pts
+            detail[sub] = {"rate": num(rate), "points": num(pts)}
+            ev = {"item": sub, "rate": num(rate), "items": [i.evidence() for i in entries]}
+            trail.append(TrailEntry(rule.id, pts - each,
+                                    f"{sub} {_pct(rate)} -> {num(pts)} of {num(each)} (tier >= {_pct(tier_min)})", ev))
+        return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, total - max_pts, total,
+                         False, tuple(trail), detail)
+    if p["measure"] == "online_rate":
+        days = [d for d in inputs.days if d.result.online_rate is not None and d.result.duty_s > 0]
+        if not days:
+            incomplete.append(f"{rule.id}: no on-duty time in {period.label}")
+            return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, -max_pts, ZERO, False,
+                             (TrailEntry(rule.id, -max_pts, "no on-duty time measured", {}),), {"rate": None})
+        duty = sum((D(d.result.duty_s) for d in days), ZERO)
+        online = sum((D(d.result.online_rate) * D(d.result.duty_s) for d in days), ZERO)
+        rate = (online / duty).quantize(Decimal("0.0001"))
+        pts, why = step_points(p, max_pts, rate)
+        ev = {"duty_s": num(duty), "online_s": num(online.quantize(Decimal(1))), "rate": num(rate),
+              "days": [{"worker_id": d.result.worker_id, "date": d.result.date.isoformat(),
+                        "online_rate": d.result.online_rate, "duty_s": d.result.duty_s}
+                       for d in sorted(days, key=lambda d: (d.result.worker_id, d.result.date))]}
+        trail.append(TrailEntry(rule.id, pts - max_pts, f"online rate {why}", ev))
+        return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, pts - max_pts, pts, False,
+                         tuple(trail), {"rate": num(rate)})
+    # daily_volume_ratio
+    reports = [i for i in inputs.items if i.rule == rule.id and i.item == "valid_reports"]
+    grids = [i for i in inputs.items if i.rule == rule.id and i.item == "grid_count"]
+    if not reports or not grids or max(grids, key=lambda i: (i.when(), i.item_id)).value == 0:
+        incomplete.append(f"{rule.id}: valid_reports and grid_count needed for {period.label}")
+        return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, -max_pts, ZERO, False,
+                         (TrailEntry(rule.id, -max_pts, "no volume data entered", {}),), {"ratio": None})
+    grid = max(grids, key=lambda i: (i.when(), i.item_id))
+    ratio = _mean([i.value / grid.value for i in reports]).quantize(Decimal("0.0001"))
+    pts, why = step_points(p, max_pts, ratio)
+    ev = {"grid_count": num(grid.value), "grid_item": grid.item_id, "ratio": num(ratio),
+          "days": [i.evidence() for i in sorted(reports, key=lambda i: (i.when(), i.item_id))]}
+    trail.append(TrailEntry(rule.id, pts - max_pts, f"daily valid reports / grids {why}", ev))
+    return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, pts - max_pts, pts, False,
+                     tuple(trail), {"ratio": num(ratio)})
+
+
+def _scored_rules(profile: Profile) -> list[Rule]:
+    return [r for r in profile.rules.values() if r.kind in ("deduction", "bonus", "rate") and r.counts_in is None]
+
+
+def _item_sheet(profile: Profile, subject: Subject, period: Period, inputs: _Inputs) -> Sheet:
+    incomplete: list[str] = []
+    items: list[ItemScore] = []
+    for rule in _scored_rules(profile):
+        if rule.kind == "rate":
+            items.append(_rate_item(rule, inputs, period, incomplete))
+            continue
+        members = {rule.id} | {r.id for r in profile.rules.values() if r.counts_in == rule.id}
+        trail = [t for t in inputs.trail if t.rule in members]
+        trail += _entered_trail(profile, [i for i in inputs.items if i.rule in members], subject)
+        trail.sort(key=_trail_key)
+        raw = sum((t.points for t in trail if t.charged), ZERO)
+        if rule.kind == "bonus" or rule.points is None:
+            items.append(ItemScore(rule.id, rule.title, rule.part, rule.kind, None, raw, raw, False, tuple(trail)))
+            continue
+        max_pts = D(rule.points)
+        cap = D(rule.cap) if rule.cap is not None else max_pts
+        taken = max(raw, -cap)
+        pts = max_pts + taken
+        items.append(ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, raw, pts, taken != raw,
+                               tuple(trail)))
+    total = sum((i.points for i in items), ZERO)
+    veto = _veto(profile, subject, inputs.items, total, incomplete)
+    return Sheet(subject, period.label, "items", tuple(items), total, tuple(veto), tuple(incomplete))
+
+
+def _trail_key(t: TrailEntry) -> tuple[str, str, str, str]:
+    ev = t.evidence
+    return (str(ev.get("date", ev.get("when", ""))), str(ev.get("worker_id", "")),
+            str(ev.get("start", ev.get("window", ""))), str(ev.get("item_id", "")) + t.reason)
+
+
+def _veto(profile: Profile, subject: Subject, items: Sequence[EnteredItem], total: Decimal,
+          incomplete: Sequence[str]) -> list[TrailEntry]:
+    out: list[TrailEntry] = []
+    for rule in profile.rules_of_kind("veto"):
+        for it in sorted((i for i in items if i.rule == rule.id), key=lambda i: (i.when(), i.item_id)):
+            out.append(TrailEntry(rule.id, ZERO, f"veto: {it.item} ({it.note})", it.evidence()))
+        min_score = rule.params.get("min_score")
+        if min_score is not None and total < D(min_score):
+            if incomplete:
+                continue  # not judged on a sheet with missing entered items
+            out.append(TrailEntry(rule.id, ZERO, f"veto: total {num(total)} below {num(D(min_score))}",
+                                  {"total": num(total), "min_score": num(D(min_score))}))
+    return out
+
+
+# ----------------------------------------------------------------------------- periods
+@dataclass(frozen=True)
+class PeriodScores:
+    """All sheets of one period under one profile, with the township-level decisions."""
+
+    profile: str
+    profile_version: int
+    period: str
+    sheets: tuple[Sheet, ...]
+    tiering: tuple[Mapping[str, Any], ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def by_subject(self) -> dict[str, Sheet]:
+        """Sheets keyed by subject id."""
+        return {s.subject.subject_id: s for s in self.sheets}
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``score`` output JSON."""
+        return {"profile": self.profile, "profile_version": self.profile_version, "period": self.period,
+                "sheets": [s.to_json() for s in self.sheets], "tiering": [dict(t) for t in self.tiering],
+                "notes": list(self.notes)}
+
+
+def _inputs_by_subject(
+    profile: Profile, subjects: Mapping[str, Subject], period: Period,
+    days: Sequence[ScoredDay], items: Sequence[EnteredItem],
+) -> dict[str, _Inputs]:
+    office = office_profile(profile)
+    out = {sid: _Inputs([], [], []) for sid in subjects}
+    by_office_date: dict[tuple[str, dt.date], list[ScoredDay]] = defaultdict(list)
+    for d in days:
+        if not period.contains(d.result.date):
+            continue
+        key = d.village_id if office else d.result.worker_id
+        if office and key is None:
+            raise ScoreError(f"worker {d.result.worker_id} has no office (pass the roster)")
+        if key not in out:
+            continue
+        out[key].days.append(d)
+        if office:
+            by_office_date[(key, d.result.date)].append(d)
+    for inp in out.values():
+        for d in inp.days:
+            inp.trail.extend(_day_trail(profile, d))
+    for rule in profile.rules.values():
+        if rule.params.get("detector") != "collective_phone_off":
+            continue
+        for (oid, _date), group in sorted(by_office_date.items()):
+            occ = collective_phone_off(rule, oid, group, profile.timezone)
+            if not occ:
+                continue
+            inp = out[oid]
+            inp.trail.extend(o[0] for o in occ)
+            if not rule.params.get("individual_occurrences_charged_again", False):
+                inp.trail[:] = [_uncharge_inside(t, occ, rule.id) for t in inp.trail]
+    for it in items:
+        if it.within(period) or (it.period is not None and it.period.start <= period.end
+                                 and period.start <= it.period.end and it.item == "grid_count"):
+            if it.subject_id in out and not township_item(profile, it):
+                out[it.subject_id].items.append(it)
+    return out
+
+
+def _uncharge_inside(t: TrailEntry, occ: Sequence[tuple[TrailEntry, float, float, frozenset[str]]],
+                     rule_id: str) -> TrailEntry:
+    ev = t.evidence
+    if not t.charged or "cause" not in ev or "start" not in ev or t.rule == rule_id:
+        return t
+    s, e = _iso_ts(ev["start"]), _iso_ts(ev["end"])
+    for entry, cs, ce, members in occ:
+        if ev.get("worker_id") in members and s < ce and cs < e:
+            return replace(t, charged=False,
+                           reason=t.reason + f" (inside the {rule_id} occurrence {entry.evidence['start'][11:16]}"
+                           f"-{entry.evidence['end'][11:16]}, not charged again)")
+    return t
+
+
+def score_period(
+    profile: Profile,
+    period: Period,
+    days: Iterable[ScoredDay],
+    items: Iterable[EnteredItem] = (),
+    roster: Mapping[str, Subject] | None = None,
+) -> PeriodScores:
+    """Score every subject for ``period`` (tiers and payouts are added by ``scoring.tiers``)."""
+    days = sorted(days, key=lambda d: (d.result.worker_id, d.result.date))
+    items = sorted(check_items(items, profile), key=lambda i: i.item_id)
+    spec = profile.period_scores.get(period.kind)
+    if spec is None:
+        raise ScoreError(f"profile {profile.id} has no {period.kind} score (periods: {', '.join(profile.periods)})")
+    subjects = subjects_of(profile, days, items, roster)
+    notes: list[str] = []
+    if spec["method"] == "items":
+        inputs = _inputs_by_subject(profile, subjects, period, days, items)
+        sheets = [_item_sheet(profile, s, period, inputs[sid]) for sid, s in subjects.items()]
+    else:
+        subs = [p for p in period.sub_periods(spec["of"] if spec["method"] == "mean" else
+                                               profile.rules[spec["rule"]].params["of"])
+                if any(p.contains(d.result.date) for d in days) or any(i.within(p) for i in items)]
+        notes.append(f"{period.label} from {', '.join(p.label for p in subs) or 'no sub-period with data'}")
+        sub_scores = {p.label: score_period(profile, p, days, items, roster).by_subject() for p in subs}
+        sheets = []
+        for sid, subj in subjects.items():
+            parts = [(label, sc[sid]) for label, sc in sub_scores.items() if sid in sc]
+            if spec["method"] == "mean":
+                sheets.append(_mean_sheet(profile, subj, period, parts, items))
+            else:
+                sheets.append(_formula_sheet(profile, profile.rules[spec["rule"]], subj, period, parts, items))
+    return PeriodScores(profile.id, profile.version, period.label, tuple(sheets), notes=tuple(notes))
+
+
+def _mean_sheet(profile: Profile, subj: Subject, period: Period, parts: Sequence[tuple[str, Sheet]],
+                items: Sequence[EnteredItem]) -> Sheet:
+    n = len(parts)
+    out_items = []
+    for rule in _scored_rules(profile):
+        its = [(label, s.item(rule.id)) for label, s in parts]
+        its = [(label, i) for label, i in its if i is not None]
+        pts = _mean([i.points for _, i in its]) if its else ZERO
+        trail = tuple(TrailEntry(rule.id, i.points, f"{label}: {num(i.points)}", {"period": label}) for label, i in its)
+        maxp = D(rule.points) if rule.points is not None and rule.kind != "bonus" else None
+        out_items.append(ItemScore(rule.id, rule.title, rule.part, rule.kind, maxp, pts, pts, False, trail,
+                                   {"mean_of": [label for label, _ in its]}))
+    total = _mean([s.total for _, s in parts]) if n else ZERO
+    total = total.quantize(Decimal("0.01"))
+    incomplete = [f"{label}: {x}" for label, s in parts for x in s.incomplete]
+    if not n:
+        incomplete.append(f"no {period.label} sub-period with data")
+    own = [i for i in items if i.subject_id == subj.subject_id and i.within(period)]
+    veto = _veto(profile, subj, own, total, incomplete)
+    return Sheet(subj, period.label, "mean", tuple(out_items), total, tuple(veto), tuple(incomplete),
+                 tuple((label, s.total) for label, s in parts))
+
+
+def _formula_sheet(profile: Profile, rule: Rule, subj: Subject, period: Period,
+                   parts: Sequence[tuple[str, Sheet]], items: Sequence[EnteredItem]) -> Sheet:
+    """QS-YEAR: (sum of monthly scores / months) * monthly_weight + management * weight (+ bonus)."""
+    p = rule.params
+    own = sorted((i for i in items if i.subject_id == subj.subject_id and i.rule == rule.id and i.within(period)),
+                 key=lambda i: (i.when(), i.item_id))
+    monthly_sum = sum((s.total for _, s in parts), ZERO)
+    monthly = monthly_sum / D(p["months"]) * D(p["monthly_weight"])
+    mgmt_items = [i for i in own if i.item == "management_score"]
+    incomplete = [f"{label}: {x}" for label, s in parts for x in s.incomplete]
+    if not mgmt_items:
+        incomplete.append(f"{rule.id}: no management_score entered for {period.label}")
+    mgmt = mgmt_items[-1].value if mgmt_items else ZERO
+    meetings = [i for i in own if i.item == "site_meeting"]
+    bonus = D(p["site_meeting_bonus"]) if meetings else ZERO
+    trail = [
+        TrailEntry(rule.id, monthly, f"monthly: ({num(monthly_sum)} / {p['months']}) * {p['monthly_weight']}",
+                   {"months": [{"period": label, "total": num(s.total)} for label, s in parts]}),
+        TrailEntry(rule.id, mgmt * D(p["management_weight"]),
+                   f"management evaluation: {num(mgmt)} * {p['management_weight']}",
+                   mgmt_items[-1].evidence() if mgmt_items else {}),
+    ]
+    if meetings:
+        trail.append(TrailEntry(rule.id, bonus, f"site meeting held: +{num(bonus)}", meetings[0].evidence()))
+    total = (monthly + mgmt * D(p["management_weight"]) + bonus).quantize(Decimal("0.01"))
+    item = ItemScore(rule.id, rule.title, rule.part, rule.kind, None, total, total, False, tuple(trail),
+                     {"monthly_sum": num(monthly_sum), "management_score": num(mgmt)})
+    return Sheet(subj, period.label, "formula", (item,), total, (), tuple(incomplete),
+                 tuple((label, s.total) for label, s in parts))
+
+
+def months_of(period: Period) -> list[Period]:
+    """The calendar months of a period."""
+    return [period_of(m.start, "month") for m in period.sub_periods("month")]
