@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from checkins.db.engine import make_engine
 from checkins.db.migrate import compare_type, include_name, include_object, load_all_models
 
