@@ -273,22 +273,22 @@ def revoke_all(session: Session, *, worker_id: str) -> None:
         session.flush()
 
 
-_PRINCIPAL_SQL = (
-    sa.select(
-        MobileSession.worker_id, MobileSession.device_id, MobileSession.token_version,
-        MobileSession.revoked_at, MobileAccount.token_version.label("account_version"),
-        Device.status, Device.worker_id.label("device_worker_id"), Device.device_uid,
-        Worker.role, Worker.village_id, Worker.active,
-    )
-    .join(MobileAccount, MobileAccount.worker_id == MobileSession.worker_id)
-    .join(Device, Device.id == MobileSession.device_id)
-    .join(Worker, Worker.worker_id == MobileSession.worker_id)
+# one plain statement per request (no ORM entities): session, account, device, worker
+_PRINCIPAL_SQL = sa.text(
+    "SELECT s.worker_id, s.device_id, s.token_version, s.revoked_at, "
+    "a.token_version AS account_version, d.status, d.worker_id AS device_worker_id, "
+    "d.device_uid, w.role, w.village_id, w.active "
+    "FROM mobile_session s "
+    "JOIN mobile_account a ON a.worker_id = s.worker_id "
+    "JOIN device d ON d.id = s.device_id "
+    "JOIN worker w ON w.worker_id = s.worker_id "
+    "WHERE s.id = :sid"
 )
 
 
 def authenticate(session: Session, claims: AccessClaims) -> Principal:
     """Check a decoded access token against the live session, account and device (one query)."""
-    row = session.execute(_PRINCIPAL_SQL.where(MobileSession.id == claims.session_id)).first()
+    row = session.execute(_PRINCIPAL_SQL, {"sid": claims.session_id}).first()
     if row is None or row.worker_id != claims.worker_id or str(row.device_id) != claims.device_id:
         raise AuthError(401, "token_invalid", "access token does not match a session")
     if row.revoked_at is not None:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -30,7 +32,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from checkins.db.partitions import ensure_position_partitions
-from checkins.models import DayResult, Grid, Position
+from checkins.db.types import UTCDateTime
+from checkins.models import Grid, Position
 from checkins.models_mobile import DeviceSeqRun
 from geo import crs
 from geo.types import REJECT_FUTURE, GeoParams
@@ -90,6 +93,7 @@ class IngestParams:
     geo: GeoParams
     max_age_days: float = 180.0
     max_ahead_days: float = 2.0
+    grid_cache_s: float = 0.0  # how long a loaded grid index is trusted without re-checking
 
     @property
     def timezone(self) -> str:
@@ -108,13 +112,14 @@ class IngestReport:
 
 
 # ------------------------------------------------------------------ grid index
-@dataclass(frozen=True)
+@dataclass
 class GridIndex:
     """All grids (WGS-84) in an STRtree, with the stamp they were loaded at."""
 
     stamp: tuple[Any, ...]
     grid_ids: tuple[str, ...]
     tree: shapely.STRtree | None
+    loaded_at: float = 0.0
 
     def tag(self, lon: np.ndarray, lat: np.ndarray) -> list[str | None]:
         """The id of a grid containing each point (first by grid id), or None."""
@@ -133,20 +138,29 @@ _grid_cache: dict[str, GridIndex] = {}
 _grid_lock = threading.Lock()
 
 
-def grid_index(session: Session) -> GridIndex:
-    """The grid STRtree, reloaded only when the grid table changed (count, last change)."""
+def grid_index(session: Session, max_age_s: float = 0.0) -> GridIndex:
+    """The grid STRtree, reloaded only when the grid table changed (count, last change).
+
+    With ``max_age_s`` > 0 a loaded index is used without re-checking for that long
+    (a grid import then shows in tagging after at most ``max_age_s``).
+    """
     bind = session.get_bind()
     key = str(getattr(bind, "engine", bind).url)
+    cached = _grid_cache.get(key)
+    now = time.monotonic()
+    if cached is not None and max_age_s > 0 and now - cached.loaded_at < max_age_s:
+        return cached
     stamp = tuple(session.execute(sa.select(
         sa.func.count(Grid.grid_id), sa.func.max(Grid.created_at), sa.func.max(Grid.updated_at)
     )).one())
-    cached = _grid_cache.get(key)
     if cached is not None and cached.stamp == stamp:
+        cached.loaded_at = now
         return cached
     rows = session.execute(sa.select(Grid.grid_id, Grid.geom).order_by(Grid.grid_id)).all()
     ids = tuple(r[0] for r in rows)
     geoms = [r[1] for r in rows]
-    index = GridIndex(stamp=stamp, grid_ids=ids, tree=shapely.STRtree(geoms) if geoms else None)
+    index = GridIndex(stamp=stamp, grid_ids=ids, tree=shapely.STRtree(geoms) if geoms else None,
+                      loaded_at=now)
     with _grid_lock:
         _grid_cache[key] = index
     return index
@@ -193,6 +207,19 @@ def _ensure_partitions(session: Session, days: set[dt.date], timezone: str) -> N
 
 
 # ------------------------------------------------------------------ the batch
+# plain statements on the hot path (no ORM unit of work per batch)
+_SEQ_SQL = sa.text(
+    "INSERT INTO device_seq_run (device_id, seq_from, seq_to, received_at) VALUES (:d, :a, :b, :r)"
+).bindparams(sa.bindparam("r", type_=UTCDateTime()))
+_REEVAL_SQL = (
+    sa.text("UPDATE day_result SET needs_reevaluation = :yes WHERE worker_id = :w "
+            "AND work_date IN :days AND needs_reevaluation = :no RETURNING work_date")
+    .bindparams(sa.bindparam("days", expanding=True, type_=sa.Date()),
+                sa.bindparam("yes", True, type_=sa.Boolean()),
+                sa.bindparam("no", False, type_=sa.Boolean()))
+    .columns(work_date=sa.Date())
+)
+
 def _runs(seqs: Sequence[int]) -> list[tuple[int, int]]:
     s = sorted(set(seqs))
     runs: list[tuple[int, int]] = []
@@ -222,7 +249,6 @@ def ingest_batch(
     the batch (rejected items included: their batch arrived). Commits the session.
     """
     now = now or dt.datetime.now(dt.UTC)
-    tz = ZoneInfo(params.timezone)
     out = {o.index: o for o in outcomes}
 
     # 1. dedupe inside the batch
@@ -244,19 +270,28 @@ def ingest_batch(
         keep.append((idx, it))
 
     n = len(keep)
-    rows: list[dict[str, Any]] = []
+    cols: dict[str, list[Any]] = {}
+    reasons: list[str | None] = [None] * n
+    local_days: list[dt.date] = []
     if n:
-        is_fix = np.array([it.kind == "fix" for _, it in keep], dtype=bool)
-        lon = np.array([it.lon if it.lon is not None else np.nan for _, it in keep], dtype=float)
-        lat = np.array([it.lat if it.lat is not None else np.nan for _, it in keep], dtype=float)
-        acc = np.array([it.accuracy_m if it.accuracy_m is not None else np.nan for _, it in keep], dtype=float)
-        t = np.array([it.recorded_at.timestamp() for _, it in keep], dtype=float)
+        its = [it for _, it in keep]
+        kind = [it.kind for it in its]
+        is_fix = np.array([k == "fix" for k in kind], dtype=bool)
+        lon_l = [it.lon for it in its]
+        lat_l = [it.lat for it in its]
+        acc_l = [it.accuracy_m for it in its]
+        lon = np.array([np.nan if v is None else v for v in lon_l], dtype=float)
+        lat = np.array([np.nan if v is None else v for v in lat_l], dtype=float)
+        acc = np.array([np.nan if v is None else v for v in acc_l], dtype=float)
+        rec = [it.recorded_at for it in its]
+        t = np.array([r.timestamp() for r in rec], dtype=float)
+        datum_l = [it.datum or "wgs84" for it in its]
 
         # 2. normalise to WGS-84, per datum (only finite, in-range fixes)
         wlon = np.full(n, np.nan)
         wlat = np.full(n, np.nan)
         in_range = is_fix & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-        datums = np.array([it.datum or "wgs84" for _, it in keep], dtype=object)
+        datums = np.array(datum_l, dtype=object)
         for datum in ("wgs84", "gcj02", "bd09"):
             m = in_range & (datums == datum)
             if m.any():
@@ -265,7 +300,6 @@ def ingest_batch(
                 wlat[m] = b
 
         # 3. GEO-VALID on fixes (heartbeats carry no position to judge)
-        reasons: list[str | None] = [None] * n
         fix_idx = np.flatnonzero(is_fix)
         if fix_idx.size:
             use_lon = np.where(in_range, wlon, lon)[fix_idx]
@@ -273,77 +307,71 @@ def ingest_batch(
             r = validity_reasons(use_lon, use_lat, acc[fix_idx], t[fix_idx], now.timestamp(), params)
             for j, k in enumerate(fix_idx.tolist()):
                 reasons[k] = r[j]
-        usable = np.array([is_fix[k] and reasons[k] is None for k in range(n)], dtype=bool)
+        usable = is_fix & np.array([r is None for r in reasons], dtype=bool)
 
         # 5. grid tag of the usable fixes
         tags: list[str | None] = [None] * n
         uidx = np.flatnonzero(usable)
         if uidx.size:
-            got = grid_index(session).tag(wlon[uidx], wlat[uidx])
+            got = grid_index(session, params.grid_cache_s).tag(wlon[uidx], wlat[uidx])
             for j, k in enumerate(uidx.tolist()):
                 tags[k] = got[j]
 
-        for k, (_idx, it) in enumerate(keep):
-            fix = bool(is_fix[k])
-            has_geom = fix and bool(in_range[k]) and reasons[k] is None
-            rows.append({
-                "recorded_at": it.recorded_at.astimezone(dt.UTC),
-                "received_at": now,
-                "kind": it.kind,
-                "worker_id": worker_id,
-                "device_id": device_id,
-                "client_id": it.client_id,
-                "seq": it.seq,
-                "lon": it.lon if fix else None,
-                "lat": it.lat if fix else None,
-                "datum": (it.datum or "wgs84"),
-                "glon": float(wlon[k]) if has_geom else None,
-                "glat": float(wlat[k]) if has_geom else None,
-                "accuracy_m": it.accuracy_m,
-                "speed_mps": it.speed_mps,
-                "mock": bool(it.mock),
-                "battery_pct": it.battery_pct,
-                "charging": it.charging,
-                "network": it.network,
-                "gps_on": it.gps_on,
-                "app_state": it.app_state,
-                "grid_id": tags[k],
-                "reject_reason": reasons[k],
-                # 4. GEO-SPOOF, per-fix part; spikes and frozen runs need the track (engine)
-                "suspect": bool(it.mock) and fix,
-                "suspect_reason": "mock_location" if (it.mock and fix) else None,
-            })
+        geom_ok = usable & in_range
+        glon = np.where(geom_ok, wlon, np.nan).tolist()
+        glat = np.where(geom_ok, wlat, np.nan).tolist()
+        fix_l = is_fix.tolist()
+        mock_l = [bool(it.mock) for it in its]
+        # 4. GEO-SPOOF, per-fix part (the phone's flag); spikes and frozen runs need the
+        # whole track and are the engine's
+        suspect = [m and f for m, f in zip(mock_l, fix_l, strict=True)]
+        cols = {
+            "recorded_at": rec,
+            "received_at": [now] * n,
+            "kind": kind,
+            "worker_id": [worker_id] * n,
+            "device_id": [device_id] * n,
+            "client_id": [it.client_id for it in its],
+            "seq": [it.seq for it in its],
+            "lon": [v if f else None for v, f in zip(lon_l, fix_l, strict=True)],
+            "lat": [v if f else None for v, f in zip(lat_l, fix_l, strict=True)],
+            "datum": datum_l,
+            "accuracy_m": acc_l,
+            "speed_mps": [it.speed_mps for it in its],
+            "mock": mock_l,
+            "battery_pct": [it.battery_pct for it in its],
+            "charging": [it.charging for it in its],
+            "network": [it.network for it in its],
+            "gps_on": [it.gps_on for it in its],
+            "app_state": [it.app_state for it in its],
+            "grid_id": tags,
+            "reject_reason": reasons,
+            "suspect": suspect,
+            "suspect_reason": ["mock_location" if x else None for x in suspect],
+            "glon": [None if v != v else v for v in glon],
+            "glat": [None if v != v else v for v in glat],
+        }
+        local_days = _local_dates(t, params.timezone)
 
     # 6. write, one transaction
-    if rows:
-        _ensure_partitions(session, {r["recorded_at"].astimezone(tz).date() for r in rows},
-                           params.timezone)
-    inserted = _insert_rows(session, rows) if rows else set()
+    if n:
+        _ensure_partitions(session, set(local_days), params.timezone)
+    inserted = _insert_rows(session, cols, n) if n else set()
     report = IngestReport(outcomes=[])
     new_days: set[dt.date] = set()
     for k, (idx, it) in enumerate(keep):
-        row = rows[k]
         if it.client_id in inserted:
-            out[idx] = ItemOutcome(idx, it.client_id, ACCEPTED, row["reject_reason"],
-                                   REASON_FIELD.get(row["reject_reason"]))
+            out[idx] = ItemOutcome(idx, it.client_id, ACCEPTED, reasons[k], REASON_FIELD.get(reasons[k]))
             report.stored += 1
-            new_days.add(row["recorded_at"].astimezone(tz).date())
+            new_days.add(local_days[k])
         else:
             out[idx] = ItemOutcome(idx, it.client_id, DUPLICATE, None, None)
             report.duplicates += 1
     if seqs_seen:
-        session.execute(sa.insert(DeviceSeqRun), [
-            {"device_id": device_id, "seq_from": a, "seq_to": b, "received_at": now}
-            for a, b in _runs(seqs_seen)
-        ])
+        session.execute(_SEQ_SQL, [{"d": device_id, "a": a, "b": b, "r": now}
+                                   for a, b in _runs(seqs_seen)])
     if new_days:
-        res = session.execute(
-            sa.update(DayResult)
-            .where(DayResult.worker_id == worker_id, DayResult.work_date.in_(sorted(new_days)),
-                   DayResult.needs_reevaluation.is_(False))
-            .values(needs_reevaluation=True)
-            .returning(DayResult.work_date)
-        )
+        res = session.execute(_REEVAL_SQL, {"w": worker_id, "days": sorted(new_days)})
         report.days_marked = [(worker_id, d) for (d,) in res.all()]
     session.commit()
     report.outcomes = [out[i] for i in sorted(out)]
@@ -355,16 +383,31 @@ _COLS = ("recorded_at", "received_at", "kind", "worker_id", "device_id", "client
          "network", "gps_on", "app_state", "grid_id", "reject_reason", "suspect", "suspect_reason")
 
 
-def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert rows, skipping those already stored; return the client ids inserted."""
+def _local_dates(t: np.ndarray, timezone: str) -> list[dt.date]:
+    """The local date of each POSIX time (converted once per distinct quarter hour)."""
+    tz = ZoneInfo(timezone)
+    hours = np.floor(t / 900.0)
+    memo: dict[float, dt.date] = {}
+    out = []
+    for h, x in zip(hours.tolist(), t.tolist(), strict=True):
+        d = memo.get(h)
+        if d is None:
+            d = dt.datetime.fromtimestamp(x, tz).date()
+            memo[h] = d  # UTC offsets are multiples of 15 min: a bucket never spans two dates
+        out.append(d)
+    return out
+
+
+def _insert_rows(session: Session, cols: dict[str, list[Any]], n: int) -> set[str]:
+    """Insert rows given by columns, skipping those stored before; return the new client ids."""
     if session.get_bind().dialect.name == "postgresql":
-        return _insert_pg(session, rows)
+        return _insert_pg(session, cols, n)
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     values = []
-    for r in rows:
-        v = {c: r[c] for c in _COLS}
-        v["geom"] = shapely.Point(r["glon"], r["glat"]) if r["glon"] is not None else None
+    for k in range(n):
+        v = {c: cols[c][k] for c in _COLS}
+        v["geom"] = shapely.Point(cols["glon"][k], cols["glat"][k]) if cols["glon"][k] is not None else None
         values.append(v)
     stmt = (
         sqlite_insert(Position).values(values)
@@ -384,23 +427,37 @@ _PG_TYPES = {
     "glon": "float8", "glat": "float8",
 }
 _PG_ARGS = (*_COLS, "glon", "glat")
+# a per-connection staging table: COPY into it (fast, in C), then one INSERT .. SELECT with
+# ON CONFLICT DO NOTHING RETURNING into the partitioned table; emptied at each COMMIT
+_PG_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS position_in ("
+    + ", ".join(f"{c} {_PG_TYPES[c]}" for c in _PG_ARGS)
+    + ") ON COMMIT DELETE ROWS"
+)
+_PG_COPY = f"COPY position_in ({', '.join(_PG_ARGS)}) FROM STDIN (FORMAT BINARY)"
+_PG_COPY_TYPES = [{"int": "int4", "bigint": "int8"}.get(_PG_TYPES[c], _PG_TYPES[c]) for c in _PG_ARGS]
 _PG_SQL = (
     f"INSERT INTO position ({', '.join(_COLS)}, geom) "
-    f"SELECT {', '.join('u.' + c for c in _COLS)}, "
-    "CASE WHEN u.glon IS NULL THEN NULL "
-    "ELSE ST_SetSRID(ST_MakePoint(u.glon, u.glat), 4326) END "
-    f"FROM unnest({', '.join(f'%({c})s::{_PG_TYPES[c]}[]' for c in _PG_ARGS)}) "
-    f"AS u({', '.join(_PG_ARGS)}) "
+    f"SELECT {', '.join(_COLS)}, "
+    "CASE WHEN glon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(glon, glat), 4326) END "
+    "FROM position_in "
     "ON CONFLICT (device_id, client_id, recorded_at) DO NOTHING RETURNING client_id"
 )
+_staged: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-def _insert_pg(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """One ``INSERT .. SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING`` statement."""
-    params = {c: [r[c] for r in rows] for c in _PG_ARGS}
+def _insert_pg(session: Session, cols: dict[str, list[Any]], n: int) -> set[str]:
+    """COPY the batch into the staging table, then INSERT .. ON CONFLICT DO NOTHING."""
     dbapi_conn = session.connection().connection.dbapi_connection
     with dbapi_conn.cursor() as cur:
-        cur.execute(_PG_SQL, params)
+        if dbapi_conn not in _staged:
+            cur.execute(_PG_STAGE)
+            _staged.add(dbapi_conn)
+        with cur.copy(_PG_COPY) as cp:
+            cp.set_types(_PG_COPY_TYPES)
+            for row in zip(*(cols[c] for c in _PG_ARGS), strict=True):
+                cp.write_row(row)
+        cur.execute(_PG_SQL)
         return {r[0] for r in cur.fetchall()}
 
 

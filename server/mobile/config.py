@@ -24,6 +24,8 @@ class MobileSettings(BaseSettings):
     upload_per_s: float = Field(2.0, description="upload refill rate per device")
     max_age_days: float = Field(180, description="fixes older than this are refused (retention)")
     max_ahead_days: float = Field(2, description="fixes further ahead are refused, not stored")
+    grid_cache_s: float = Field(
+        5.0, description="seconds a loaded grid index is used before checking the grid table")
 
 
 @lru_cache

@@ -62,7 +62,9 @@ def _settings(tmp_path: Path):  # type: ignore[no-untyped-def]
 def _mobile_settings(**kw):  # type: ignore[no-untyped-def]
     from server.mobile.config import MobileSettings
 
-    base = {"login_burst": 1000, "login_per_min": 60000, "upload_burst": 1000, "upload_per_s": 1000}
+    # grid_cache_s=0: every test creates its own grids just before uploading
+    base = {"login_burst": 1000, "login_per_min": 60000, "upload_burst": 1000, "upload_per_s": 1000,
+            "grid_cache_s": 0}
     base.update(kw)
     return MobileSettings(**base)
 

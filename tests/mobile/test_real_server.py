@@ -45,6 +45,7 @@ def server_url(migrated_engine: sa.Engine, tmp_path_factory: pytest.TempPathFact
         "GRIDPATROL_LOG_LEVEL": "WARNING",
         "GRIDPATROL_MOBILE_UPLOAD_BURST": "10000", "GRIDPATROL_MOBILE_UPLOAD_PER_S": "10000",
         "GRIDPATROL_MOBILE_LOGIN_BURST": "1000", "GRIDPATROL_MOBILE_LOGIN_PER_MIN": "60000",
+        "GRIDPATROL_MOBILE_GRID_CACHE_S": "0",
     })
     log = open(data / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(

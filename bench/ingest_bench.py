@@ -1,0 +1,404 @@
+"""Ingest benchmark: fixes/s end to end through the mobile API vs a raw COPY, side by side.
+
+    uv run python bench/ingest_bench.py [--seconds 10] [--clients 3] [--concurrency 8]
+
+What it does, in one run, on a throwaway PostgreSQL + PostGIS database (migrated to head):
+
+1. seeds a township of ``--grids`` square grids and ``--workers`` workers, each with an
+   approved phone and a login session (tokens minted directly: argon2 logins are not what
+   is measured here);
+2. **API**: starts ``uvicorn server.app:create_app --factory --workers 2 --loop uvloop
+   --http httptools`` (the real app: auth check per request, per-fix dedupe by
+   ``ON CONFLICT``, GEO-VALID, STRtree grid tagging, sequence runs, one transaction and
+   COMMIT per batch) and drives it from ``--clients`` client processes, each with
+   ``--concurrency`` requests in flight (httpx async), batches of ``--batch`` fixes of
+   distinct client ids; records every request's latency;
+3. **raw COPY**: the same number of rows, 100 per ``COPY position ... FROM STDIN`` + COMMIT,
+   from 2 connections (as many as API workers), into the same partitioned table with
+   the same indexes;
+4. prints (and writes ``bench/out/ingest_bench.json``) fixes/s of both, the ratio, and
+   p50/p99 latency of the API batches, and checks stored == acknowledged.
+
+Not a timed test: figures depend on the machine and on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SECRET = "bench-secret-" + secrets.token_hex(16)
+PREFIX = "/api/mobile/v1"
+LON0, LAT0 = 121.0, 32.4
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def seed(url: str, n_grids: int, n_workers: int) -> list[dict[str, Any]]:
+    """Township, grids, workers with approved phones and sessions; return their tokens."""
+    import shapely
+    from sqlmodel import Session
+
+    from checkins import auth
+    from checkins.db.engine import make_engine
+    from checkins.db.migrate import upgrade
+    from checkins.db.partitions import ensure_position_partitions
+    from checkins.models import Device, Grid, GridAssignment, Township, Village, Worker
+    from checkins.models_mobile import MobileAccount, MobileSession
+    from checkins.tokens import encode_access_token, hash_password, new_id
+
+    engine = make_engine(url)
+    upgrade(engine)
+    side = int(n_grids ** 0.5 + 0.999)
+    d = 0.008  # ~800 m squares
+    pw = hash_password("bench")
+    out = []
+    with Session(engine) as s:
+        s.add(Township(township_id="tb", name="bench"))
+        s.flush()
+        s.add(Village(village_id="vb", township_id="tb", name="bench",
+                      office=shapely.Point(LON0, LAT0), radius_m=150))
+        s.flush()
+        for g in range(n_grids):
+            x, y = LON0 + (g % side) * d, LAT0 + (g // side) * d
+            s.add(Grid(grid_id=f"g{g}", village_id="vb", geom=shapely.box(x, y, x + d, y + d)))
+        s.flush()
+        for w in range(n_workers):
+            wid = f"w{w}"
+            s.add(Worker(worker_id=wid, name=wid, phone=f"139{w:08d}", role="fulltime", village_id="vb"))
+            s.flush()
+            s.add(GridAssignment(worker_id=wid, grid_id=f"g{w % n_grids}", valid_from=dt.date(2020, 1, 1)))
+            s.add(MobileAccount(worker_id=wid, password_hash=pw, token_version=1))
+            dev = Device(device_uid=f"bench-{w}", worker_id=wid, status="approved")
+            s.add(dev)
+            s.flush()
+            sid = new_id()
+            s.add(MobileSession(id=sid, worker_id=wid, device_id=dev.id, token_version=1))
+            tok, _ = encode_access_token(secret=SECRET, worker_id=wid, device_id=str(dev.id),
+                                         session_id=sid, token_version=1, ttl_s=3600)
+            g = w % n_grids
+            out.append({"worker_id": wid, "device_id": dev.id, "token": tok,
+                        "lon": LON0 + (g % side) * d + d / 2, "lat": LAT0 + (g // side) * d + d / 2})
+        s.commit()
+        _ = auth  # the tables above are the ones checkins.auth reads
+    with engine.begin() as conn:
+        today = dt.datetime.now(dt.UTC).date()
+        ensure_position_partitions(conn, today - dt.timedelta(days=1), 3)
+    engine.dispose()
+    return out
+
+
+def _bodies(worker: dict[str, Any], run: str, start_seq: int, n_batches: int, batch: int) -> list[bytes]:
+    """Pre-built JSON bodies: ``batch`` fixes each, distinct client ids, inside the grid."""
+    t0 = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    bodies = []
+    seq = start_seq
+    for _ in range(n_batches):
+        items = []
+        for _ in range(batch):
+            t = (t0 + dt.timedelta(seconds=seq % 7000)).isoformat()
+            items.append(
+                f'{{"client_id":"{run}-{seq}","seq":{seq},"kind":"fix","recorded_at":"{t}",'
+                f'"lon":{worker["lon"] + (seq % 97) * 1e-5:.7f},"lat":{worker["lat"] + (seq % 89) * 1e-5:.7f},'
+                f'"datum":"wgs84","accuracy_m":8.5,"speed_mps":1.2,"mock":false}}')
+            seq += 1
+        bodies.append(('{"items":[' + ",".join(items) + "]}").encode())
+    return bodies
+
+
+def _client_proc(url: str, workers: list[dict[str, Any]], seconds: float, concurrency: int,
+                 batch: int, run: str, q: Any) -> None:
+    import httpx
+
+    per_worker = max(4, int(seconds * 400 / max(1, len(workers))) + 4)
+    bodies = {w["worker_id"]: _bodies(w, f"{run}-{w['worker_id']}", 0, per_worker, batch) for w in workers}
+    lat: list[float] = []
+    acked = 0
+    errors = 0
+
+    async def main() -> None:
+        nonlocal acked, errors
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+            deadline = time.perf_counter() + seconds
+
+            async def lane(k: int) -> None:
+                nonlocal acked, errors
+                i = 0
+                mine = workers[k::concurrency] or workers
+                while time.perf_counter() < deadline:
+                    w = mine[i % len(mine)]
+                    idx = i // len(mine)
+                    i += 1
+                    if idx >= len(bodies[w["worker_id"]]):
+                        break
+                    t = time.perf_counter()
+                    r = await client.post(f"{PREFIX}/positions", content=bodies[w["worker_id"]][idx],
+                                          headers={"Authorization": f"Bearer {w['token']}",
+                                                   "Content-Type": "application/json"})
+                    lat.append(time.perf_counter() - t)
+                    if r.status_code == 200:
+                        acked += r.json()["accepted"]
+                    else:
+                        errors += 1
+
+            await asyncio.gather(*(lane(k) for k in range(concurrency)))
+
+    t = time.perf_counter()
+    asyncio.run(main())
+    q.put({"acked": acked, "errors": errors, "lat": lat, "elapsed": time.perf_counter() - t})
+
+
+_WRK_LUA = """
+local tokens = {%(tokens)s}
+local lons = {%(lons)s}
+local lats = {%(lats)s}
+local times = {%(times)s}
+local run = "%(run)s"
+local nthreads = 0
+function setup(thread)
+  nthreads = nthreads + 1
+  thread:set("tid", nthreads)
+end
+function init(args)
+  n = 0
+end
+function request()
+  n = n + 1
+  local k = ((n * 7919 + tid * 104729) %% #tokens) + 1
+  local parts = {}
+  for j = 1, %(batch)d do
+    local seq = n * %(batch)d + j
+    parts[j] = string.format('{"client_id":"%%s-%%d-%%d","seq":%%d,"kind":"fix","recorded_at":"%%s","lon":%%.7f,"lat":%%.7f,"datum":"wgs84","accuracy_m":8.5,"speed_mps":1.2,"mock":false}',
+      run, tid, seq, seq, times[(seq %% #times) + 1], lons[k] + (seq %% 97) * 1e-5, lats[k] + (seq %% 89) * 1e-5)
+  end
+  local body = '{"items":[' .. table.concat(parts, ",") .. ']}'
+  return wrk.format("POST", "%(path)s", {["Authorization"] = "Bearer " .. tokens[k], ["Content-Type"] = "application/json"}, body)
+end
+function done(summary, latency, requests)
+  io.write(string.format('WRKJSON {"requests":%%d,"duration_us":%%d,"p50_us":%%d,"p99_us":%%d,"mean_us":%%.1f,"status_errors":%%d,"connect_errors":%%d,"timeouts":%%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.mean,
+    summary.errors.status, summary.errors.connect, summary.errors.timeout))
+end
+"""
+
+
+def _wrk_load(url: str, workers: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    """Drive the API with wrk (LuaJIT builds each 100-fix body with fresh client ids)."""
+    t0 = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    script = _WRK_LUA % {
+        "tokens": ",".join(f'"{w["token"]}"' for w in workers),
+        "lons": ",".join(f'{w["lon"]:.7f}' for w in workers),
+        "lats": ",".join(f'{w["lat"]:.7f}' for w in workers),
+        "times": ",".join(f'"{(t0 + dt.timedelta(seconds=10 * i)).isoformat()}"' for i in range(600)),
+        "run": "wrk" + secrets.token_hex(3), "batch": args.batch, "path": f"{PREFIX}/positions",
+    }
+    lua = ROOT / "bench" / "out" / "ingest_wrk.lua"
+    lua.parent.mkdir(parents=True, exist_ok=True)
+    lua.write_text(script)
+    out = subprocess.run(
+        ["wrk", "-t", str(args.clients), "-c", str(args.clients * args.concurrency),
+         "-d", f"{max(1, round(args.seconds))}s", "--timeout", "30s", "-s", str(lua), url],
+        capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"wrk failed: {out.stderr}{out.stdout}")
+    out = out.stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
+    w = json.loads(line[len("WRKJSON "):])
+    ok = w["requests"] - w["status_errors"]
+    secs = w["duration_us"] / 1e6
+    return {"load": "wrk", "fixes": ok * args.batch, "errors": w["status_errors"] + w["connect_errors"] + w["timeouts"],
+            "batches": w["requests"], "seconds": round(secs, 2),
+            "fixes_per_s": round(ok * args.batch / secs), "batches_per_s": round(w["requests"] / secs),
+            "p50_ms": round(w["p50_us"] / 1000, 1), "p99_ms": round(w["p99_us"] / 1000, 1),
+            "mean_ms": round(w["mean_us"] / 1000, 1)}
+
+
+def run_api(url_db: str, workers: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    port = _free_port()
+    env = dict(os.environ, DATABASE_URL=url_db, GRIDPATROL_ENVIRONMENT="bench",
+               GRIDPATROL_SECRET_KEY=SECRET, GRIDPATROL_DEMO_ON_EMPTY="false",
+               GRIDPATROL_LOG_LEVEL="WARNING", GRIDPATROL_DATA_DIR=str(ROOT / "bench" / "out"),
+               GRIDPATROL_MOBILE_UPLOAD_BURST="1000000", GRIDPATROL_MOBILE_UPLOAD_PER_S="1000000")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", f"bench.ingest_app:{args.app}", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(args.server_workers), "--loop", "uvloop",
+         "--http", "httptools", "--log-level", "warning", "--no-access-log"],
+        env=env, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        # warm-up: every server worker loads its grid index and pools
+        warm = _bodies(workers[0], "warm", 10**9, 4, 10)
+        for b in warm:
+            httpx.post(f"{url}{PREFIX}/positions", content=b, timeout=30,
+                       headers={"Authorization": f"Bearer {workers[0]['token']}",
+                                "Content-Type": "application/json"})
+        if args.load == "wrk":
+            return _wrk_load(url, workers, args)
+        q: Any = mp.Queue()
+        run = secrets.token_hex(3)
+        chunks = [workers[i::args.clients] for i in range(args.clients)]
+        procs = [mp.Process(target=_client_proc, args=(url, chunks[i], args.seconds, args.concurrency,
+                                                       args.batch, f"{run}{i}", q))
+                 for i in range(args.clients)]
+        t0 = time.perf_counter()
+        for p in procs:
+            p.start()
+        results = [q.get() for _ in procs]
+        for p in procs:
+            p.join()
+        wall = time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    lat = sorted(x for r in results for x in r["lat"])
+    acked = sum(r["acked"] for r in results)
+    elapsed = max(r["elapsed"] for r in results)
+    return {"load": "httpx", "fixes": acked, "errors": sum(r["errors"] for r in results), "batches": len(lat),
+            "seconds": round(elapsed, 2), "wall_s": round(wall, 2),
+            "fixes_per_s": round(acked / elapsed), "batches_per_s": round(len(lat) / elapsed),
+            "p50_ms": round(1000 * lat[len(lat) // 2], 1) if lat else None,
+            "p99_ms": round(1000 * lat[int(len(lat) * 0.99)], 1) if lat else None,
+            "mean_ms": round(1000 * statistics.fmean(lat), 1) if lat else None}
+
+
+_COPY_COLS = ("recorded_at", "received_at", "kind", "worker_id", "device_id", "client_id", "seq",
+              "lon", "lat", "datum", "geom", "accuracy_m", "speed_mps", "mock", "grid_id", "suspect")
+
+
+def run_copy(url_db: str, workers: list[dict[str, Any]], n_rows: int, batch: int,
+             connections: int) -> dict[str, Any]:
+    """COPY the same kind of rows, ``batch`` per COPY + COMMIT, from ``connections`` threads."""
+    import psycopg
+
+    dsn = url_db.replace("postgresql+psycopg://", "postgresql://")
+    t0 = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    now = dt.datetime.now(dt.UTC)
+    per_conn = n_rows // connections // batch
+    run = secrets.token_hex(3)
+
+    def rows_for(k: int, b: int) -> list[tuple[Any, ...]]:
+        w = workers[(k * 7919 + b) % len(workers)]
+        out = []
+        for j in range(batch):
+            seq = b * batch + j
+            lon, lat = w["lon"] + (seq % 97) * 1e-5, w["lat"] + (seq % 89) * 1e-5
+            out.append((t0 + dt.timedelta(seconds=seq % 7000), now, "fix", w["worker_id"], w["device_id"],
+                        f"copy{run}-{k}-{seq}", seq, lon, lat, "wgs84",
+                        f"SRID=4326;POINT({lon:.7f} {lat:.7f})", 8.5, 1.2, False, None, False))
+        return out
+
+    prepared = [[rows_for(k, b) for b in range(per_conn)] for k in range(connections)]
+    lat: list[float] = []
+    lock = threading.Lock()
+
+    def worker(k: int) -> None:
+        with psycopg.connect(dsn) as conn:
+            for rows in prepared[k]:
+                t = time.perf_counter()
+                with conn.cursor() as cur, cur.copy(
+                        f"COPY position ({', '.join(_COPY_COLS)}) FROM STDIN") as cp:
+                    for r in rows:
+                        cp.write_row(r)
+                conn.commit()
+                with lock:
+                    lat.append(time.perf_counter() - t)
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    n = per_conn * batch * connections
+    lat.sort()
+    return {"fixes": n, "seconds": round(elapsed, 2), "fixes_per_s": round(n / elapsed),
+            "connections": connections, "p50_ms": round(1000 * lat[len(lat) // 2], 2),
+            "p99_ms": round(1000 * lat[int(len(lat) * 0.99)], 2)}
+
+
+def count_rows(url_db: str, prefix: str = "") -> int:
+    import psycopg
+
+    with psycopg.connect(url_db.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        return conn.execute("SELECT count(*) FROM position WHERE client_id NOT LIKE 'copy%%' "
+                            "AND client_id NOT LIKE 'warm%%'").fetchone()[0]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=10.0, help="API load duration")
+    ap.add_argument("--clients", type=int, default=3, help="client processes")
+    ap.add_argument("--concurrency", type=int, default=8, help="requests in flight per client process")
+    ap.add_argument("--batch", type=int, default=100, help="fixes per batch")
+    ap.add_argument("--workers", type=int, default=300, help="simulated workers (phones)")
+    ap.add_argument("--grids", type=int, default=300)
+    ap.add_argument("--server-workers", type=int, default=2)
+    ap.add_argument("--copy-connections", type=int, default=2)
+    ap.add_argument("--app", choices=["create", "create_mobile_only"], default="create",
+                    help="the whole app (default) or only the mobile API")
+    ap.add_argument("--load", choices=["wrk", "httpx"], default="wrk" if shutil.which("wrk") else "httpx",
+                    help="load generator: wrk (Debian package) or httpx client processes")
+    args = ap.parse_args()
+
+    from tests.conftest import throwaway_pg_database
+
+    with throwaway_pg_database("gridpatrol_bench") as url_db:
+        t = time.perf_counter()
+        workers = seed(url_db, args.grids, args.workers)
+        print(f"seeded {args.workers} workers / {args.grids} grids in {time.perf_counter() - t:.1f} s",
+              file=sys.stderr)
+        api = run_api(url_db, workers, args)
+        stored = count_rows(url_db)
+        copy = run_copy(url_db, workers, stored, args.batch, args.copy_connections)
+        result = {
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count(), "loadavg_1m": os.getloadavg()[0]},
+            "args": vars(args),
+            "api": api, "api_stored_rows": stored, "copy": copy,
+            "api_vs_copy": round(api["fixes_per_s"] / copy["fixes_per_s"], 3),
+        }
+    out = ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ingest_bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    # wrk stops with requests in flight: those may be stored but not counted as acknowledged
+    slack = args.clients * args.concurrency * args.batch if api["load"] == "wrk" else 0
+    if not api["fixes"] <= stored <= api["fixes"] + slack:
+        print(f"MISMATCH: acknowledged {api['fixes']} but stored {stored}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
