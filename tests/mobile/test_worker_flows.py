@@ -256,3 +256,33 @@ def test_my_day_without_any_fix_yet(client, make_worker):
     assert d.status_code == 200, d.text
     assert all(p["in_grid_s"] == 0 for p in d.json()["patrols"])
     assert d.json()["month_points"] == 0
+
+
+def test_photo_bomb_is_refused_by_its_pixel_count(client, make_worker):
+    w = make_worker()
+    tok = login(client, w)
+    img = io.BytesIO()
+    Image.new("1", (7000, 7000)).save(img, format="PNG")  # 49 Mpx, a few kB on the wire
+    assert len(img.getvalue()) < 200_000
+    r = client.post(f"{PREFIX}/patrol-logs", data={"text": "x"},
+                    files=[("photos", ("bomb.png", img.getvalue(), "image/png"))], headers=bearer(tok))
+    assert r.status_code == 413 and r.json()["error"]["code"] == "photo_too_large"
+
+
+def test_uploads_are_rate_limited_per_device(migrated_engine, tmp_path, make_worker, township):
+    from fastapi.testclient import TestClient
+
+    from server.mobile import build_mobile_app
+    from tests.mobile.conftest import _mobile_settings, _settings
+
+    app = build_mobile_app(migrated_engine, _settings(tmp_path),
+                           _mobile_settings(upload_burst=3, upload_per_s=0.01))
+    a, b = make_worker(), make_worker()
+    body = json.dumps({"items": []})
+    with TestClient(app) as c:
+        ta, tb = login(c, a), login(c, b)
+        h = {"Content-Type": "application/json"}
+        codes = [c.post(f"{PREFIX}/positions", content=body, headers={**bearer(ta), **h}).status_code
+                 for _ in range(5)]
+        assert codes == [200, 200, 200, 429, 429]
+        assert c.post(f"{PREFIX}/positions", content=body, headers={**bearer(tb), **h}).status_code == 200
