@@ -290,7 +290,7 @@ def _scoring_checks(data: dict[str, Any], node: yaml.Node | None, name: str) -> 
         if rule["kind"] == "tier":
             total = sum(params["shares"].values())
             if abs(total - 1) > 1e-9:
-                raise fail(["rules", i, "params", "shares"], f"shares add up to {total}, not 1")
+                raise fail(["rules", i, "params", "shares"], f"shares add up to {round(total, 6)}, not 1")
             for j, tb in enumerate(params["tie_breaks"]):
                 if tb != "worker_id" and tb not in rules:
                     raise fail(["rules", i, "params", "tie_breaks", j], f"{tb!r} is neither a rule id nor worker_id")
