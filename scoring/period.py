@@ -24,7 +24,7 @@ from typing import Any
 
 from scoring.day import day_deductions
 from scoring.dayjson import ScoredDay
-from scoring.items import EnteredItem, Period, check_items, period_of
+from scoring.items import EnteredItem, ItemError, Period, check_items, period_of
 from scoring.profiles import Profile, Rule
 
 ZERO = Decimal(0)
@@ -207,6 +207,8 @@ def subjects_of(
         out = dict(workers)
         for it in items:
             if not township_item(profile, it) and it.subject_id not in out:
+                if roster:
+                    raise ItemError(it, "subject_id", f"worker {it.subject_id!r} is not in the roster")
                 out[it.subject_id] = Subject(it.subject_id, "worker")
         return dict(sorted(out.items()))
     offices: dict[str, Subject] = {}
@@ -218,8 +220,10 @@ def subjects_of(
             )
         offices.setdefault(w.village_id, Subject(w.village_id, "office", None, w.village_id))
     for it in items:
-        if not township_item(profile, it):
-            offices.setdefault(it.subject_id, Subject(it.subject_id, "office", None, it.subject_id))
+        if not township_item(profile, it) and it.subject_id not in offices:
+            if roster:
+                raise ItemError(it, "subject_id", f"office {it.subject_id!r} is not a village_id of the roster")
+            offices[it.subject_id] = Subject(it.subject_id, "office", None, it.subject_id)
     return dict(sorted(offices.items()))
 
 

@@ -79,6 +79,9 @@ def score(
             rows = read_roster(roster)
             subjects = {r.worker_id: Subject(r.worker_id, "worker", r.role, r.village_id, r.name) for r in rows}
             all_days = with_villages(all_days, {r.worker_id: r.village_id for r in rows})
+        else:
+            notes.append("no --roster: villages and names unknown unless the days carry village_id; "
+                         "tiers are then ranked per role over all workers")
         entered = []
         for path in items or []:
             entered += read_items(path)

@@ -132,6 +132,11 @@ def test_bad_inputs_exit_2_naming_file_line_field(files, tmp_path: Path) -> None
                    encoding="utf-8")
     code, _, err = run([*base(files), "--items", str(bad)])
     assert code == 2 and f"{bad}, line 2, field 'item'" in err and "dress_not_worn" in err
+    typo = tmp_path / "typo.csv"
+    typo.write_text("item_id,subject_id,rule,item,date,value,note\nx1,p01,YK-DRESS,dress_not_worn,2026-03-01,1,oops\n",
+                    encoding="utf-8")
+    code, _, err = run([*base(files), "--items", str(typo)])
+    assert code == 2 and f"{typo}, line 2, field 'subject_id'" in err and "not in the roster" in err
     code, _, err = run(["score", "--period", "2026Q1", "--days", str(files["days"]), "--days", str(files["days"])])
     assert code == 2 and "also in" in err
     code, _, err = run(["score", "--period", "2026Q5", "--days", str(files["days"])])
