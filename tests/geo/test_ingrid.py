@@ -172,7 +172,7 @@ def test_geo_ingrid_track_crossing_midnight(world):
 
 
 def test_geo_ingrid_geos_path_agrees_with_numpy_path(world, params, monkeypatch):
-    """GEO-INGRID: the GEOS-overlay path (large grids) gives the numpy-edge path's result."""
+    """GEO-INGRID: column, blocked and GEOS-overlay crossing paths give the same result."""
     grid = world.square(holes=[[(400, 400), (600, 400), (600, 600), (400, 600)]])
     rng = np.random.default_rng(3)
     t = T(8) + np.arange(400) * 30.0
@@ -180,11 +180,16 @@ def test_geo_ingrid_geos_path_agrees_with_numpy_path(world, params, monkeypatch)
     y = np.cumsum(rng.normal(0, 30, 400)) + 500
     day = worker_day(world, world.fixes(t, x, y), grid=grid)
     a = evaluate_day(day, params)
-    monkeypatch.setattr(geo.ingrid, "MAX_NUMPY_EDGES", 0)
+    monkeypatch.setattr(geo.ingrid, "MAX_COLUMN_EDGES", 0)  # blocked edge tests
+    c = evaluate_day(day, params)
+    monkeypatch.setattr(geo.ingrid, "MAX_NUMPY_EDGES", 0)  # GEOS overlay
     b = evaluate_day(day, params)
-    for k in ("am", "pm"):
-        assert abs(a.patrols[k].in_grid_s - b.patrols[k].in_grid_s) <= 1
-        assert abs(a.patrols[k].tolerance_s - b.patrols[k].tolerance_s) <= 1
+    assert a.patrols["am"].in_grid_s > 0
+    for other in (b, c):
+        for k in ("am", "pm"):
+            assert abs(a.patrols[k].in_grid_s - other.patrols[k].in_grid_s) <= 1
+            assert abs(a.patrols[k].tolerance_s - other.patrols[k].tolerance_s) <= 1
+        assert len(a.offpost) == len(other.offpost)
 
 
 def test_geo_still_stay_capped_and_stationary(world, params):
