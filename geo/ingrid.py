@@ -481,13 +481,15 @@ def window_seconds(
     cut: np.ndarray,
     w0: np.ndarray,
     w1: np.ndarray,
+    counted_only: bool = False,
 ) -> dict[str, np.ndarray]:
     """Seconds inside the polygon per worker and window, split into counted and lost.
 
     Each piece is mapped to time ``t0 + u (t1 - t0)`` and clipped to the windows
     ``w0[w, k], w1[w, k]``. Counted segments count up to their GEO-STILL ``cut`` time; the
     rest is lost to ``still``. Returns arrays of shape (workers, windows) keyed by
-    "counted", "still", "gap", "speed", "suspect".
+    "counted", "still", "gap", "speed", "suspect" (only "counted" is filled when
+    ``counted_only``).
     """
     n, k = w0.shape
     res = {name: np.zeros((n, k)) for name in ("counted", "still", "gap", "speed", "suspect")}
@@ -502,7 +504,7 @@ def window_seconds(
         if ta.size == 0:
             continue
         cnt_mask = st == COUNTED
-        lost_codes = [(code, name, st == code) for code, name in LOST_NAMES.items()]
+        lost_codes = [] if counted_only else [(c_, nm, st == c_) for c_, nm in LOST_NAMES.items()]
         lost_codes = [(code, name, m) for code, name, m in lost_codes if m.any()]
         for j in range(k):
             lo = np.maximum(ta, w0[g, j])
@@ -511,7 +513,9 @@ def window_seconds(
             hc = np.minimum(hi, c)
             counted = np.where(cnt_mask, np.maximum(hc - lo, 0.0), 0.0)
             res["counted"][:, j] += np.bincount(g, weights=counted, minlength=n)
-            res["still"][:, j] += np.bincount(g, weights=np.where(cnt_mask, ov - counted, 0.0), minlength=n)
+            if not counted_only:
+                still = np.where(cnt_mask, ov - counted, 0.0)
+                res["still"][:, j] += np.bincount(g, weights=still, minlength=n)
             for _, name, m in lost_codes:
                 res[name][:, j] += np.bincount(g[m], weights=ov[m], minlength=n)
     return res
