@@ -431,6 +431,8 @@ def _scored_rules(profile: Profile) -> list[Rule]:
 
 def _item_sheet(profile: Profile, subject: Subject, period: Period, inputs: _Inputs) -> Sheet:
     incomplete: list[str] = []
+    if profile.day_rules() and not inputs.days:
+        incomplete.append(f"no evaluated worker-days in {period.label}: phone-based items not judged")
     items: list[ItemScore] = []
     for rule in _scored_rules(profile):
         if rule.kind == "rate":
@@ -568,6 +570,9 @@ def score_period(
         raise ScoreError(f"profile {profile.id} has no {period.kind} score (periods: {', '.join(profile.periods)})")
     subjects = subjects_of(profile, days, items, roster)
     notes: list[str] = []
+    inside = sorted({d.result.date for d in days if period.contains(d.result.date)})
+    if inside and (inside[0] > period.start or inside[-1] < period.end):
+        notes.append(f"days cover {inside[0]} to {inside[-1]} of {period.label} ({period.start} to {period.end})")
     if spec["method"] == "items":
         inputs = _inputs_by_subject(profile, subjects, period, days, items)
         sheets = [_item_sheet(profile, s, period, inputs[sid]) for sid, s in subjects.items()]

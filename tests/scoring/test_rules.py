@@ -357,3 +357,12 @@ def test_nb_arrive_and_hours() -> None:
     s = one([day(date=MAR)], [item("w01", "NB-HOURS", "not_on_duty_in_hours", 6, date="2026-03-03")],
             profile=NB, period=MARCH)
     assert pts(s, "NB-HOURS") == 0
+
+
+def test_a_worker_without_evaluated_days_is_marked_incomplete_and_partial_cover_noted() -> None:
+    res = score(YK, Q1, [day("w01", date=MAR)], [*survey("w01"), *survey("w02")],
+                {"w01": worker("w01"), "w02": worker("w02")})
+    by = res.by_subject()
+    assert by["w01"].incomplete == () and pts(by["w02"], "YK-PATROL") == 15
+    assert by["w02"].incomplete == ("no evaluated worker-days in 2026Q1: phone-based items not judged",)
+    assert res.notes == ("days cover 2026-03-02 to 2026-03-02 of 2026Q1 (2026-01-01 to 2026-03-31)",)
