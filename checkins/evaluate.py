@@ -95,6 +95,52 @@ def slice_fixes(fixes: Fixes, start: float, end: float) -> Fixes:
     )
 
 
+def office_place(lon: float, lat: float, radius_m: float | None, params: GeoParams) -> Place:
+    """A village office geofence (WGS-84 centre); no radius: the profile's ``signin_radius_m``."""
+    return Place(lon=lon, lat=lat,
+                 radius_m=float(radius_m) if radius_m is not None else params.signin_radius_m)
+
+
+def make_worker_day(
+    *,
+    worker_id: str,
+    date: dt.date,
+    role: str,
+    grid_id: str,
+    grid: Any,
+    office: Place | None,
+    fixes: Fixes,
+    signins: Sequence[SignIn],
+    patrols: Sequence[Interval],
+    exemptions: Sequence[Exemption],
+    params: GeoParams,
+    bounds: tuple[float, float] | None = None,
+    server_down: Sequence[Interval] = (),
+) -> WorkerDay:
+    """The ``WorkerDay`` of one worker and date from that worker's items (any wider span).
+
+    Shared by the file flow (:func:`build_worker_days`) and the database flow
+    (:mod:`checkins.flows`): the day's items plus ``max_gap_s`` either side and the nearest
+    item beyond each end (``fixes`` sorted by time), the day's sign-ins, the patrol sessions
+    and exemptions that overlap the local day.
+    """
+    start, end = bounds or local_day_bounds(date, ZoneInfo(params.timezone))
+    margin_s = params.max_gap_s
+    return WorkerDay(
+        worker_id=worker_id,
+        date=date,
+        role=role,  # type: ignore[arg-type]
+        grid_id=grid_id,
+        grid=grid,
+        office=office,
+        fixes=slice_fixes(fixes, start - margin_s, end + margin_s),
+        signins=tuple(s for s in signins if start <= s.t < end),
+        patrol_sessions=tuple(i for i in patrols if i.start < end and i.end >= start),
+        exemptions=tuple(e for e in exemptions if e.start < end and e.end > start),
+        server_down=tuple(server_down),
+    )
+
+
 def build_worker_days(
     roster: Sequence[RosterRow],
     grids: GridsFile,
@@ -117,15 +163,10 @@ def build_worker_days(
     tz = ZoneInfo(params.timezone)
     grid_by_id = {g.grid_id: g for g in grids.grids}
     office_by_village = {
-        o.village_id: Place(
-            lon=float(o.point.x),
-            lat=float(o.point.y),
-            radius_m=float(o.radius_m) if o.radius_m is not None else params.signin_radius_m,
-        )
+        o.village_id: office_place(float(o.point.x), float(o.point.y), o.radius_m, params)
         for o in grids.offices
     }
     bounds = {d: local_day_bounds(d, tz) for d in dates}
-    margin_s = params.max_gap_s
     days: list[WorkerDay] = []
     for row in roster:
         if row.grid_id is None:
@@ -134,26 +175,24 @@ def build_worker_days(
         if grid is None:
             raise FormatError(roster_name, row.line, "grid_id", f"unknown grid '{row.grid_id}'")
         fixes = positions.get(row.worker_id, Fixes.empty())
-        w_signins = signins.get(row.worker_id, ())
-        w_patrols = patrols.get(row.worker_id, ())
-        w_exempt = exemptions.get(row.worker_id, ())
         for date in dates:
-            start, end = bounds[date]
-            days.append(
-                WorkerDay(
-                    worker_id=row.worker_id,
-                    date=date,
-                    role=row.role,  # type: ignore[arg-type]
-                    grid_id=row.grid_id,
-                    grid=grid.geom,
-                    office=office_by_village.get(row.village_id),
-                    fixes=slice_fixes(fixes, start - margin_s, end + margin_s),
-                    signins=tuple(s for s in w_signins if start <= s.t < end),
-                    patrol_sessions=tuple(i for i in w_patrols if i.start < end and i.end >= start),
-                    exemptions=tuple(e for e in w_exempt if e.start < end and e.end > start),
-                )
-            )
+            days.append(make_worker_day(
+                worker_id=row.worker_id, date=date, role=row.role, grid_id=row.grid_id,
+                grid=grid.geom, office=office_by_village.get(row.village_id), fixes=fixes,
+                signins=signins.get(row.worker_id, ()), patrols=patrols.get(row.worker_id, ()),
+                exemptions=exemptions.get(row.worker_id, ()), params=params,
+                bounds=bounds[date]))
     return days
+
+
+def day_entry(result: Any, prof: Profile) -> tuple[dict[str, Any], list[Any]]:
+    """The FORMATS.md day entry of an engine ``DayResult`` with its deductions, and those."""
+    from geo.engine import day_result_to_json
+
+    deductions = day_deductions(result, prof)
+    entry = day_result_to_json(result, prof.timezone)
+    entry["deductions"] = [d.to_json() for d in deductions]
+    return entry, deductions
 
 
 def batch_by_date(days: Sequence[WorkerDay], max_fixes: int) -> list[list[WorkerDay]]:
@@ -214,7 +253,7 @@ def evaluate_files(
     The engine is called on batches of worker-days (vectorised across workers) of at most
     ``max_fixes_per_batch`` fixes, which bounds memory on large townships and long ranges.
     """
-    from geo.engine import day_result_to_json, evaluate_days
+    from geo.engine import evaluate_days
 
     t0 = time.perf_counter()
     if date_to < date_from:
@@ -274,9 +313,7 @@ def evaluate_files(
     day_entries: list[dict[str, Any]] = []
     trail_input = []
     for result in results:
-        deductions = day_deductions(result, prof)
-        entry = day_result_to_json(result, params.timezone)
-        entry["deductions"] = [d.to_json() for d in deductions]
+        entry, deductions = day_entry(result, prof)
         day_entries.append(entry)
         trail_input.append((result.worker_id, result.date, deductions))
     day_entries.sort(key=lambda e: (e["worker_id"], e["date"]))
