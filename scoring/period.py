@@ -386,7 +386,7 @@ def _rate_item(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str
             pts, tier_min = survey_points(p, rate)
             total += pts
             detail[sub] = {"rate": num(rate), "points": num(pts)}
-            ev = {"item": sub, "rate": num(rate), "items": [i.evidence() for i in entries]}
+            ev = {"item": sub, "when": period.label, "rate": num(rate), "items": [i.evidence() for i in entries]}
             trail.append(TrailEntry(rule.id, pts - each,
                                     f"{sub} {_pct(rate)} -> {num(pts)} of {num(each)} (tier >= {_pct(tier_min)})", ev))
         return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, total - max_pts, total,
