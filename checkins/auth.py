@@ -11,6 +11,7 @@ the worker's token version and the device status (:func:`authenticate`).
 from __future__ import annotations
 
 import datetime as dt
+from collections import namedtuple
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -284,11 +285,28 @@ _PRINCIPAL_SQL = sa.text(
     "JOIN worker w ON w.worker_id = s.worker_id "
     "WHERE s.id = :sid"
 )
+_PRINCIPAL_PG = str(_PRINCIPAL_SQL).replace(":sid", "%s")
+
+
+_PrincipalRow = namedtuple("_PrincipalRow", "worker_id device_id token_version revoked_at account_version "
+                           "status device_worker_id device_uid role village_id active")
+
+
+def _principal_row(session: Session, session_id: str) -> _PrincipalRow | None:
+    """The session/account/device/worker row; on PostgreSQL straight through the driver."""
+    if session.get_bind().dialect.name == "postgresql":
+        dbapi_conn = session.connection().connection.dbapi_connection
+        with dbapi_conn.cursor() as cur:
+            cur.execute(_PRINCIPAL_PG, (session_id,))
+            r = cur.fetchone()
+        return None if r is None else _PrincipalRow(*r)
+    r = session.execute(_PRINCIPAL_SQL, {"sid": session_id}).first()
+    return None if r is None else _PrincipalRow(*r)
 
 
 def authenticate(session: Session, claims: AccessClaims) -> Principal:
     """Check a decoded access token against the live session, account and device (one query)."""
-    row = session.execute(_PRINCIPAL_SQL, {"sid": claims.session_id}).first()
+    row = _principal_row(session, claims.session_id)
     if row is None or row.worker_id != claims.worker_id or str(row.device_id) != claims.device_id:
         raise AuthError(401, "token_invalid", "access token does not match a session")
     if row.revoked_at is not None:

@@ -208,6 +208,9 @@ def _ensure_partitions(session: Session, days: set[dt.date], timezone: str) -> N
 
 # ------------------------------------------------------------------ the batch
 # plain statements on the hot path (no ORM unit of work per batch)
+_SEQ_PG = "INSERT INTO device_seq_run (device_id, seq_from, seq_to, received_at) VALUES (%s, %s, %s, %s)"
+_REEVAL_PG = ("UPDATE day_result SET needs_reevaluation = true WHERE worker_id = %s "
+              "AND work_date = ANY(%s) AND NOT needs_reevaluation RETURNING work_date")
 _SEQ_SQL = sa.text(
     "INSERT INTO device_seq_run (device_id, seq_from, seq_to, received_at) VALUES (:d, :a, :b, :r)"
 ).bindparams(sa.bindparam("r", type_=UTCDateTime()))
@@ -367,12 +370,22 @@ def ingest_batch(
         else:
             out[idx] = ItemOutcome(idx, it.client_id, DUPLICATE, None, None)
             report.duplicates += 1
-    if seqs_seen:
-        session.execute(_SEQ_SQL, [{"d": device_id, "a": a, "b": b, "r": now}
-                                   for a, b in _runs(seqs_seen)])
-    if new_days:
-        res = session.execute(_REEVAL_SQL, {"w": worker_id, "days": sorted(new_days)})
-        report.days_marked = [(worker_id, d) for (d,) in res.all()]
+    runs = _runs(seqs_seen)
+    if session.get_bind().dialect.name == "postgresql":
+        # the hot path: straight to the driver, no statement compilation per batch
+        dbapi_conn = session.connection().connection.dbapi_connection
+        with dbapi_conn.cursor() as cur:
+            if runs:
+                cur.executemany(_SEQ_PG, [(device_id, a, b, now) for a, b in runs])
+            if new_days:
+                cur.execute(_REEVAL_PG, (worker_id, sorted(new_days)))
+                report.days_marked = [(worker_id, d) for (d,) in cur.fetchall()]
+    else:
+        if runs:
+            session.execute(_SEQ_SQL, [{"d": device_id, "a": a, "b": b, "r": now} for a, b in runs])
+        if new_days:
+            res = session.execute(_REEVAL_SQL, {"w": worker_id, "days": sorted(new_days)})
+            report.days_marked = [(worker_id, d) for (d,) in res.all()]
     session.commit()
     report.outcomes = [out[i] for i in sorted(out)]
     return report
@@ -444,16 +457,46 @@ _PG_SQL = (
     "ON CONFLICT (device_id, client_id, recorded_at) DO NOTHING RETURNING client_id"
 )
 _staged: weakref.WeakSet[Any] = weakref.WeakSet()
+# the common case (nothing of the batch stored before): COPY straight into ``position``
+# inside a savepoint, geometry as EWKB; a unique violation (a resend) rolls back to the
+# savepoint and takes the staging path above, which sorts new rows from duplicates
+_PG_DIRECT = f"COPY position ({', '.join(_COLS)}, geom) FROM STDIN (FORMAT BINARY)"
+_PG_DIRECT_TYPES = [{"int": "int4", "bigint": "int8"}.get(_PG_TYPES[c], _PG_TYPES[c]) for c in _COLS]
+_PG_DIRECT_TYPES.append("bytea")  # EWKB bytes: PostGIS's binary input reads them as geometry
+
+
+def _ewkb(glon: list[float | None], glat: list[float | None]) -> list[bytes | None]:
+    out: list[bytes | None] = [None] * len(glon)
+    idx = [k for k, v in enumerate(glon) if v is not None]
+    if idx:
+        pts = shapely.points([glon[k] for k in idx], [glat[k] for k in idx])
+        wkb = shapely.to_wkb(shapely.set_srid(pts, 4326), include_srid=True)
+        for k, b in zip(idx, wkb.tolist(), strict=True):
+            out[k] = b
+    return out
 
 
 def _insert_pg(session: Session, cols: dict[str, list[Any]], n: int) -> set[str]:
-    """COPY the batch into the staging table, then INSERT .. ON CONFLICT DO NOTHING."""
+    """Write a batch; return the client ids that were new (the others were stored before)."""
+    import psycopg
+
     dbapi_conn = session.connection().connection.dbapi_connection
     with dbapi_conn.cursor() as cur:
+        cur.execute("SAVEPOINT ingest_copy")
+        try:
+            with cur.copy(_PG_DIRECT) as cp:
+                cp.set_types(_PG_DIRECT_TYPES)
+                geoms = _ewkb(cols["glon"], cols["glat"])
+                for row in zip(*(cols[c] for c in _COLS), geoms, strict=True):
+                    cp.write_row(row)
+            cur.execute("RELEASE SAVEPOINT ingest_copy")
+            return set(cols["client_id"])
+        except psycopg.errors.UniqueViolation:
+            cur.execute("ROLLBACK TO SAVEPOINT ingest_copy")
         if dbapi_conn not in _staged:
             cur.execute(_PG_STAGE)
             _staged.add(dbapi_conn)
-        with cur.copy(_PG_COPY) as cp:
+        with cur.copy(_PG_COPY) as cp:  # some rows were stored before: sort them out
             cp.set_types(_PG_COPY_TYPES)
             for row in zip(*(cols[c] for c in _PG_ARGS), strict=True):
                 cp.write_row(row)
