@@ -16,7 +16,8 @@ from server.settings import Settings, get_settings
 # Routers of other parts, included when their module exists: "module" exposes
 # ``register(app)`` or ``router``.
 OPTIONAL_ROUTERS = ("server.mobile.routes", "server.mobile.api", "server.office",
-                    "server.routers.office", "server.routers.review")
+                    "server.routers.office", "server.routers.review", "server.routers.jobs",
+                    "server.scheduler")
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:

@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     log_json: bool = Field(True, description="JSON log lines (False: console renderer)")
     log_level: str = Field("INFO")
     partition_days_ahead: int = Field(7, description="position day partitions created ahead (PG)")
+    scheduler_enabled: bool | None = Field(
+        None, description="run the scheduled jobs in the server (None: on unless "
+        "environment is test)")
+    live_check_minutes: float = Field(5, description="jobs: live alert checks every N minutes")
+    reevaluate_minutes: float = Field(10, description="jobs: re-evaluate marked days every N min")
+    nightly_at: str = Field("01:30", description="jobs: local time of the nightly evaluation")
+    result_grace_hours: float = Field(
+        72, description="a day result stays provisional this long after its day ended")
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -43,6 +51,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "GRIDPATROL_SECRET_KEY is still the default: set a secret outside development")
         return self
+
+    @property
+    def scheduler_on(self) -> bool:
+        """Whether the server runs the scheduled jobs (``scheduler_enabled``, default on
+        except in the test environment)."""
+        if self.scheduler_enabled is None:
+            return self.environment != "test"
+        return self.scheduler_enabled
 
     @property
     def resolved_database_url(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-_NAMES = ("serve", "importer", "demo", "office", "evaluate", "score")
+_NAMES = ("serve", "importer", "demo", "office", "evaluate", "score", "evaluate_day")
 
 
 def _load() -> list[ModuleType]:

@@ -33,7 +33,8 @@ def serve(
     engine = prepare_database(settings)
     if (settings.demo_on_empty if demo is None else demo) and database_is_empty(engine):
         load_demo(settings, engine)
-    start_maintenance(settings, engine)
+    if not settings.scheduler_on:  # else server.scheduler runs the partitions with its jobs
+        start_maintenance(settings, engine)
     host = host or settings.host
     port = port or settings.port
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
