@@ -34,6 +34,8 @@ RULE_ID = "GEO-INGRID"
 #: constant, not a rule parameter: results do not depend on it, only the speed does).
 FILTER_M = 25.0
 _QUAD_SEGS = 8
+_QUAD_SEGS_FILTER = 4  # chord error 2% of the distance, inside the 5% margin
+_SIMPLIFY_M = 1.0
 
 LEVEL_IN = 0  # inside I: deep inside R
 LEVEL_BAND = 1  # near the boundary
@@ -129,8 +131,14 @@ def prepare_grids(raw_m: np.ndarray, tolerance_m: float) -> GridSet:
     """Buffer, prepare and tabulate the projected grids (one row per grid, metres)."""
     raw_m = np.asarray(raw_m, dtype=object)
     buffered = shapely.buffer(raw_m, tolerance_m, quad_segs=_QUAD_SEGS)
-    inner = shapely.buffer(raw_m, -FILTER_M, quad_segs=_QUAD_SEGS)
-    outer = shapely.buffer(raw_m, tolerance_m + FILTER_M, quad_segs=_QUAD_SEGS)
+    # The helper polygons only filter, so they are built from R simplified by _SIMPLIFY_M
+    # (Hausdorff distance <= _SIMPLIFY_M) with distances widened by it: I stays inside
+    # R eroded by FILTER_M and O contains R dilated by tolerance + FILTER_M.
+    rough = shapely.simplify(raw_m, _SIMPLIFY_M, preserve_topology=False)
+    bad = ~shapely.is_valid(rough)
+    rough[bad] = raw_m[bad]  # Douglas-Peucker may rarely break a polygon: keep R there
+    inner = shapely.buffer(rough, -(FILTER_M + _SIMPLIFY_M), quad_segs=_QUAD_SEGS_FILTER)
+    outer = shapely.buffer(rough, tolerance_m + FILTER_M + _SIMPLIFY_M, quad_segs=_QUAD_SEGS_FILTER)
     boundary = shapely.boundary(raw_m)
     for arr in (raw_m, buffered, inner, outer, boundary):
         shapely.prepare(arr)
