@@ -252,45 +252,56 @@ def _decode(codes: np.ndarray, known: tuple[str, ...]) -> np.ndarray:
 
 
 def read_fixes(session: Session, worker_ids: Sequence[str], start: float, end: float,
-               lookaround_s: float = NEIGHBOUR_LOOKAROUND_S) -> dict[str, Fixes]:
+               lookaround_s: float = NEIGHBOUR_LOOKAROUND_S,
+               until: float | None = None) -> dict[str, Fixes]:
     """Per-worker ``Fixes`` (WGS-84, sorted) of ``start <= t < end`` plus the nearest item
     before and after (sought up to ``lookaround_s`` away), as the engine wants them.
 
     Fixes are the stored WGS-84 ``geom``; a fix stored without one (rejected, GEO-VALID) is
     its received lon/lat converted from its datum (GEO-CRS), for the engine to reject again.
     On PostgreSQL the rows come in one binary COPY per call (set-based, no ORM rows).
+    ``until`` (live checks): nothing recorded after it is read, and no item after ``end``.
     """
     if not worker_ids:
         return {}
     ids = list(worker_ids)
+    if until is not None and until < end:
+        end, lookaround_after = until, 0.0
+    else:
+        lookaround_after = lookaround_s
     pg = session.get_bind().dialect.name == "postgresql"
     cols = _pg_columns(session, ids, start, end) if pg else _generic_columns(
         session, ids, start, end)
-    neighbours = _neighbours(session, ids, start, end, lookaround_s, pg)
+    neighbours = _neighbours(session, ids, start, end, lookaround_s, lookaround_after, pg)
     if neighbours is not None:
         cols = {k: np.concatenate([cols[k], neighbours[k]]) for k in _FIELDS}
     return _to_fixes(cols, ids)
 
 
 def _neighbours(session: Session, ids: list[str], start: float, end: float,
-                lookaround_s: float, pg: bool) -> dict[str, np.ndarray] | None:
-    """The last item before ``start`` and the first after ``end`` of each worker."""
+                before_s: float, after_s: float, pg: bool) -> dict[str, np.ndarray] | None:
+    """The last item before ``start`` and the first after ``end`` of each worker (sought
+    up to ``before_s`` / ``after_s`` away)."""
     if pg:
-        before = _pg_columns(session, ids, start - lookaround_s, start,
+        before = _pg_columns(session, ids, start - before_s, start,
                              source=_NEAREST.format(order="DESC"))
-        after = _pg_columns(session, ids, end, end + lookaround_s,
+        if after_s <= 0:
+            return before
+        after = _pg_columns(session, ids, end, end + after_s,
                             source=_NEAREST.format(order="ASC"))
         return {k: np.concatenate([before[k], after[k]]) for k in _FIELDS}
     out = []
-    for span in ((start - lookaround_s, start, True), (end, end + lookaround_s, False)):
+    for span in ((start - before_s, start, True), (end, end + after_s, False)):
+        if span[1] <= span[0]:
+            continue
         cols = _generic_columns(session, ids, span[0], span[1])
         if not len(cols["t"]):
             continue
         keep = np.zeros(len(cols["t"]), dtype=bool)
         for w in np.unique(cols["w"]):
             m = np.flatnonzero(cols["w"] == w)
-            best = cols["t"][m].max() if span[2] else cols["t"][m].min()
-            keep[m[cols["t"][m] == best]] = True
+            k = np.argmax(cols["t"][m]) if span[2] else np.argmin(cols["t"][m])
+            keep[m[k]] = True
         out.append({k: v[keep] for k, v in cols.items()})
     if not out:
         return None
@@ -424,7 +435,7 @@ def build_db_worker_days(session: Session, items: Sequence[WorkerDate], ctx: _Co
         ids = sorted(set(by_date[date]))
         start, end = local_day_bounds(date, ctx.tz)
         margin = params.max_gap_s
-        fixes = read_fixes(session, ids, start - margin, end + margin)
+        fixes = read_fixes(session, ids, start - margin, end + margin, until=until)
         signins, patrols, exempt = _events(session, ids, start, end)
         outages = list(server_outages(session, start, end))
         if until is not None and until < end:
