@@ -1,13 +1,13 @@
-"""Request dependencies shared by the routers: database session, settings, office token."""
+"""Request dependencies shared by the routers: database session, settings.
+
+Office credentials and scope: :mod:`server.office.auth`."""
 
 from __future__ import annotations
 
-import base64
-import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -30,34 +30,18 @@ def get_session(request: Request) -> Iterator[Session]:
         yield s
 
 
-def require_office(session: Annotated[Session, Depends(get_session)],
-                   settings: Annotated[Settings, Depends(get_settings_dep)],
-                   authorization: Annotated[str | None, Header()] = None) -> str:
-    """A township office user (HTTP Basic) or the admin bearer token; the actor for audit.
-
-    Temporary guard until the office login issue: ``Authorization: Basic`` with an office
-    user of role ``township_office`` or ``admin``, or ``Authorization: Bearer <admin token>``.
-    """
-    scheme, _, value = (authorization or "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip() and hmac.compare_digest(
-            value.strip().encode(), settings.resolved_admin_token.encode()):
-        return "admin-token"
-    if scheme.lower() == "basic" and value:
-        try:
-            username, _, password = base64.b64decode(value.strip()).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            username, password = "", ""
-        from checkins.offices import authenticate
-
-        user = authenticate(session, username, password) if username else None
-        if user is not None:
-            if user.role not in ("township_office", "admin"):
-                raise HTTPException(403, "township office or admin role required")
-            return f"office:{username}"
-    raise HTTPException(401, "office credentials required",
-                        headers={"WWW-Authenticate": 'Basic realm="gridpatrol office"'})
-
-
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def require_office(request: Request, session: SessionDep, settings: SettingsDep) -> str:
+    """A township office user or the administrator (token or login session); the audit actor.
+
+    401 without valid credentials, 403 for a village office; see :mod:`server.office.auth`.
+    """
+    from server.office.auth import office_scope, township_scope
+
+    return township_scope(office_scope(request, session, settings)).actor
+
+
 OfficeActor = Annotated[str, Depends(require_office)]

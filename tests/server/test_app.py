@@ -107,8 +107,6 @@ def test_import_endpoint_rejects_a_bad_file_whole(client, session):
 
 
 def test_import_endpoint_accepts_a_township_office_user(client, session):
-    import base64
-
     from checkins.offices import create_office_user
 
     import_file_first = _post(client, "grids", as_bytes(township_doc()), "town.geojson")
@@ -117,17 +115,21 @@ def test_import_endpoint_accepts_a_township_office_user(client, session):
     create_office_user(session, username="v1", password="correct horse", role="village_office",
                        village_id="V1")
 
-    def basic(user, pw):
-        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()}
+    def bearer(user, pw):
+        r = client.post("/api/office/login", json={"username": user, "password": pw})
+        client.cookies.clear()
+        token = r.json()["token"] if r.status_code == 200 else "not-a-token"
+        return {"Authorization": f"Bearer {token}"}
 
     def post(headers):
         return client.post("/api/office/import/roster", headers=headers,
                            files={"file": ("roster.csv", ROSTER.encode())})
 
-    assert post(basic("town1", "wrong password")).status_code == 401
-    assert post(basic("nobody", "correct horse")).status_code == 401
-    assert post(basic("v1", "correct horse")).status_code == 403
-    r = post(basic("town1", "correct horse"))
+    assert post(bearer("town1", "wrong password")).status_code == 401
+    assert post(bearer("nobody", "correct horse")).status_code == 401
+    assert post({}).status_code == 401
+    assert post(bearer("v1", "correct horse")).status_code == 403
+    r = post(bearer("town1", "correct horse"))
     assert r.status_code == 200, r.text
     row = session.scalars(sa.select(m.AuditLog).order_by(m.AuditLog.id.desc()).limit(1)).one()
     assert (row.actor, row.action) == ("office:town1", "import.roster")

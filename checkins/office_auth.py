@@ -1,0 +1,216 @@
+"""Office logins and the village scope every office request runs under.
+
+A login creates an ``office_session`` row holding the SHA-256 of a random token; the token
+goes to the browser as an HttpOnly, SameSite=Strict cookie and to API clients as a bearer
+token (the same value). Logout revokes the row. :class:`OfficeScope` is the one place that
+says what an office user may see: a village office sees its own village, a township office
+and an administrator see every village. Objects outside the scope are reported as *not
+found* (404), never as forbidden, so an id from another village reveals nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from checkins.models import Device, Exemption, OfficeUser, Village, Worker
+from checkins.models_office import OfficeSession
+from checkins.offices import authenticate
+
+SESSION_TTL_S = 12 * 3600
+# brute force: failed logins of one username within the window before it is throttled
+MAX_FAILURES = 10
+FAILURE_WINDOW_S = 300.0
+
+
+class NotVisible(LookupError):
+    """The object does not exist or lies outside the caller's village scope (HTTP 404)."""
+
+
+class LoginThrottled(RuntimeError):
+    """Too many failed logins for this username recently (HTTP 429)."""
+
+
+@dataclass(frozen=True)
+class OfficeScope:
+    """Who is asking and which villages they may see; the query helpers apply it."""
+
+    username: str
+    role: str  # village_office | township_office | admin
+    village_id: str | None  # the scope of a village office; None otherwise
+    user_id: int | None = None
+    session_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        """The actor string written into audit rows."""
+        return f"office:{self.username}" if self.user_id is not None else self.username
+
+    @property
+    def all_villages(self) -> bool:
+        """True for the township office and the administrator."""
+        return self.role in ("township_office", "admin")
+
+    @property
+    def can_read_audit(self) -> bool:
+        """The audit log is readable by the township office and the administrator."""
+        return self.all_villages
+
+    def sees_village(self, village_id: str | None) -> bool:
+        """True when ``village_id`` is inside the scope."""
+        return self.all_villages or (village_id is not None and village_id == self.village_id)
+
+    def restrict(self, stmt: Any, village_column: Any) -> Any:
+        """``stmt`` limited to the scope (``village_column`` holds the village id)."""
+        return stmt if self.all_villages else stmt.where(village_column == self.village_id)
+
+    def village(self, session: Session, village_id: str) -> Village:
+        """The village if visible, else :class:`NotVisible`."""
+        v = session.get(Village, village_id)
+        if v is None or not self.sees_village(v.village_id):
+            raise NotVisible(f"village {village_id}")
+        return v
+
+    def villages(self, session: Session) -> list[Village]:
+        """Every visible village, by id."""
+        return list(session.scalars(self.restrict(sa.select(Village), Village.village_id)
+                                    .order_by(Village.village_id)))
+
+    def worker(self, session: Session, worker_id: str) -> Worker:
+        """The worker if in a visible village, else :class:`NotVisible`."""
+        w = session.get(Worker, worker_id)
+        if w is None or not self.sees_village(w.village_id):
+            raise NotVisible(f"worker {worker_id}")
+        return w
+
+    def exemption(self, session: Session, exemption_id: int) -> Exemption:
+        """The exemption if its worker is visible, else :class:`NotVisible`."""
+        e = session.get(Exemption, exemption_id)
+        if e is None:
+            raise NotVisible(f"exemption {exemption_id}")
+        self.worker(session, e.worker_id)
+        return e
+
+    def device(self, session: Session, device_id: int) -> Device:
+        """The device if bound to a visible worker, else :class:`NotVisible`."""
+        d = session.get(Device, device_id)
+        if d is None or d.worker_id is None:
+            raise NotVisible(f"device {device_id}")
+        self.worker(session, d.worker_id)
+        return d
+
+    def default_village(self, session: Session) -> str | None:
+        """The village a page opens on: the user's own, else the first visible one."""
+        if self.village_id:
+            return self.village_id
+        vs = self.villages(session)
+        return vs[0].village_id if vs else None
+
+
+def admin_scope() -> OfficeScope:
+    """The scope of the administrator bearer token (``GRIDPATROL_ADMIN_TOKEN``)."""
+    return OfficeScope(username="admin-token", role="admin", village_id=None)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class _Throttle:
+    """Failed logins per username in a sliding window (in-process)."""
+
+    def __init__(self) -> None:
+        self._fails: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, username: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            q = self._fails.get(username)
+            while q and now - q[0] > FAILURE_WINDOW_S:
+                q.popleft()
+            if q is not None and len(q) >= MAX_FAILURES:
+                raise LoginThrottled(username)
+
+    def fail(self, username: str) -> None:
+        with self._lock:
+            self._fails.setdefault(username, deque()).append(time.monotonic())
+
+    def clear(self, username: str) -> None:
+        with self._lock:
+            self._fails.pop(username, None)
+
+
+THROTTLE = _Throttle()
+
+
+def login(session: Session, username: str, password: str, *,
+          ttl_s: int = SESSION_TTL_S) -> tuple[str, OfficeScope] | None:
+    """Check the credentials and open a session: ``(token, scope)``, or None when wrong.
+
+    Raises :class:`LoginThrottled` after :data:`MAX_FAILURES` failures of the username
+    within :data:`FAILURE_WINDOW_S` seconds (other usernames are unaffected).
+    """
+    THROTTLE.check(username)
+    user = authenticate(session, username, password)
+    if user is None:
+        THROTTLE.fail(username)
+        return None
+    THROTTLE.clear(username)
+    token = secrets.token_urlsafe(32)
+    now = dt.datetime.now(dt.UTC)
+    row = OfficeSession(token_hash=_hash(token), user_id=user.id, created_at=now,
+                        expires_at=now + dt.timedelta(seconds=ttl_s))
+    session.add(row)
+    session.flush()
+    return token, _scope_of(user, row.id)
+
+
+def _scope_of(user: OfficeUser, session_id: int | None) -> OfficeScope:
+    return OfficeScope(username=user.username, role=user.role,
+                       village_id=user.village_id if user.role == "village_office" else None,
+                       user_id=user.id, session_id=session_id)
+
+
+def resolve(session: Session, token: str) -> OfficeScope | None:
+    """The scope of a live session token (not expired, not revoked, user active), or None."""
+    if not token:
+        return None
+    now = dt.datetime.now(dt.UTC)
+    row = session.execute(
+        sa.select(OfficeSession, OfficeUser)
+        .join(OfficeUser, OfficeUser.id == OfficeSession.user_id)
+        .where(OfficeSession.token_hash == _hash(token), OfficeSession.revoked_at.is_(None),
+               OfficeSession.expires_at > now, OfficeUser.active)).first()
+    if row is None:
+        return None
+    s, user = row
+    return _scope_of(user, s.id)
+
+
+def logout(session: Session, token: str) -> bool:
+    """Revoke the session of ``token``; True when one was live."""
+    s = session.scalars(sa.select(OfficeSession).where(
+        OfficeSession.token_hash == _hash(token), OfficeSession.revoked_at.is_(None))).first()
+    if s is None:
+        return False
+    s.revoked_at = dt.datetime.now(dt.UTC)
+    session.flush()
+    return True
+
+
+def logout_all(session: Session, user_id: int) -> int:
+    """Revoke every live session of an office user (e.g. after a password reset); count."""
+    res = session.execute(sa.update(OfficeSession).where(
+        OfficeSession.user_id == user_id, OfficeSession.revoked_at.is_(None))
+        .values(revoked_at=dt.datetime.now(dt.UTC)))
+    return int(res.rowcount or 0)

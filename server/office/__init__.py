@@ -1,0 +1,55 @@
+"""The village/township office: JSON API (``/api/office``), browser pages (``/office``),
+static assets (``/office/static``: Leaflet 1.9.4 vendored, the pages' CSS and JS).
+
+Errors are answered the same way everywhere: no or bad credentials -> 401 (API) or a
+redirect to the login page (pages); an object outside the caller's village scope -> 404;
+a role that may not use an endpoint -> 403; a decision that cannot be taken -> its status.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from checkins.decisions import DecisionError
+from checkins.office_auth import NotVisible
+from server.office.auth import LoginRequired
+
+STATIC = Path(__file__).parent / "static"
+
+
+def _is_page(request: Request) -> bool:
+    return request.url.path.startswith("/office")
+
+
+def register(app: FastAPI) -> None:
+    """Include the office API and pages, mount the static files, add the error handlers."""
+    from urllib.parse import quote
+
+    from server.office import api, pages
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/office/static", StaticFiles(directory=str(STATIC)), name="office-static")
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        if _is_page(request) and request.method == "GET":
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/office/login?next={quote(target)}", status_code=303)
+        return JSONResponse({"error": "office login required"}, 401,
+                            headers={"WWW-Authenticate": 'Bearer realm="gridpatrol office"'})
+
+    @app.exception_handler(NotVisible)
+    async def _not_visible(request: Request, exc: NotVisible) -> Response:
+        if _is_page(request):
+            return HTMLResponse("<!doctype html><meta charset='utf-8'><h1>404</h1>"
+                                "<p>未找到 (not found)</p><a href='/office'>返回</a>", 404)
+        return JSONResponse({"error": "not found"}, 404)
+
+    @app.exception_handler(DecisionError)
+    async def _decision_error(request: Request, exc: DecisionError) -> Response:
+        return JSONResponse({"error": str(exc)}, exc.status)

@@ -1,0 +1,271 @@
+"""Office browser pages under ``/office`` (server-rendered Jinja2, a little JS, Leaflet).
+
+Same scope rules as the API (:data:`ScopeDep`); forms post here and redirect back with a
+message. The login cookie is SameSite=Strict, so a form posted from another site carries no
+session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from checkins import decisions
+from checkins import office_queries as oq
+from checkins.models import DayResult, Worker
+from checkins.office_auth import LoginThrottled, OfficeScope, login, logout
+from server.deps import SessionDep, SettingsDep
+from server.office.api import log_track_view, set_login_cookie
+from server.office.auth import COOKIE, ScopeDep, TownshipScopeDep, token_of
+from server.office.config import get_office_settings
+
+router = APIRouter(prefix="/office", include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+templates.env.globals.update(role_zh=oq.ROLE_ZH, patrol_zh=oq.PATROL_ZH, signin_zh=oq.SIGNIN_ZH)
+
+STATUS_ZH = {"on_patrol": "巡查中", "off_post": "脱岗", "unreachable": "失联",
+             "not_patrolling": "未巡查", "on_leave": "请假/外勤"}
+KIND_ZH = {"sick_leave": "病假", "personal_leave": "事假", "field_duty": "外勤",
+           "special": "特殊情况"}
+templates.env.globals.update(status_zh=STATUS_ZH, kind_zh=KIND_ZH)
+
+
+def _hhmm(iso: str | None) -> str:
+    return iso[11:16] if iso and len(iso) >= 16 else ""
+
+
+templates.env.filters["hhmm"] = _hhmm
+
+
+def _page(request: Request, name: str, scope: OfficeScope, session: Any, **ctx: Any
+          ) -> HTMLResponse:
+    ctx.update(request=request, scope=scope, villages=scope.villages(session),
+               message=request.query_params.get("msg"), error=request.query_params.get("error"))
+    return templates.TemplateResponse(request, name, ctx)
+
+
+def _latest_date(session: Any, village_id: str) -> dt.date:
+    d = session.scalar(sa.select(sa.func.max(DayResult.work_date)).join(
+        Worker, Worker.worker_id == DayResult.worker_id).where(Worker.village_id == village_id))
+    return d or oq.local_today(session, village_id)
+
+
+def _redirect(url: str, msg: str | None = None, error: str | None = None) -> RedirectResponse:
+    sep = "&" if "?" in url else "?"
+    if msg:
+        url += f"{sep}msg={quote(msg)}"
+    elif error:
+        url += f"{sep}error={quote(error)}"
+    return RedirectResponse(url, status_code=303)
+
+
+# --------------------------------------------------------------------------- login
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/office") -> HTMLResponse:
+    """The login form."""
+    return templates.TemplateResponse(request, "login.html", {
+        "next": next if next.startswith("/office") else "/office",
+        "error": request.query_params.get("error")})
+
+
+@router.post("/login")
+def login_form(session: SessionDep, settings: SettingsDep,
+               username: Annotated[str, Form(max_length=64)],
+               password: Annotated[str, Form(max_length=256)],
+               next: Annotated[str, Form(max_length=500)] = "/office") -> Response:
+    """Check the credentials, set the session cookie, go to ``next``."""
+    target = next if next.startswith("/office") and not next.startswith("//") else "/office"
+    try:
+        got = login(session, username, password)
+    except LoginThrottled:
+        return _redirect(f"/office/login?next={quote(target)}",
+                         error="登录失败次数过多，请稍后再试")
+    if got is None:
+        return _redirect(f"/office/login?next={quote(target)}", error="用户名或密码错误")
+    session.commit()
+    resp = RedirectResponse(target, status_code=303)
+    set_login_cookie(resp, got[0], settings.environment == "production")
+    return resp
+
+
+@router.post("/logout")
+def logout_form(request: Request, scope: ScopeDep, session: SessionDep) -> Response:
+    """End the session and go to the login page."""
+    token = token_of(request)
+    if token and scope.session_id is not None:
+        logout(session, token)
+        session.commit()
+    resp = RedirectResponse("/office/login", status_code=303)
+    resp.delete_cookie(COOKIE, path="/")
+    return resp
+
+
+@router.get("")
+def home(scope: ScopeDep, session: SessionDep) -> Response:
+    """The day table of the user's village on the latest evaluated date."""
+    vid = scope.default_village(session)
+    if vid is None:
+        return _redirect("/office/decisions")
+    return RedirectResponse(f"/office/villages/{vid}/days/{_latest_date(session, vid)}",
+                            status_code=303)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@router.get("/villages/{village_id}/days/{date}", response_class=HTMLResponse)
+def day_page(request: Request, village_id: str, date: dt.date, scope: ScopeDep,
+             session: SessionDep, status: str | None = None, role: str | None = None,
+             q: str | None = None, sort: str = "worker_id", desc: bool = False) -> HTMLResponse:
+    """Day table: sign-in, am/pm in-grid minutes and status, off-post, phone-off, suspect."""
+    table = oq.day_table(session, scope, village_id, date, status=status, role=role, q=q,
+                         sort=sort, desc=desc)
+    query = {k: v for k, v in (("status", status), ("role", role), ("q", q)) if v}
+    return _page(request, "day.html", scope, session, t=table, village_id=village_id,
+                 date=date, prev_date=date - dt.timedelta(days=1),
+                 next_date=date + dt.timedelta(days=1), week=oq.week_start(date),
+                 query=query, columns=oq.DAY_COLUMNS)
+
+
+@router.get("/villages/{village_id}/weeks/{start}", response_class=HTMLResponse)
+def week_page(request: Request, village_id: str, start: dt.date, scope: ScopeDep,
+              session: SessionDep) -> HTMLResponse:
+    """Week view: seven days of points and patrol statuses per worker."""
+    week = oq.week_view(session, scope, village_id, start)
+    return _page(request, "week.html", scope, session, w=week, village_id=village_id,
+                 start=start, prev=start - dt.timedelta(days=7),
+                 next=start + dt.timedelta(days=7))
+
+
+@router.get("/villages/{village_id}/live", response_class=HTMLResponse)
+def live_page(request: Request, village_id: str, scope: ScopeDep, session: SessionDep,
+              at: dt.datetime | None = None) -> HTMLResponse:
+    """Live: who is on patrol, off post or unreachable now (``?at=`` to look back)."""
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo(oq.township_tz(session, village_id)))
+    data = oq.live(session, scope, village_id, at)
+    return _page(request, "live.html", scope, session, live=data, village_id=village_id)
+
+
+# --------------------------------------------------------------------------- worker-day
+
+
+def timeline(result: dict[str, Any] | None, day_start: str) -> list[dict[str, Any]]:
+    """Segments of the day's off-post and phone-off intervals as percentages of 24 h."""
+    if not result:
+        return []
+    t0 = dt.datetime.fromisoformat(day_start)
+    out = []
+    for kind, items in (("offpost", result.get("offpost") or []),
+                        ("phoneoff", result.get("phone_off") or [])):
+        for i in items:
+            a = (dt.datetime.fromisoformat(i["start"]) - t0).total_seconds()
+            b = (dt.datetime.fromisoformat(i["end"]) - t0).total_seconds()
+            a, b = max(a, 0.0), min(b, 86400.0)
+            if b <= a:
+                continue
+            cls = i.get("kind", kind) if kind == "offpost" else kind
+            out.append({"cls": cls, "left": round(a / 864, 3),
+                        "width": max(round((b - a) / 864, 3), 0.15),
+                        "title": f"{i.get('rule')} {_hhmm(i['start'])}–{_hhmm(i['end'])} "
+                                 f"({round(i.get('duration_s', b - a) / 60)} 分钟)"})
+    return out
+
+
+@router.get("/workers/{worker_id}/days/{date}", response_class=HTMLResponse)
+def worker_day_page(request: Request, worker_id: str, date: dt.date, scope: ScopeDep,
+                    session: SessionDep) -> HTMLResponse:
+    """The track on a map over the grids and office, the timeline, the deductions, flags."""
+    data = oq.worker_day(session, scope, worker_id, date)
+    log_track_view(session, scope.actor, worker_id, date, via="page")
+    cfg = get_office_settings()
+    map_cfg = {"tile_url": cfg.tile_url, "attribution": cfg.tile_attribution,
+               "max_zoom": cfg.tile_max_zoom}
+    return _page(request, "worker_day.html", scope, session, d=data,
+                 data_json=json.dumps(data, ensure_ascii=False).replace("</", "<\\/"),
+                 map_json=json.dumps(map_cfg), segments=timeline(data["result"],
+                                                                 data["day_start"]),
+                 prev_date=date - dt.timedelta(days=1), next_date=date + dt.timedelta(days=1))
+
+
+@router.post("/workers/{worker_id}/days/{date}/flags")
+def flag_form(worker_id: str, date: dt.date, scope: ScopeDep, session: SessionDep,
+              kind: Annotated[str, Form(max_length=16)], key: Annotated[str, Form(max_length=64)],
+              decision: Annotated[str, Form(max_length=16)],
+              reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Confirm or dismiss a flag from the worker-day page."""
+    scope.worker(session, worker_id)
+    back = f"/office/workers/{worker_id}/days/{date}"
+    try:
+        decisions.decide_flag(session, worker_id=worker_id, day=date, kind=kind, key=key,
+                              decision=decision, reason=reason, actor=scope.actor)
+    except decisions.DecisionError as exc:
+        return _redirect(back, error=str(exc))
+    session.commit()
+    return _redirect(back, msg="已记录")
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+@router.get("/decisions", response_class=HTMLResponse)
+def decisions_page(request: Request, scope: ScopeDep, session: SessionDep,
+                   village_id: str | None = None, status: str = "requested") -> HTMLResponse:
+    """Requests to decide (leave, field duty, special cases) and phones waiting approval."""
+    ex = oq.exemptions(session, scope, village_id=village_id, status=status or None)
+    dev = oq.devices(session, scope, village_id=village_id,
+                     status="pending" if status == "requested" else None)
+    return _page(request, "decisions.html", scope, session, exemptions=ex, devices=dev,
+                 village_id=village_id, status=status)
+
+
+@router.post("/exemptions/{exemption_id}/decision")
+def exemption_form(exemption_id: int, scope: ScopeDep, session: SessionDep,
+                   decision: Annotated[str, Form(max_length=16)],
+                   reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Approve or deny a request from the decisions page."""
+    scope.exemption(session, exemption_id)
+    try:
+        out = decisions.decide_exemption(session, exemption_id=exemption_id, decision=decision,
+                                         reason=reason, actor=scope.actor)
+    except decisions.DecisionError as exc:
+        return _redirect("/office/decisions", error=str(exc))
+    session.commit()
+    word = "已批准" if out["status"] == "approved" else "已驳回"
+    return _redirect("/office/decisions", msg=f"申请 {exemption_id} {word}")
+
+
+@router.post("/devices/{device_id}/decision")
+def device_form(device_id: int, scope: ScopeDep, session: SessionDep,
+                decision: Annotated[str, Form(max_length=16)],
+                reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Approve or revoke a phone from the decisions page."""
+    scope.device(session, device_id)
+    try:
+        decisions.decide_device(session, device_id=device_id, decision=decision, reason=reason,
+                                actor=scope.actor)
+    except decisions.DecisionError as exc:
+        return _redirect("/office/decisions", error=str(exc))
+    session.commit()
+    return _redirect("/office/decisions", msg=f"设备 {device_id} 已处理")
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, scope: TownshipScopeDep, session: SessionDep,
+               action: str | None = None, entity: str | None = None,
+               actor: str | None = None) -> HTMLResponse:
+    """The audit log (township office and administrator), with a CSV export link."""
+    rows = oq.audit_rows(session, action=action, entity=entity, actor=actor, limit=500)
+    return _page(request, "audit.html", scope, session, rows=rows,
+                 filters={"action": action or "", "entity": entity or "", "actor": actor or ""})
