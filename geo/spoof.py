@@ -82,6 +82,8 @@ def suspect_bits(
             xs, ys, ts, ws = x[idx], y[idx], t[idx], w[idx]
         same = np.zeros(m, dtype=bool)
         same[1:] = (xs[1:] == xs[:-1]) & (ys[1:] == ys[:-1]) & (ws[1:] == ws[:-1])
+        if int(same.sum()) < params.frozen_min_count - 1:  # no run can be long enough
+            return bits
         run = np.cumsum(~same) - 1
         first = np.flatnonzero(~same)
         length = np.diff(np.append(first, m))
