@@ -268,14 +268,13 @@ def _evaluate_batch(
             else:
                 i, _, _, r, ps, pe = places[-1 - k]
                 places[-1 - k] = (i, float(px[j]), float(py[j]), r, ps, pe)
-    tree = shapely.STRtree(np.asarray(grids.geoms, dtype=object)) if grids is not None else None
     offp = offpost_intervals(
         sw=sw, t0=t0, t1=t1, x0=x0, y0=y0, x1=x1, y1=y1,
         ulon=ulon, ulat=ulat, fa=a, fb=b,
         known=seg_dt <= params.max_gap_s,
         inside_full=p_buf.full, inside_seg=p_buf.seg, inside_u0=p_buf.u0, inside_u1=p_buf.u1,
         office_xyr=office, places=places, duty0=DM0, duty1=DM1,
-        min_s=params.offpost_min_s, grid_ids=[d.grid_id for d in days], grids=grids, tree=tree,
+        min_s=params.offpost_min_s, grid_ids=[d.grid_id for d in days], grids=grids,
     )
 
     # ---------------------------------------------------------------- GEO-PHONEOFF, NB-ONLINE

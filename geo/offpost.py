@@ -27,6 +27,18 @@ RULE_ID = "GEO-OFFPOST"
 CROSS_RULE_ID = "GEO-CROSSPOST"
 
 
+_TREE_CACHE: list[tuple[GridIndex, shapely.STRtree]] = []
+
+
+def grid_tree(grids: GridIndex) -> shapely.STRtree:
+    """STRtree of the township's grids (WGS-84), cached for the last GridIndex seen."""
+    if _TREE_CACHE and _TREE_CACHE[0][0] is grids:
+        return _TREE_CACHE[0][1]
+    tree = shapely.STRtree(np.asarray(grids.geoms, dtype=object))
+    _TREE_CACHE[:] = [(grids, tree)]
+    return tree
+
+
 def disc_param_interval(x0, y0, x1, y1, cx, cy, r):
     """Parameters [ua, ub] (clipped to [0, 1]) of a segment inside a circle; NaN if none."""
     dx, dy = x1 - x0, y1 - y0
@@ -103,7 +115,6 @@ def offpost_intervals(
     min_s: float,
     grid_ids: list[str],
     grids: GridIndex | None,
-    tree: shapely.STRtree | None,
 ) -> list[list[OffPost]]:
     """GEO-OFFPOST / GEO-CROSSPOST intervals per worker (see the module docstring).
 
@@ -151,7 +162,8 @@ def offpost_intervals(
         return out
     kind = ["offpost"] * long.size
     other: list[str | None] = [None] * long.size
-    if grids is not None and tree is not None:
+    if grids is not None and grids.geoms:
+        tree = grid_tree(grids)
         sel = np.isin(rid, long)
         ps = seg[sel]
         pm = (lo[sel] + hi[sel]) / 2.0
