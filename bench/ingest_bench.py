@@ -1,23 +1,25 @@
 """Ingest benchmark: fixes/s end to end through the mobile API vs a raw COPY, side by side.
 
-    uv run python bench/ingest_bench.py [--seconds 10] [--clients 3] [--concurrency 8]
+    uv run python bench/ingest_bench.py [--seconds 8] [--rounds 3] [--app create|create_mobile_only]
 
 What it does, in one run, on a throwaway PostgreSQL + PostGIS database (migrated to head):
 
 1. seeds a township of ``--grids`` square grids and ``--workers`` workers, each with an
    approved phone and a login session (tokens minted directly: argon2 logins are not what
    is measured here);
-2. **API**: starts ``uvicorn server.app:create_app --factory --workers 2 --loop uvloop
-   --http httptools`` (the real app: auth check per request, per-fix dedupe by
-   ``ON CONFLICT``, GEO-VALID, STRtree grid tagging, sequence runs, one transaction and
-   COMMIT per batch) and drives it from ``--clients`` client processes, each with
-   ``--concurrency`` requests in flight (httpx async), batches of ``--batch`` fixes of
-   distinct client ids; records every request's latency;
-3. **raw COPY**: the same number of rows, 100 per ``COPY position ... FROM STDIN`` + COMMIT,
-   from 2 connections (as many as API workers), into the same partitioned table with
-   the same indexes;
-4. prints (and writes ``bench/out/ingest_bench.json``) fixes/s of both, the ratio, and
-   p50/p99 latency of the API batches, and checks stored == acknowledged.
+2. starts ``uvicorn bench.ingest_app:create --factory --workers 2 --loop uvloop --http
+   httptools`` (``server.app.create_app``, the app ``gridpatrol serve`` runs, logging at
+   WARNING): auth check per request, per-fix dedupe, GEO-VALID, STRtree grid tagging,
+   sequence runs, re-evaluation marks, one transaction and COMMIT per batch;
+3. for each of ``--rounds`` rounds: **API** load for ``--seconds`` from wrk (``--clients``
+   threads x ``--concurrency`` connections; LuaJIT builds each 100-fix body with fresh
+   client ids) or from httpx client processes (``--load httpx``), then a **raw COPY** of as
+   many rows as the API stored, 100 per ``COPY position ... FROM STDIN`` + COMMIT, from 2
+   connections (as many as API workers), into the same partitioned table with the same
+   indexes; alternating the two keeps a changing machine load from favouring either;
+4. prints the medians over the rounds (and writes every round to
+   ``bench/out/ingest_bench.json``): fixes/s of both, the ratio, p50/p99 latency, and
+   checks that every acknowledged fix is stored.
 
 Not a timed test: figures depend on the machine and on what else runs on it.
 """
@@ -204,7 +206,8 @@ end
 """
 
 
-def _wrk_load(url: str, workers: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+def _wrk_load(url: str, workers: list[dict[str, Any]], args: argparse.Namespace,
+              tag: str = "") -> dict[str, Any]:
     """Drive the API with wrk (LuaJIT builds each 100-fix body with fresh client ids)."""
     t0 = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
     script = _WRK_LUA % {
@@ -212,7 +215,7 @@ def _wrk_load(url: str, workers: list[dict[str, Any]], args: argparse.Namespace)
         "lons": ",".join(f'{w["lon"]:.7f}' for w in workers),
         "lats": ",".join(f'{w["lat"]:.7f}' for w in workers),
         "times": ",".join(f'"{(t0 + dt.timedelta(seconds=10 * i)).isoformat()}"' for i in range(600)),
-        "run": "wrk" + secrets.token_hex(3), "batch": args.batch, "path": f"{PREFIX}/positions",
+        "run": "wrk" + tag + secrets.token_hex(3), "batch": args.batch, "path": f"{PREFIX}/positions",
     }
     lua = ROOT / "bench" / "out" / "ingest_wrk.lua"
     lua.parent.mkdir(parents=True, exist_ok=True)
@@ -235,60 +238,71 @@ def _wrk_load(url: str, workers: list[dict[str, Any]], args: argparse.Namespace)
             "mean_ms": round(w["mean_us"] / 1000, 1)}
 
 
-def run_api(url_db: str, workers: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
-    port = _free_port()
-    env = dict(os.environ, DATABASE_URL=url_db, GRIDPATROL_ENVIRONMENT="bench",
-               GRIDPATROL_SECRET_KEY=SECRET, GRIDPATROL_DEMO_ON_EMPTY="false",
-               GRIDPATROL_LOG_LEVEL="WARNING", GRIDPATROL_DATA_DIR=str(ROOT / "bench" / "out"),
-               GRIDPATROL_MOBILE_UPLOAD_BURST="1000000", GRIDPATROL_MOBILE_UPLOAD_PER_S="1000000")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", f"bench.ingest_app:{args.app}", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(args.server_workers), "--loop", "uvloop",
-         "--http", "httptools", "--log-level", "warning", "--no-access-log"],
-        env=env, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    import httpx
+class ApiServer:
+    """``uvicorn`` with the app on the benchmark database, for the whole run."""
 
-    try:
-        for _ in range(300):
+    def __init__(self, url_db: str, workers: list[dict[str, Any]], args: argparse.Namespace) -> None:
+        self.url_db, self.workers, self.args = url_db, workers, args
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def __enter__(self) -> ApiServer:
+        import httpx
+
+        port = _free_port()
+        env = dict(os.environ, DATABASE_URL=self.url_db, GRIDPATROL_ENVIRONMENT="bench",
+                   GRIDPATROL_SECRET_KEY=SECRET, GRIDPATROL_DEMO_ON_EMPTY="false",
+                   GRIDPATROL_LOG_LEVEL="WARNING", GRIDPATROL_DATA_DIR=str(ROOT / "bench" / "out"),
+                   GRIDPATROL_MOBILE_UPLOAD_BURST="1000000", GRIDPATROL_MOBILE_UPLOAD_PER_S="1000000")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", f"bench.ingest_app:{self.args.app}", "--factory",
+             "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.args.server_workers),
+             "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"],
+            env=env, cwd=ROOT)
+        self.url = f"http://127.0.0.1:{port}"
+        for _ in range(600):
             try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        # warm-up: every server worker loads its grid index and pools
-        warm = _bodies(workers[0], "warm", 10**9, 4, 10)
-        for b in warm:
-            httpx.post(f"{url}{PREFIX}/positions", content=b, timeout=30,
-                       headers={"Authorization": f"Bearer {workers[0]['token']}",
-                                "Content-Type": "application/json"})
+        # warm-up: the server workers load their grid index, profile and pools
+        w = self.workers[0]
+        for b in _bodies(w, "warm", 10**9, 8, 10):
+            httpx.post(f"{self.url}{PREFIX}/positions", content=b, timeout=30,
+                       headers={"Authorization": f"Bearer {w['token']}", "Content-Type": "application/json"})
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+
+    def load(self, seconds: float, round_no: int) -> dict[str, Any]:
+        """One load phase of ``seconds`` with wrk or httpx client processes."""
+        args = argparse.Namespace(**{**vars(self.args), "seconds": seconds})
         if args.load == "wrk":
-            return _wrk_load(url, workers, args)
+            return _wrk_load(self.url, self.workers, args, tag=f"r{round_no}")
         q: Any = mp.Queue()
         run = secrets.token_hex(3)
-        chunks = [workers[i::args.clients] for i in range(args.clients)]
-        procs = [mp.Process(target=_client_proc, args=(url, chunks[i], args.seconds, args.concurrency,
+        chunks = [self.workers[i::args.clients] for i in range(args.clients)]
+        procs = [mp.Process(target=_client_proc, args=(self.url, chunks[i], seconds, args.concurrency,
                                                        args.batch, f"{run}{i}", q))
                  for i in range(args.clients)]
-        t0 = time.perf_counter()
         for p in procs:
             p.start()
         results = [q.get() for _ in procs]
         for p in procs:
             p.join()
-        wall = time.perf_counter() - t0
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-    lat = sorted(x for r in results for x in r["lat"])
-    acked = sum(r["acked"] for r in results)
-    elapsed = max(r["elapsed"] for r in results)
-    return {"load": "httpx", "fixes": acked, "errors": sum(r["errors"] for r in results), "batches": len(lat),
-            "seconds": round(elapsed, 2), "wall_s": round(wall, 2),
-            "fixes_per_s": round(acked / elapsed), "batches_per_s": round(len(lat) / elapsed),
-            "p50_ms": round(1000 * lat[len(lat) // 2], 1) if lat else None,
-            "p99_ms": round(1000 * lat[int(len(lat) * 0.99)], 1) if lat else None,
-            "mean_ms": round(1000 * statistics.fmean(lat), 1) if lat else None}
+        lat = sorted(x for r in results for x in r["lat"])
+        acked = sum(r["acked"] for r in results)
+        elapsed = max(r["elapsed"] for r in results)
+        return {"load": "httpx", "fixes": acked, "errors": sum(r["errors"] for r in results),
+                "batches": len(lat), "seconds": round(elapsed, 2),
+                "fixes_per_s": round(acked / elapsed), "batches_per_s": round(len(lat) / elapsed),
+                "p50_ms": round(1000 * lat[len(lat) // 2], 1) if lat else None,
+                "p99_ms": round(1000 * lat[int(len(lat) * 0.99)], 1) if lat else None,
+                "mean_ms": round(1000 * statistics.fmean(lat), 1) if lat else None}
 
 
 _COPY_COLS = ("recorded_at", "received_at", "kind", "worker_id", "device_id", "client_id", "seq",
@@ -355,11 +369,17 @@ def count_rows(url_db: str, prefix: str = "") -> int:
                             "AND client_id NOT LIKE 'warm%%'").fetchone()[0]
 
 
+def _median(xs: list[float]) -> float:
+    return float(statistics.median(xs)) if xs else float("nan")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=float, default=10.0, help="API load duration")
-    ap.add_argument("--clients", type=int, default=3, help="client processes")
-    ap.add_argument("--concurrency", type=int, default=8, help="requests in flight per client process")
+    ap.add_argument("--seconds", type=float, default=8.0, help="API load per round")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of (API load, raw COPY of as many rows); medians are reported")
+    ap.add_argument("--clients", type=int, default=3, help="wrk threads / client processes")
+    ap.add_argument("--concurrency", type=int, default=2, help="requests in flight per client")
     ap.add_argument("--batch", type=int, default=100, help="fixes per batch")
     ap.add_argument("--workers", type=int, default=300, help="simulated workers (phones)")
     ap.add_argument("--grids", type=int, default=300)
@@ -373,31 +393,55 @@ def main() -> int:
 
     from tests.conftest import throwaway_pg_database
 
+    rounds = []
+    ok = True
     with throwaway_pg_database("gridpatrol_bench") as url_db:
         t = time.perf_counter()
         workers = seed(url_db, args.grids, args.workers)
         print(f"seeded {args.workers} workers / {args.grids} grids in {time.perf_counter() - t:.1f} s",
               file=sys.stderr)
-        api = run_api(url_db, workers, args)
-        stored = count_rows(url_db)
-        copy = run_copy(url_db, workers, stored, args.batch, args.copy_connections)
-        result = {
-            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "loadavg_1m": os.getloadavg()[0]},
-            "args": vars(args),
-            "api": api, "api_stored_rows": stored, "copy": copy,
-            "api_vs_copy": round(api["fixes_per_s"] / copy["fixes_per_s"], 3),
-        }
+        with ApiServer(url_db, workers, args) as server:
+            stored_before = count_rows(url_db)
+            for r in range(args.rounds):
+                api = server.load(args.seconds, r)
+                time.sleep(0.5)  # let requests still in flight finish
+                stored = count_rows(url_db)
+                new_rows = stored - stored_before
+                stored_before = stored
+                # wrk stops with requests in flight: stored, but not counted as acknowledged
+                slack = args.clients * args.concurrency * args.batch if api["load"] == "wrk" else 0
+                if not api["fixes"] <= new_rows <= api["fixes"] + slack or api["errors"]:
+                    print(f"MISMATCH round {r}: acknowledged {api['fixes']}, stored {new_rows}, "
+                          f"errors {api['errors']}", file=sys.stderr)
+                    ok = False
+                copy = run_copy(url_db, workers, new_rows, args.batch, args.copy_connections)
+                rounds.append({"api": api, "api_stored_rows": new_rows, "copy": copy,
+                               "api_vs_copy": round(api["fixes_per_s"] / copy["fixes_per_s"], 3)})
+                print(f"round {r}: API {api['fixes_per_s']} fixes/s (p50 {api['p50_ms']} ms, "
+                      f"p99 {api['p99_ms']} ms), raw COPY {copy['fixes_per_s']} fixes/s, "
+                      f"ratio {rounds[-1]['api_vs_copy']}", file=sys.stderr)
+    result = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "loadavg_1m_after": round(os.getloadavg()[0], 2)},
+        "args": vars(args),
+        "median": {
+            "api_fixes_per_s": round(_median([r["api"]["fixes_per_s"] for r in rounds])),
+            "api_batches_per_s": round(_median([r["api"]["batches_per_s"] for r in rounds])),
+            "api_p50_ms": _median([r["api"]["p50_ms"] for r in rounds]),
+            "api_p99_ms": _median([r["api"]["p99_ms"] for r in rounds]),
+            "copy_fixes_per_s": round(_median([r["copy"]["fixes_per_s"] for r in rounds])),
+            "copy_p50_ms": _median([r["copy"]["p50_ms"] for r in rounds]),
+            "api_vs_copy": _median([r["api_vs_copy"] for r in rounds]),
+        },
+        "acknowledged_equals_stored": ok,
+        "rounds": rounds,
+    }
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     (out / "ingest_bench.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    # wrk stops with requests in flight: those may be stored but not counted as acknowledged
-    slack = args.clients * args.concurrency * args.batch if api["load"] == "wrk" else 0
-    if not api["fixes"] <= stored <= api["fixes"] + slack:
-        print(f"MISMATCH: acknowledged {api['fixes']} but stored {stored}", file=sys.stderr)
-        return 1
-    return 0
+    print(json.dumps({k: result[k] for k in ("when", "machine", "args", "median",
+                                             "acknowledged_equals_stored")}, indent=2))
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
