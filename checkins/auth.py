@@ -94,6 +94,23 @@ def set_password(session: Session, worker_id: str, password: str) -> MobileAccou
     return account
 
 
+def provision_accounts(session: Session, password: str, worker_ids: list[str] | None = None) -> int:
+    """Give every active worker without an app account (or those listed) ``password``.
+
+    For the demo township and first roll-outs; returns how many accounts were created.
+    """
+    q = sa.select(Worker.worker_id).where(Worker.active.is_(True)).where(
+        ~sa.exists().where(MobileAccount.worker_id == Worker.worker_id))
+    if worker_ids is not None:
+        q = q.where(Worker.worker_id.in_(worker_ids))
+    ids = list(session.scalars(q))
+    pw_hash = hash_password(password)  # one hash for all: argon2 salts it, and it is slow
+    for wid in ids:
+        session.add(MobileAccount(worker_id=wid, password_hash=pw_hash, token_version=1))
+    session.flush()
+    return len(ids)
+
+
 def register_device(
     session: Session, *, worker_id: str, device_uid: str, approved: bool = False,
     actor: str = "system", model: str | None = None,

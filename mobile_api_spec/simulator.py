@@ -97,6 +97,33 @@ def load_gpx(path: str | Path) -> list[TrackPoint]:
     return points
 
 
+def load_demo_track(worker_id: str, *, seed: int = 2022, day: dt.date | None = None,
+                    shift_to: dt.date | None = None) -> list[TrackPoint]:
+    """The simulated day of one worker of the demo township (``checkins.demo``).
+
+    Points keep the datum the demo phone reports in; ``shift_to`` moves the day to another
+    date (the demo's own day is already stored when the demo was loaded).
+    """
+    from checkins.demo import build_demo
+
+    demo = build_demo(seed=seed, day=day)
+    shift = dt.timedelta(days=(shift_to - demo.day).days) if shift_to else dt.timedelta(0)
+    points = []
+    for r in demo.positions:
+        if r["worker_id"] != worker_id:
+            continue
+        extra = {k: r[k] for k in ("battery_pct", "charging", "network", "gps_on", "app_state")
+                 if r["kind"] == "heartbeat" and r.get(k) is not None}
+        points.append(TrackPoint(t=r["recorded_at"] + shift, lon=r["lon"], lat=r["lat"],
+                                 accuracy_m=r.get("accuracy_m"), speed_mps=r.get("speed_mps"),
+                                 datum=r["datum"], mock=bool(r.get("mock")), kind=r["kind"],
+                                 extra=extra))
+    if not points:
+        raise ValueError(f"no demo positions for worker {worker_id!r}")
+    points.sort(key=lambda p: p.t)
+    return points
+
+
 def load_track(path: str | Path, worker_id: str | None = None) -> list[TrackPoint]:
     """CSV or GPX by file suffix."""
     return load_gpx(path) if str(path).lower().endswith(".gpx") else load_csv(path, worker_id)
@@ -406,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device-uid", required=True, help="the phone's id (must be approved)")
     ap.add_argument("--track", help="CSV (FORMATS.md) or GPX file; default: a synthetic walk")
     ap.add_argument("--worker-id", help="keep only this worker's rows of a CSV")
+    ap.add_argument("--demo-worker", help="replay this demo worker's simulated day (checkins.demo)")
+    ap.add_argument("--demo-shift-to", type=dt.date.fromisoformat,
+                    help="move the demo day to this date (YYYY-MM-DD)")
     ap.add_argument("--speed", type=float, default=0.0, help="time acceleration: 1 = real time, 0 = no waiting")
     ap.add_argument("--batch-size", type=int, default=100)
     ap.add_argument("--upload-every-s", type=float, default=300.0, help="upload interval in track time")
@@ -419,7 +449,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fixes", type=int, default=120, help="length of the synthetic walk")
     args = ap.parse_args(argv)
 
-    if args.track:
+    if args.demo_worker:
+        points = load_demo_track(args.demo_worker, shift_to=args.demo_shift_to)
+    elif args.track:
         points = load_track(args.track, args.worker_id)
     else:
         start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=30 * args.fixes)

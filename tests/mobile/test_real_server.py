@@ -177,3 +177,39 @@ def test_simulator_sends_gcj02_and_signs_in(server_url, make_worker, township, m
     # converted back to WGS-84 before tagging: the walk near the centre stays in the grid
     assert tags.count(township.grid_id) >= 25
     sim.close()
+
+
+def test_simulator_replays_a_demo_workers_day(server_url, make_worker, migrated_engine):
+    """checkins.demo's simulated day (GCJ-02 phone, heartbeats, a late upload) goes in whole."""
+    from checkins.demo import build_demo
+    from mobile_api_spec.simulator import load_demo_track
+
+    demo = build_demo()
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    points = load_demo_track(demo.workers[0].worker_id, shift_to=yesterday)
+    w = make_worker()
+    sim = _sim(server_url, w, batch_size=200)
+    sim.login()
+    stats = sim.replay(points, speed=0, upload_every_s=900)
+    assert stats.accepted == len(points) and stats.duplicates == 0
+    assert _count(migrated_engine, w.worker_id) == len(points)
+    sim.close()
+
+
+def test_provision_accounts_lets_a_roster_log_in(server_url, make_worker, migrated_engine):
+    from checkins import auth
+    from checkins.models import Worker
+
+    w = make_worker()
+    with Session(migrated_engine) as s:
+        s.add(Worker(worker_id=w.worker_id + "b", name="新人", phone=w.phone + "0",
+                     role="parttime", village_id=w.village_id))
+        s.commit()
+        assert auth.provision_accounts(s, "first-day-pw", [w.worker_id, w.worker_id + "b"]) == 1
+        auth.register_device(s, worker_id=w.worker_id + "b", device_uid=w.device_uid + "b",
+                             approved=True, actor="test")
+        s.commit()
+    sim = PhoneSimulator(server_url, phone=w.phone + "0", password="first-day-pw",
+                         device_uid=w.device_uid + "b")
+    assert sim.login()["worker_id"] == w.worker_id + "b"
+    sim.close()
