@@ -203,3 +203,28 @@ def test_reevaluation_and_live_jobs_on_the_committed_day(demo_db, demo):
     assert live["status"] == "ok" and live["summary"]["opened"] >= 1
     with pytest.raises(ValueError, match="unknown job"):
         run_named_job("no_such_job", settings, engine)
+
+
+def test_evaluate_day_command_runs_the_flow_by_hand(demo_db, demo):
+    import json
+    import os
+
+    settings, engine = demo_db
+    village = demo.workers[0].village_id
+    env = {**os.environ, "DATABASE_URL": settings.resolved_database_url,
+           "GRIDPATROL_LOG_LEVEL": "WARNING", "GRIDPATROL_ENVIRONMENT": "test",
+           "GRIDPATROL_SECRET_KEY": "jobs-secret"}
+    cmd = [sys.executable, "-m", "server.cli", "evaluate-day", "--date", DAY.isoformat()]
+    done = subprocess.run([*cmd, "--village", village], capture_output=True, text=True,
+                          env=env, timeout=180)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    ids = {w.worker_id for w in demo.workers if w.village_id == village and w.grid_id}
+    assert summary["village"] == village and summary["worker_days"] == len(ids)
+    assert sum(summary["signin"].values()) == len(ids)
+    bad = subprocess.run([*cmd[:-1], "2026-13-01"], capture_output=True, text=True, env=env,
+                         timeout=180)
+    assert bad.returncode == 2 and "not a date" in bad.stderr
+    nobody = subprocess.run([*cmd, "--village", "nope"], capture_output=True, text=True,
+                            env=env, timeout=180)
+    assert nobody.returncode == 2 and "does not exist" in nobody.stderr
