@@ -169,9 +169,19 @@ _CHUNK = 4096  # (point or segment, block) pairs per numpy pass: bounded tempora
 
 def _block_pairs(e: Edges, row, lo_x, lo_y, hi_x, hi_y, reach):
     """(item, block) pairs whose boxes are within ``reach`` metres of each other."""
-    dx = np.maximum(np.maximum(e.bx0[row] - hi_x[:, None], lo_x[:, None] - e.bx1[row]), 0.0)
-    dy = np.maximum(np.maximum(e.by0[row] - hi_y[:, None], lo_y[:, None] - e.by1[row]), 0.0)
-    return np.nonzero(dx * dx + dy * dy <= reach * reach)
+    step = max(1, (1 << 20) // max(1, e.bx0.shape[1]))  # bounded temporaries
+    out_i, out_b = [], []
+    for s in range(0, row.shape[0], step):
+        sl = slice(s, s + step)
+        r = row[sl]
+        dx = np.maximum(np.maximum(e.bx0[r] - hi_x[sl, None], lo_x[sl, None] - e.bx1[r]), 0.0)
+        dy = np.maximum(np.maximum(e.by0[r] - hi_y[sl, None], lo_y[sl, None] - e.by1[r]), 0.0)
+        i, b = np.nonzero(dx * dx + dy * dy <= reach * reach)
+        out_i.append(i + s)
+        out_b.append(b)
+    if not out_i:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(out_i), np.concatenate(out_b)
 
 
 def _block_edges(e: Edges, row, i, b):
