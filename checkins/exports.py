@@ -91,12 +91,13 @@ def to_xlsx(headers: list[str], rows: list[list[Any]], sheet: str, title: str | 
     header_row = ws.max_row
     for c in ws[header_row]:
         c.font = Font(bold=True)
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    ws.freeze_panes = f"A{header_row + 1}"  # a string: ws.cell() would create the row
     for r in rows:
         ws.append(r)
+    from openpyxl.utils import get_column_letter
+
     for i, h in enumerate(headers, start=1):
-        ws.column_dimensions[ws.cell(row=header_row, column=i).column_letter].width = \
-            max(8, min(24, len(str(h)) * 2 + 2))
+        ws.column_dimensions[get_column_letter(i)].width = max(8, min(24, len(str(h)) * 2 + 2))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
