@@ -242,7 +242,7 @@ def _crossings_columns(e: Edges, row, x0, y0, x1, y1):
 
 
 #: Up to this many edges per polygon, loop over edge columns; above, use edge blocks.
-MAX_COLUMN_EDGES = 64
+MAX_COLUMN_EDGES = 32
 
 
 def boundary_distance(
