@@ -391,7 +391,8 @@ def _evaluate_batch(
 def _iso(ts: float | None, tz: ZoneInfo) -> str | None:
     if ts is None:
         return None
-    return dt.datetime.fromtimestamp(ts, tz).isoformat()
+    # whole seconds: interpolated crossing times carry float noise below a microsecond
+    return dt.datetime.fromtimestamp(round(ts), tz).isoformat()
 
 
 def day_result_to_json(result: DayResult, tz: str) -> dict:

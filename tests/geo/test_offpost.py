@@ -116,3 +116,15 @@ def test_geo_offpost_not_on_duty(world, params):
     f = type(f)(**{**f.__dict__, "t": f.t + shift})
     r = evaluate_day(worker_day(world, f, date=d), params)
     assert r.working_day is False and r.offpost == () and r.duty_s == 0
+
+
+def test_geo_offpost_json_times_whole_seconds_with_offset(world, params):
+    """GEO-OFFPOST JSON: interpolated times shown to the second with the +08:00 offset."""
+    from geo.engine import day_result_to_json
+
+    r = evaluate_day(worker_day(world, excursion(world)), params)
+    j = day_result_to_json(r, params.timezone)
+    assert j["offpost"] == [{
+        "rule": "GEO-OFFPOST", "kind": "offpost", "start": "2026-03-02T09:08:40+08:00",
+        "end": "2026-03-02T10:16:20+08:00", "duration_s": 4060, "other_grid_id": None,
+    }]
