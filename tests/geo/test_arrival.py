@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import T
 
 from geo.arrival import arrival_time
+from tests.geo.conftest import T
 
 
 def test_nb_arrive_first_fix_within_radius(world, params):

@@ -10,10 +10,10 @@ import dataclasses
 
 import numpy as np
 import pytest
-from conftest import DAY, T, default_params, worker_day
 
 import geo.ingrid
 from geo.engine import evaluate_day
+from tests.geo.conftest import DAY, T, default_params, worker_day
 
 
 def walk(world, t_start, x_from, x_to, y=500.0, step_s=30.0, speed_mps=1.0, **kw):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import T, World, worker_day
 
 from geo.engine import evaluate_day
 from geo.types import Exemption, GridIndex, Place
+from tests.geo.conftest import T, World, worker_day
 
 
 def excursion(world: World):
@@ -108,7 +108,7 @@ def test_geo_offpost_not_on_duty(world, params):
     """GEO-DUTY: the same excursion on a holiday (2026-02-17) is no occurrence at all."""
     import datetime as dt
 
-    from conftest import T as TT
+    from tests.geo.conftest import T as TT
 
     d = dt.date(2026, 2, 17)
     f = excursion(world)

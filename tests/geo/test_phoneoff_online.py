@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import T, worker_day
 
 from geo.engine import evaluate_day
 from geo.phoneoff import cause_of
 from geo.types import Interval
+from tests.geo.conftest import T, worker_day
 
 
 def day_track(world, silent_from, silent_to, **state):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from conftest import DAY, T, World, default_params, worker_day
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo.engine import day_result_to_json, evaluate_day, evaluate_days
 from geo.types import Fixes, GridIndex
+from tests.geo.conftest import DAY, T, World, default_params, worker_day
 
 FIELDS = ("t", "lon", "lat", "accuracy_m", "speed_mps", "mock", "is_heartbeat")
 PARAMS = default_params()

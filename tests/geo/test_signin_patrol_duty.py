@@ -6,10 +6,10 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from conftest import T, worker_day
 
 from geo.engine import evaluate_day
 from geo.types import Exemption, Interval, Place, SignIn
+from tests.geo.conftest import T, worker_day
 
 
 @pytest.fixture

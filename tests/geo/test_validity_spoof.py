@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from conftest import T, worker_day
 
 from geo.engine import evaluate_day
 from geo.types import (
@@ -20,6 +19,7 @@ from geo.types import (
     SUSPECT_SPIKE,
     Fixes,
 )
+from tests.geo.conftest import T, worker_day
 
 FIELDS = ("t", "lon", "lat", "accuracy_m", "speed_mps", "mock", "is_heartbeat")
 
