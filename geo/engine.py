@@ -78,6 +78,18 @@ def _opt(days: Sequence[WorkerDay], name: str, lens: np.ndarray) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
+def _fallback_centre(days: list[WorkerDay]) -> tuple[float, float, float, float]:
+    """A (lon, lat, lon, lat) box for workers whose grid is empty: office or first fix."""
+    for d in days:
+        if d.office is not None:
+            return (d.office.lon, d.office.lat, d.office.lon, d.office.lat)
+        ok = np.flatnonzero(np.isfinite(d.fixes.lon) & np.isfinite(d.fixes.lat))
+        if ok.size:
+            lon, lat = float(d.fixes.lon[ok[0]]), float(d.fixes.lat[ok[0]])
+            return (lon, lat, lon, lat)
+    return (0.0, 0.0, 0.0, 0.0)
+
+
 def _project_geoms(geoms: np.ndarray, key: tuple[float, float]) -> np.ndarray:
     def fn(c: np.ndarray) -> np.ndarray:
         x, y = project(c[:, 0], c[:, 1], key)
@@ -143,6 +155,10 @@ def _evaluate_batch(
     ugeoms = np.empty(len(uniq), dtype=object)
     ugeoms[:] = uniq
     ub = shapely.bounds(ugeoms)
+    bad = ~np.isfinite(ub).all(axis=1)
+    if bad.any():  # empty grid: centre the projection on the worker's data instead
+        for j in np.flatnonzero(bad):
+            ub[j] = _fallback_centre([d for d, k in zip(days, widx, strict=True) if k == j])
     ukeys = [projection_key((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b in ub]
     keyset = sorted(set(ukeys))
     ukid = np.array([keyset.index(k) for k in ukeys], dtype=np.int64)

@@ -235,3 +235,13 @@ def test_world_is_metric(world):
 
     lon, lat = world.lonlat([0.0, 1000.0], [0.0, 0.0])
     assert abs(float(distance_m(lon[0], lat[0], lon[1], lat[1])[0]) - 1000.0) < 0.01
+
+
+def test_geo_ingrid_empty_grid(world, params):
+    """GEO-INGRID: an empty grid geometry gives 0 s in grid and an off-post day, no crash."""
+    from shapely.geometry import Polygon
+
+    f = walk(world, T(8), 0, 900, speed_mps=900 / 14400)  # 08:00-12:00 slowly east
+    r = evaluate_day(worker_day(world, f, grid=Polygon()), params)
+    assert am(r).in_grid_s == 0
+    assert len(r.offpost) == 1 and r.offpost[0].end - r.offpost[0].start == 4 * 3600
