@@ -27,6 +27,18 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
+def use_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Swap the argon2 parameters (tests use argon2's cheapest profile); returns the old one.
+
+    Verification always uses the parameters stored in each hash, so hashes made with other
+    parameters keep verifying.
+    """
+    global _hasher, _DUMMY_HASH
+    old, _hasher = _hasher, hasher
+    _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+    return old
+
+
 def hash_password(password: str) -> str:
     """Argon2id hash of a password (argon2-cffi defaults, RFC 9106 low-memory profile)."""
     return _hasher.hash(password)

@@ -69,6 +69,19 @@ def _mobile_settings(**kw):  # type: ignore[no-untyped-def]
     return MobileSettings(**base)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """argon2's cheapest parameters for the passwords tests create (the code path is the same)."""
+    from argon2 import PasswordHasher
+    from argon2.profiles import CHEAPEST
+
+    from checkins.tokens import use_password_hasher
+
+    old = use_password_hasher(PasswordHasher.from_parameters(CHEAPEST))
+    yield
+    use_password_hasher(old)
+
+
 @pytest.fixture
 def mobile_app(migrated_engine: sa.Engine, tmp_path: Path):  # type: ignore[no-untyped-def]
     """A stand-alone mobile app on the run's database, generous rate limits."""
