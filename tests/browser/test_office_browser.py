@@ -1,0 +1,242 @@
+"""The office pages in headless Chromium against a real uvicorn server with the demo township.
+
+Debian's ``/usr/bin/chromium`` driven by Playwright (never ``playwright install``). The server
+runs on 127.0.0.1 on a fresh database of the selected backend (SQLite file or a throwaway
+PostgreSQL database), loaded with the demo township, its day evaluated by
+:func:`checkins.flows.evaluate_date`. Screenshots go to ``test-output/browser/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from tests.conftest import empty_database
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-output" / "browser"
+SECRET = "browser-test-secret-" + "z" * 24
+PASSWORD = "demo office pw 1"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium")
+
+
+@dataclass
+class Demo:
+    url: str
+    day: dt.date
+    village_id: str
+    leave_worker: str
+    leave_worker_name: str
+    exemption_id: int
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _prepare(url: str) -> dict:
+    """Migrate, load the demo, evaluate its day, add office users and a leave request."""
+    from checkins import models as m
+    from checkins.flows import evaluate_date
+    from checkins.offices import create_office_user
+    from server.bootstrap import load_demo, prepare_database
+    from server.settings import Settings
+
+    settings = Settings(environment="test", secret_key=SECRET, database_url=url)
+    engine = prepare_database(settings)
+    try:
+        load_demo(settings, engine)
+        with Session(engine) as s:
+            tz = ZoneInfo(s.scalar(sa.select(m.Township.timezone)))
+            day = s.scalar(sa.select(sa.func.max(m.Signin.signed_at))).astimezone(tz).date()
+            evaluate_date(s, day)
+            # a village office user of V01, and a sick-leave request of a V01 worker that day
+            # whose day has deductions (approving it must change the day table)
+            create_office_user(s, username="v01", password=PASSWORD, role="village_office",
+                               village_id="V01")
+            create_office_user(s, username="town", password=PASSWORD, role="township_office")
+            rows = s.execute(sa.select(m.DayResult, m.Worker).join(
+                m.Worker, m.Worker.worker_id == m.DayResult.worker_id).where(
+                m.Worker.village_id == "V01", m.DayResult.work_date == day)
+                .order_by(m.Worker.worker_id)).all()
+            target = next((w for r, w in rows if r.result.get("deductions")
+                           and r.result["patrols"]["am"]["status"] != "exempt"), rows[0][1])
+            start = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
+            e = m.Exemption(worker_id=target.worker_id, kind="sick_leave", start_at=start,
+                            end_at=start + dt.timedelta(days=1), status="requested",
+                            note="发烧就医", requested_by=target.worker_id)
+            s.add(e)
+            s.commit()
+            return {"day": day, "worker": target.worker_id, "name": target.name,
+                    "exemption_id": e.id}
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def demo(db_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    tmp = tmp_path_factory.mktemp("browser")
+    with empty_database(db_backend, tmp) as url:
+        info = _prepare(url)
+        port = _free_port()
+        env = dict(os.environ)
+        env.update({"DATABASE_URL": url, "GRIDPATROL_ENVIRONMENT": "test",
+                    "GRIDPATROL_SECRET_KEY": SECRET, "GRIDPATROL_DATA_DIR": str(tmp / "data"),
+                    "GRIDPATROL_DEMO_ON_EMPTY": "false", "GRIDPATROL_LOG_LEVEL": "WARNING",
+                    "GRIDPATROL_SCHEDULER_ENABLED": "false"})
+        log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed below
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    pytest.fail("server did not start:\n" + (tmp / "server.log").read_text()[-1500:])
+                time.sleep(0.1)
+            yield Demo(url=base, day=info["day"], village_id="V01", leave_worker=info["worker"],
+                       leave_worker_name=info["name"], exemption_id=info["exemption_id"])
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def test_office_pages_in_chromium(demo: Demo, browser, db_backend: str) -> None:
+    shots = SHOTS / db_backend
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True, exist_ok=True)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = ctx.new_page()
+    page.set_default_timeout(15_000)
+    external: list[str] = []
+    page.on("request", lambda r: external.append(r.url)
+            if not r.url.startswith(demo.url) and not r.url.startswith("data:") else None)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    # login (the office home redirects to it), then the day table of V01 on the demo day
+    page.goto(f"{demo.url}/office")
+    assert "/office/login" in page.url
+    page.fill("input[name=username]", "v01")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"**/office/villages/V01/days/{demo.day}")
+    n_rows = page.locator("#day-table tbody tr[data-worker]").count()
+    assert n_rows >= 5
+    assert demo.leave_worker_name in page.inner_text("#day-table")
+    row_sel = f"#day-table tr[data-worker='{demo.leave_worker}']"
+    assert "免除" not in page.inner_text(row_sel)
+    assert page.inner_text(f"{row_sel} td.points").strip()  # the worker lost points that day
+    assert "暂定" in page.inner_text("#day-table")  # the demo day is within the grace period
+    headers = page.inner_text("#day-table thead")
+    for word in ("签到", "上午", "下午", "脱岗", "关机", "可疑定位", "扣分"):
+        assert word in headers
+    page.screenshot(path=str(shots / "1-day-table.png"), full_page=True)
+
+    # sort by points, then the week view
+    page.click("#day-table thead >> text=扣分")
+    page.wait_for_url("**sort=points**")
+    page.click("#week-link")
+    page.wait_for_selector("#week-table")
+    assert page.locator("#week-table tbody tr").count() == n_rows
+    page.screenshot(path=str(shots / "2-week.png"), full_page=True)
+
+    # a worker-day: the Leaflet map with the track, the grids, the office ring; deductions
+    page.goto(f"{demo.url}/office/villages/V01/days/{demo.day}")
+    page.click(f"#day-table a[href='/office/workers/{demo.leave_worker}/days/{demo.day}']")
+    page.wait_for_selector("#map[data-ready='1']")
+    n_fix = page.locator("#map path.fix").count()
+    assert n_fix > 50, n_fix
+    assert page.locator("#map path.leaflet-interactive").count() > n_fix  # grids + office ring
+    assert page.locator("#map img.leaflet-tile").count() == 0  # no tile URL: plain background
+    assert page.is_visible("#provisional")
+    deductions = page.inner_text("#deductions")
+    assert "YK-" in deductions or "GEO-" in deductions
+    assert page.locator("#timeline .tick").count() == 13
+    page.screenshot(path=str(shots / "3-worker-day.png"), full_page=True)
+
+    # live page at mid-morning of the demo day
+    page.goto(f"{demo.url}/office/villages/V01/live?at={demo.day}T10:30")
+    page.wait_for_selector("#live-table")
+    statuses = page.locator("#live-table tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.status)")
+    assert len(statuses) == n_rows
+    assert "on_patrol" in statuses
+    assert set(statuses) <= {"on_patrol", "off_post", "unreachable", "not_patrolling", "on_leave"}
+    page.screenshot(path=str(shots / "4-live.png"), full_page=True)
+
+    # leave approval: decisions page -> reason -> approve -> the day is re-evaluated
+    page.click("#nav-decisions")
+    row = page.locator(f"#exemptions tr[data-exemption='{demo.exemption_id}']")
+    assert demo.leave_worker_name in row.inner_text()
+    page.screenshot(path=str(shots / "5-decisions.png"), full_page=True)
+    row.locator("input[name=reason]").fill("病假条已收到")
+    row.locator("button[value=approve]").click()
+    page.wait_for_selector("#flash")
+    assert "已批准" in page.inner_text("#flash")
+    assert page.locator(f"#exemptions tr[data-exemption='{demo.exemption_id}']").count() == 0
+    page.goto(f"{demo.url}/office/villages/V01/days/{demo.day}")
+    line = page.inner_text(row_sel)
+    # re-evaluated with the approved sick leave: a patrol is exempt and no points are lost
+    assert "免除" in line, line
+    assert page.inner_text(f"{row_sel} td.points").strip() == "", line
+    page.screenshot(path=str(shots / "6-after-approval.png"), full_page=True)
+
+    # the audit log (township office): the approval and the track view are there
+    page.click("header >> text=退出")
+    page.wait_for_url("**/office/login")
+    page.fill("input[name=username]", "town")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.click("#nav-audit")
+    audit = page.inner_text("#audit")
+    assert "exemption.approve" in audit and "病假条已收到" in audit and "track.view" in audit
+    page.screenshot(path=str(shots / "7-audit.png"), full_page=True)
+
+    assert external == [], external  # nothing fetched from the internet
+    assert errors == [], errors
+    ctx.close()
