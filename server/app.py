@@ -17,7 +17,7 @@ from server.settings import Settings, get_settings
 # ``register(app)`` or ``router``.
 OPTIONAL_ROUTERS = ("server.mobile.routes", "server.mobile.api", "server.office",
                     "server.routers.office", "server.routers.review", "server.routers.jobs",
-                    "server.scheduler")
+                    "server.scheduler", "server.township")
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:

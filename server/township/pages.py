@@ -1,0 +1,253 @@
+"""Township scoring pages under ``/office/township`` (server-rendered, office login and scope).
+
+Ranking per village with tiers and payouts, a subject's sheet with its trail, entered items
+(form and CSV import), close/reopen and quota forms, what-if. Village offices see their own
+village read-only (and may enter items for their workers); forms post here and redirect back
+with a message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from checkins import scores as svc
+from checkins.office_auth import OfficeScope
+from scoring.items import period_of
+from scoring.profiles import list_profiles
+from server.deps import SessionDep
+from server.office.auth import ScopeDep
+
+router = APIRouter(prefix="/office/township", include_in_schema=False)
+TQ = Annotated[str | None, Query(max_length=32)]
+_HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=[str(_HERE / "templates"),
+                                       str(_HERE.parent / "office" / "templates")])
+templates.env.globals.update(role_zh=svc.ROLE_ZH)
+
+
+def _page(request: Request, name: str, scope: OfficeScope, session: Any, **ctx: Any
+          ) -> HTMLResponse:
+    tid = request.query_params.get("township_id")
+    ctx.update(tq=f"?township_id={quote(tid)}" if tid else "", tid=tid or "")
+    ctx.update(request=request, scope=scope, villages=scope.villages(session),
+               message=request.query_params.get("msg"), error=request.query_params.get("error"))
+    return templates.TemplateResponse(request, name, ctx)
+
+
+def _redirect(url: str, msg: str | None = None, error: str | None = None) -> RedirectResponse:
+    sep = "&" if "?" in url else "?"
+    if msg:
+        url += f"{sep}msg={quote(msg)}"
+    elif error:
+        url += f"{sep}error={quote(error)}"
+    return RedirectResponse(url, status_code=303)
+
+
+def _base(period: str, township_id: str | None = None) -> str:
+    tq = f"?township_id={quote(township_id)}" if township_id else ""
+    return f"/office/township/periods/{quote(period)}{tq}"
+
+
+def _items(township_id: str | None = None) -> str:
+    return "/office/township/items" + (f"?township_id={quote(township_id)}" if township_id else "")
+
+
+@router.get("")
+def home(scope: ScopeDep, session: SessionDep, township_id: TQ = None) -> Response:
+    """The ranking of the current quarter (or the profile's first period kind)."""
+    t = svc.township_for(session, scope, township_id)
+    prof = svc.township_profile(t)
+    kind = "quarter" if "quarter" in prof.periods else prof.periods[0]
+    return RedirectResponse(_base(period_of(dt.date.today(), kind).label, township_id),
+                            status_code=303)
+
+
+@router.get("/periods/{period}", response_class=HTMLResponse)
+def ranking_page(request: Request, period: str, scope: ScopeDep, session: SessionDep,
+                 township_id: TQ = None) -> HTMLResponse:
+    """Ranking per village with tiers and payouts; close/reopen and quota forms."""
+    t = svc.township_for(session, scope, township_id)
+    data = svc.ranking(session, scope, t, period)
+    prof = svc.township_profile(t)
+    tier_rules = prof.rules_of_kind("tier")
+    return _page(request, "township_ranking.html", scope, session, r=data, period=period,
+                 periods=prof.periods,
+                 tier_roles=tier_rules[0].params["roles"] if tier_rules else [],
+                 tier_period=tier_rules[0].params["period"] if tier_rules else None)
+
+
+@router.get("/periods/{period}/sheets/{subject_id}", response_class=HTMLResponse)
+def sheet_page(request: Request, period: str, subject_id: str, scope: ScopeDep,
+               session: SessionDep, township_id: TQ = None) -> HTMLResponse:
+    """A subject's score sheet: items, caps, every trail entry with its evidence."""
+    t = svc.township_for(session, scope, township_id)
+    data = svc.sheet(session, scope, t, period, subject_id)
+    return _page(request, "township_sheet.html", scope, session, d=data, s=data["sheet"],
+                 period=period)
+
+
+@router.post("/periods/{period}/close")
+def close_form(period: str, scope: ScopeDep, session: SessionDep, township_id: TQ = None,
+               reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Close (freeze) the period from the ranking page."""
+    t = svc.township_for(session, scope, township_id)
+    try:
+        out = svc.close_period(session, scope, t, period, reason)
+    except svc.ScoresError as exc:
+        return _redirect(_base(period, township_id), error=str(exc))
+    session.commit()
+    return _redirect(_base(period, township_id), msg=f"{period} 已结算锁定 (第 {out['revision']} 版)")
+
+
+@router.post("/periods/{period}/reopen")
+def reopen_form(period: str, scope: ScopeDep, session: SessionDep, township_id: TQ = None,
+                reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Reopen the period (reason required)."""
+    t = svc.township_for(session, scope, township_id)
+    try:
+        svc.reopen_period(session, scope, t, period, reason)
+    except svc.ScoresError as exc:
+        return _redirect(_base(period, township_id), error=str(exc))
+    session.commit()
+    return _redirect(_base(period, township_id), msg=f"{period} 已重新开放")
+
+
+@router.post("/periods/{period}/quota")
+def quota_form(period: str, scope: ScopeDep, session: SessionDep,
+               village_id: Annotated[str, Form(max_length=32)],
+               role: Annotated[str, Form(max_length=16)],
+               reason: Annotated[str, Form(max_length=2000)] = "",
+               excellent: Annotated[str, Form(max_length=6)] = "",
+               good: Annotated[str, Form(max_length=6)] = "",
+               pass_: Annotated[str, Form(max_length=6, alias="pass")] = "",
+        township_id: TQ = None) -> Response:
+    """The township's quota override for a village and role."""
+    t = svc.township_for(session, scope, township_id)
+
+    def n(x: str) -> int | None:
+        return int(x) if x.strip().isdigit() else None
+
+    try:
+        svc.set_quota(session, scope, t, period, village_id=village_id, role=role,
+                      excellent=n(excellent), good=n(good), pass_=n(pass_), reason=reason)
+    except svc.ScoresError as exc:
+        return _redirect(_base(period, township_id), error=str(exc))
+    session.commit()
+    return _redirect(_base(period, township_id), msg=f"{village_id} 等次名额已调整")
+
+
+@router.get("/periods/{period}/whatif", response_class=HTMLResponse)
+def whatif_page(request: Request, period: str, scope: ScopeDep, session: SessionDep, township_id: TQ = None,
+                profile: str | None = None) -> Response:
+    """What-if: the period under another packaged profile, differences per subject."""
+    t = svc.township_for(session, scope, township_id)
+    result = None
+    if profile:
+        try:
+            result = svc.whatif(session, scope, t, period, profile_name=profile)
+        except svc.ScoresError as exc:
+            if exc.status == 403:
+                raise
+            return _redirect(_base(period + "/whatif", township_id), error=str(exc))
+    elif not scope.all_villages:
+        raise svc.ScoresError("township office or administrator role required", 403)
+    return _page(request, "township_whatif.html", scope, session, period=period,
+                 profiles=list_profiles(), chosen=profile, w=result,
+                 current=svc.township_profile(t).id)
+
+
+@router.post("/periods/{period}/whatif", response_class=HTMLResponse)
+def whatif_upload(request: Request, period: str, scope: ScopeDep, session: SessionDep,
+                  file: Annotated[UploadFile, File()],
+        township_id: TQ = None) -> Response:
+    """What-if with an uploaded profile YAML (a copy of the profile with a number changed)."""
+    t = svc.township_for(session, scope, township_id)
+    text = file.file.read(200_001).decode("utf-8", errors="replace")
+    try:
+        result = svc.whatif(session, scope, t, period, profile_yaml=text)
+    except svc.ScoresError as exc:
+        if exc.status == 403:
+            raise
+        return _redirect(_base(period + "/whatif", township_id), error=str(exc))
+    return _page(request, "township_whatif.html", scope, session, period=period,
+                 profiles=list_profiles(), chosen=file.filename, w=result,
+                 current=svc.township_profile(t).id)
+
+
+@router.get("/items", response_class=HTMLResponse)
+def items_page(request: Request, scope: ScopeDep, session: SessionDep, township_id: TQ = None,
+               period: str | None = None, village_id: str | None = None) -> HTMLResponse:
+    """Entered items of the visible villages, the entry form and the CSV import."""
+    t = svc.township_for(session, scope, township_id)
+    rows = svc.list_items(session, scope, t, period=period or None,
+                          village_id=village_id or None, include_withdrawn=True)
+    prof = svc.township_profile(t)
+    from scoring.items import allowed_items
+
+    codes = {r.id: sorted(allowed_items(prof, r.id)) for r in prof.rules.values()
+             if allowed_items(prof, r.id)}
+    return _page(request, "township_items.html", scope, session, items=rows, period=period or "",
+                 village_id=village_id or "", codes=codes)
+
+
+@router.post("/items")
+def item_form(scope: ScopeDep, session: SessionDep,
+              subject_id: Annotated[str, Form(max_length=64)],
+              rule: Annotated[str, Form(max_length=32)],
+              item: Annotated[str, Form(max_length=64)],
+              note: Annotated[str, Form(max_length=2000)] = "",
+              value: Annotated[str, Form(max_length=40)] = "1",
+              date: Annotated[str, Form(max_length=10)] = "",
+              period: Annotated[str, Form(max_length=8)] = "",
+        township_id: TQ = None) -> Response:
+    """Enter one item from the items page."""
+    t = svc.township_for(session, scope, township_id)
+    try:
+        day = dt.date.fromisoformat(date) if date.strip() else None
+    except ValueError:
+        return _redirect(_items(township_id), error=f"日期格式错误: {date}")
+    try:
+        out = svc.add_item(session, scope, t, subject_id=subject_id.strip(), rule=rule.strip(),
+                           item=item.strip(), note=note, value=value or "1", date=day,
+                           period=period.strip() or None)
+    except svc.ScoresError as exc:
+        return _redirect(_items(township_id), error=str(exc))
+    session.commit()
+    extra = f"（{', '.join(out['closed_periods'])} 已锁定，重新开放后才计入）" if out["closed_periods"] else ""
+    return _redirect(_items(township_id), msg=f"已录入 {out['item_id']}{extra}")
+
+
+@router.post("/items/import")
+def import_form(scope: ScopeDep, session: SessionDep,
+                file: Annotated[UploadFile, File()],
+        township_id: TQ = None) -> Response:
+    """Import an entered-items CSV from the items page."""
+    t = svc.township_for(session, scope, township_id)
+    data = file.file.read(5 * 1024 * 1024 + 1)
+    try:
+        if len(data) > 5 * 1024 * 1024:
+            raise svc.ScoresError("文件过大 (5 MB)", 413)
+        out = svc.import_items(session, scope, t, data, file.filename or "<upload>")
+    except svc.ScoresError as exc:
+        return _redirect(_items(township_id), error=str(exc))
+    session.commit()
+    return _redirect(_items(township_id), msg=f"已导入 {out['imported']} 条")
+
+
+@router.post("/items/{item_id}/withdraw")
+def withdraw_form(item_id: str, scope: ScopeDep, session: SessionDep, township_id: TQ = None,
+                  reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Withdraw an entered item (reason required)."""
+    try:
+        svc.withdraw_item(session, scope, item_id, reason)
+    except svc.ScoresError as exc:
+        return _redirect(_items(township_id), error=str(exc))
+    session.commit()
+    return _redirect(_items(township_id), msg=f"已撤回 {item_id}")
