@@ -6,8 +6,9 @@ import datetime as dt
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPBearer
 from pydantic import ValidationError
 from sqlmodel import Session
 
@@ -32,14 +33,20 @@ from server.mobile.errors import ApiError, ErrorBody, loc_to_field
 from server.mobile.prefix import MOBILE_PREFIX
 
 router = APIRouter(prefix=MOBILE_PREFIX, tags=["mobile"])
+# declares the bearer scheme in the OpenAPI document; the token itself is checked by
+# deps.bearer_claims / deps.current_worker (auto_error=False: our own error body)
+_bearer = HTTPBearer(auto_error=False, description="access token from /auth/login or /auth/refresh")
+_AUTH = [Depends(_bearer)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
     for code, text in {
         401: "missing, invalid, expired or revoked token (`token_*`)",
         403: "device not approved or revoked (`device_*`)",
-        413: "body too large (`body_too_large`, `batch_too_large`)",
-        422: "invalid request (`validation_failed`, `malformed_json`)",
+        404: "not found, or not yours (`not_found`)",
+        413: "body too large (`body_too_large`, `batch_too_large`, `photo_too_large`)",
+        415: "wrong content type (`unsupported_media_type`)",
+        422: "invalid request (`validation_failed`, `malformed_json`, ...)",
         429: "rate limited (`rate_limited`, see Retry-After)",
     }.items()
 }
@@ -96,7 +103,7 @@ def refresh(body: S.RefreshRequest, request: Request, session: SessionDep) -> S.
     return _tokens_out(issued)
 
 
-@router.post("/auth/logout", response_model=S.OkResponse, responses=_ERRORS,
+@router.post("/auth/logout", dependencies=_AUTH, response_model=S.OkResponse, responses=_ERRORS,
              summary="End this login: its access and refresh tokens stop working at once")
 def logout(me: WorkerDep, session: SessionDep) -> S.OkResponse:
     """Revoke the current session (token family)."""
@@ -105,7 +112,7 @@ def logout(me: WorkerDep, session: SessionDep) -> S.OkResponse:
     return S.OkResponse()
 
 
-@router.get("/me", response_model=S.MeResponse, responses=_ERRORS, summary="Who am I")
+@router.get("/me", dependencies=_AUTH, response_model=S.MeResponse, responses=_ERRORS, summary="Who am I")
 def me(me: WorkerDep, session: SessionDep, request: Request) -> S.MeResponse:
     """The token's worker and device."""
     w = svc.worker_of(session, me.worker_id)
@@ -115,7 +122,7 @@ def me(me: WorkerDep, session: SessionDep, request: Request) -> S.MeResponse:
                         grid_id=grid.grid_id if grid else None, device_id=str(me.device_id))
 
 
-@router.get("/me/assignment", response_model=S.AssignmentResponse, responses=_ERRORS,
+@router.get("/me/assignment", dependencies=_AUTH, response_model=S.AssignmentResponse, responses=_ERRORS,
             summary="Today's grid, office geofence, patrol windows and requirements")
 def get_assignment(me: WorkerDep, session: SessionDep, request: Request,
                    datum: Annotated[S.Datum, Query(description="datum of the coordinates returned")] = "wgs84",
@@ -124,7 +131,7 @@ def get_assignment(me: WorkerDep, session: SessionDep, request: Request,
     return svc.assignment(session, me.worker_id, now=_now(), datum=datum, params=_params(request))
 
 
-@router.get("/me/day", response_model=S.MyDayResponse, responses=_ERRORS,
+@router.get("/me/day", dependencies=_AUTH, response_model=S.MyDayResponse, responses=_ERRORS,
             summary="My day: patrol progress so far, flags raised on me, month's points")
 def get_my_day(me: WorkerDep, session: SessionDep, request: Request) -> dict[str, Any]:
     """Today's in-grid minutes against the requirement, flags and the month's points."""
@@ -132,7 +139,7 @@ def get_my_day(me: WorkerDep, session: SessionDep, request: Request) -> dict[str
 
 
 # ------------------------------------------------------------------ sign-in and patrols
-@router.post("/signins", response_model=S.SigninResponse, responses=_ERRORS,
+@router.post("/signins", dependencies=_AUTH, response_model=S.SigninResponse, responses=_ERRORS,
              summary="Sign in (签到) with the fix it was made at; says at once if it counts")
 def post_signin(body: S.SigninRequest, me: WorkerDep, session: SessionDep,
                 request: Request) -> dict[str, Any]:
@@ -147,7 +154,7 @@ def post_signin(body: S.SigninRequest, me: WorkerDep, session: SessionDep,
         raise ApiError(422, exc.code, exc.message, exc.field) from exc
 
 
-@router.post("/patrols", response_model=S.PatrolSessionOut, responses=_ERRORS,
+@router.post("/patrols", dependencies=_AUTH, response_model=S.PatrolSessionOut, responses=_ERRORS,
              summary="Start a patrol")
 def post_patrol(body: S.PatrolStartRequest, me: WorkerDep, session: SessionDep,
                 request: Request) -> dict[str, Any]:
@@ -160,7 +167,7 @@ def post_patrol(body: S.PatrolStartRequest, me: WorkerDep, session: SessionDep,
         raise ApiError(404, E.NOT_FOUND, "no such patrol", "client_id") from exc
 
 
-@router.post("/patrols/{patrol_id}/stop", response_model=S.PatrolSessionOut, responses=_ERRORS,
+@router.post("/patrols/{patrol_id}/stop", dependencies=_AUTH, response_model=S.PatrolSessionOut, responses=_ERRORS,
              summary="Stop a patrol")
 def stop_patrol(patrol_id: str, body: S.PatrolStopRequest, me: WorkerDep,
                 session: SessionDep) -> dict[str, Any]:
@@ -174,7 +181,7 @@ def stop_patrol(patrol_id: str, body: S.PatrolStopRequest, me: WorkerDep,
         raise ApiError(422, exc.code, exc.message, exc.field) from exc
 
 
-@router.post("/patrol-logs", response_model=S.PatrolLogOut, responses=_ERRORS,
+@router.post("/patrol-logs", dependencies=_AUTH, response_model=S.PatrolLogOut, responses=_ERRORS,
              summary="Write a patrol log entry (巡查日志) with up to 9 photos (multipart)")
 async def post_patrol_log(
     request: Request,
@@ -234,7 +241,19 @@ def _inline(schema: dict[str, Any]) -> dict[str, Any]:
     return walk(schema)
 
 
-_BATCH_SCHEMA = _inline(S.PositionBatch.model_json_schema())
+# The documented request: an object whose "items" (at most 500) are objects, each validated
+# on its own against PositionItem (given inline as x-item-schema). A schema-invalid item
+# does not make the request invalid: it is answered "rejected" with reason and field.
+_ITEM_SCHEMA = _inline(S.PositionItem.model_json_schema())
+_BATCH_SCHEMA = {
+    "title": "PositionBatch", "type": "object", "required": ["items"],
+    "properties": {"items": {
+        "type": "array", "maxItems": S.MAX_BATCH_ITEMS, "items": {"type": "object"},
+        "description": "fixes and heartbeats; each item is validated on its own against "
+                       "`x-item-schema` (PositionItem) and answered in the same order",
+        "x-item-schema": _ITEM_SCHEMA,
+    }},
+}
 
 _REASONS = {
     "missing": "missing_field",
@@ -287,16 +306,20 @@ def parse_batch(body: bytes) -> tuple[list[tuple[int, S.PositionItem]], list[ing
         if len(raw_items) > S.MAX_BATCH_ITEMS:
             raise ApiError(413, E.BATCH_TOO_LARGE,
                            f"{len(raw_items)} items; at most {S.MAX_BATCH_ITEMS} per batch", "items") from None
+        for i, obj in enumerate(raw_items):
+            if not isinstance(obj, dict):  # not an item at all: the request is malformed
+                raise ApiError(422, E.VALIDATION_FAILED, "every item must be a JSON object",
+                               f"items.{i}") from None
         parsed = []
         for i, obj in enumerate(raw_items):
             try:
                 parsed.append(S.PositionItem.model_validate(obj))
             except ValidationError as exc:
                 err = exc.errors()[0]
-                cid = obj.get("client_id") if isinstance(obj, dict) else None
+                cid = obj.get("client_id")
                 bad.append(ingest.ItemOutcome(i, cid if isinstance(cid, str) else None, ingest.REJECTED,
                                               _reason(err), loc_to_field(err.get("loc", ()))))
-                if isinstance(obj, dict) and type(obj.get("seq")) is int and obj["seq"] >= 0:
+                if type(obj.get("seq")) is int and obj["seq"] >= 0:
                     seqs.append(obj["seq"])
                 parsed.append(None)
     for i, it in enumerate(parsed):
@@ -312,7 +335,7 @@ def parse_batch(body: bytes) -> tuple[list[tuple[int, S.PositionItem]], list[ing
 
 
 @router.post(
-    "/positions", response_model=S.BatchResult, responses=_ERRORS,
+    "/positions", dependencies=_AUTH, response_model=S.BatchResult, responses=_ERRORS,
     summary="Upload up to 500 fixes and heartbeats; each item is answered on its own",
     openapi_extra={"requestBody": {"required": True,
                                    "content": {"application/json": {"schema": _BATCH_SCHEMA}}}},
@@ -357,7 +380,7 @@ async def post_positions(request: Request) -> Response:
 
 
 # ------------------------------------------------------------------ requests
-@router.post("/requests", response_model=S.ExemptionOut, responses=_ERRORS,
+@router.post("/requests", dependencies=_AUTH, response_model=S.ExemptionOut, responses=_ERRORS,
              summary="Ask for leave, field duty (外勤, with its place) or a special case")
 def post_request(body: S.ExemptionRequest, me: WorkerDep, session: SessionDep) -> dict[str, Any]:
     """A request starts as ``requested``; the village office approves or denies it."""
@@ -372,7 +395,7 @@ def post_request(body: S.ExemptionRequest, me: WorkerDep, session: SessionDep) -
         raise ApiError(422, exc.code, exc.message, exc.field) from exc
 
 
-@router.get("/requests", response_model=S.ExemptionList, responses=_ERRORS,
+@router.get("/requests", dependencies=_AUTH, response_model=S.ExemptionList, responses=_ERRORS,
             summary="My requests and their status")
 def list_requests(me: WorkerDep, session: SessionDep,
                   limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
@@ -380,7 +403,7 @@ def list_requests(me: WorkerDep, session: SessionDep,
     return {"items": svc.list_exemptions(session, worker_id=me.worker_id, limit=limit)}
 
 
-@router.get("/requests/{request_id}", response_model=S.ExemptionOut, responses=_ERRORS,
+@router.get("/requests/{request_id}", dependencies=_AUTH, response_model=S.ExemptionOut, responses=_ERRORS,
             summary="One of my requests")
 def get_request(request_id: str, me: WorkerDep, session: SessionDep) -> dict[str, Any]:
     """One request; another worker's id is 404."""

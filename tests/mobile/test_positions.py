@@ -173,7 +173,8 @@ def test_mock_location_is_stored_as_suspect(client, make_worker, township, migra
     assert row.suspect is True and row.reject_reason is None
 
 
-@pytest.mark.parametrize("case", ["malformed", "not_object", "wrong_type", "too_many", "too_big", "empty"])
+@pytest.mark.parametrize("case", ["malformed", "not_object", "item_not_object", "wrong_type", "too_many",
+                                  "too_big", "empty"])
 def test_whole_body_errors(client, make_worker, township, case):
     w = make_worker()
     tok = login(client, w)
@@ -184,6 +185,9 @@ def test_whole_body_errors(client, make_worker, township, case):
     elif case == "not_object":
         r = post(client, tok, body="[1, 2, 3]")
         assert (r.status_code, r.json()["error"]["field"]) == (422, "items")
+    elif case == "item_not_object":
+        r = post(client, tok, body=json.dumps({"items": [fix(0, c.x, c.y), 42]}))
+        assert (r.status_code, r.json()["error"]["field"]) == (422, "items.1")
     elif case == "wrong_type":
         r = post(client, tok, body=json.dumps({"items": []}), headers={"Content-Type": "text/plain"})
         assert (r.status_code, r.json()["error"]["code"]) == (415, "unsupported_media_type")
