@@ -2,7 +2,10 @@
 
 The routes are enumerated from the app: every route under ``/api/office`` or ``/office``
 and every route that depends on the office scope (or the township-office guard) must have a
-case in :data:`CASES`, so a new office route without a scope test fails here.
+case, so a new office route without a scope test fails here. The cases are :data:`CASES`
+plus ``SCOPE_CASES`` of any ``tests/<package>/scope_cases.py`` (same format: ``(method,
+path) -> (kind, build(world, side) -> (method, url, request kwargs))``), so the owner of a
+router under another prefix keeps its cases next to its own tests.
 
 Rule (docs/office.md): an object of a village outside the caller's scope answers 404 (never
 403, never 2xx); a role that may not use an endpoint at all answers 403; no credentials:
@@ -12,8 +15,10 @@ Rule (docs/office.md): an object of a village outside the caller's scope answers
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import secrets
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import fastapi.routing as fr
@@ -141,11 +146,24 @@ CASES: dict[tuple[str, str], tuple[str, Callable[[World, str], Req]]] = {
 }
 
 
+def all_cases() -> dict[tuple[str, str], tuple[str, Callable[[World, str], Req]]]:
+    """:data:`CASES` and the ``SCOPE_CASES`` of every ``tests/*/scope_cases.py``."""
+    cases = dict(CASES)
+    tests_dir = Path(__file__).resolve().parents[1]
+    for f in sorted(tests_dir.glob("*/scope_cases.py")):
+        mod = importlib.import_module(f"tests.{f.parent.name}.scope_cases")
+        cases.update(mod.SCOPE_CASES)
+    return cases
+
+
+ALL_CASES = all_cases()
+
+
 def test_every_office_route_has_a_scope_case(app):
     routes = office_routes(app)
-    missing = sorted(routes - set(CASES) - PUBLIC)
+    missing = sorted(routes - set(ALL_CASES) - PUBLIC)
     assert not missing, f"office routes without a scoping case: {missing}"
-    stale = sorted(set(CASES) - routes)
+    stale = sorted(set(ALL_CASES) - routes)
     assert not stale, f"scoping cases of routes that no longer exist: {stale}"
     assert len(routes) >= 30
 
@@ -176,9 +194,9 @@ def _ok(r: Any) -> bool:
     return 200 <= r.status_code < 300
 
 
-@pytest.mark.parametrize("route", sorted(CASES), ids=lambda k: f"{k[0]} {k[1]}")
+@pytest.mark.parametrize("route", sorted(ALL_CASES), ids=lambda k: f"{k[0]} {k[1]}")
 def test_scope_matrix(route, client, world):
-    kind, build = CASES[route]
+    kind, build = ALL_CASES[route]
     failures = []
     for role in ROLES:
         for side in ("own", "other"):
