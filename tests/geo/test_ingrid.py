@@ -245,3 +245,33 @@ def test_geo_ingrid_empty_grid(world, params):
     r = evaluate_day(worker_day(world, f, grid=Polygon()), params)
     assert am(r).in_grid_s == 0
     assert len(r.offpost) == 1 and r.offpost[0].end - r.offpost[0].start == 4 * 3600
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_geo_ingrid_fast_paths_equal_exact_geometry(world, params, monkeypatch, seed):
+    """GEO-INGRID: the fast classification and signed-distance certificates change nothing.
+
+    Random walks (steps up to ~100 m, some longer jumps) around a U-shaped grid with a pond
+    are judged with and without the shortcuts (every segment then goes through the exact
+    edge-crossing computation): in-grid and tolerance seconds agree to the second.
+    """
+    grid = world.poly(
+        [(0, 0), (1000, 0), (1000, 1000), (600, 1000), (600, 300), (400, 300), (400, 1000), (0, 1000)],
+        holes=[[(100, 100), (250, 100), (250, 250), (100, 250)]],
+    )
+    rng = np.random.default_rng(seed)
+    n = 500
+    t = T(7) + np.cumsum(rng.choice([10.0, 30.0, 30.0, 60.0], n))
+    step = rng.normal(0, 35, (n, 2))
+    step[rng.random(n) < 0.03] *= 6
+    xy = np.cumsum(step, axis=0) + 500
+    day = worker_day(world, world.fixes(t, xy[:, 0], xy[:, 1]), grid=grid)
+    fast = evaluate_day(day, params)
+    monkeypatch.setattr(geo.ingrid, "CERTIFY", False)
+    monkeypatch.setattr(geo.ingrid, "FILTER_M", 0.0)
+    exact = evaluate_day(day, params)
+    assert sum(p.in_grid_s for p in fast.patrols.values()) > 0
+    for k in fast.patrols:
+        assert abs(fast.patrols[k].in_grid_s - exact.patrols[k].in_grid_s) <= 1
+        assert abs(fast.patrols[k].tolerance_s - exact.patrols[k].tolerance_s) <= 1
+        assert fast.patrols[k].lost_s == exact.patrols[k].lost_s
