@@ -361,13 +361,12 @@ def live(session: Session, scope: OfficeScope, village_id: str, at: dt.datetime 
     for w in workers:
         grid = _grid_on(session, w.worker_id, day)
         last = session.execute(
-            sa.select(Position.recorded_at, Position.kind, Position.geom, Position.grid_id,
-                      Position.suspect, Position.reject_reason)
+            sa.select(Position.recorded_at)
             .where(Position.worker_id == w.worker_id, Position.recorded_at >= a,
                    Position.recorded_at <= at)
             .order_by(Position.recorded_at.desc()).limit(1)).first()
         last_fix = session.execute(
-            sa.select(Position.recorded_at, Position.geom, Position.grid_id)
+            sa.select(Position.recorded_at, Position.grid_id)
             .where(Position.worker_id == w.worker_id, Position.recorded_at >= a,
                    Position.recorded_at <= at, Position.kind == "fix",
                    Position.geom.is_not(None), Position.suspect.is_(False),
@@ -395,9 +394,7 @@ def live(session: Session, scope: OfficeScope, village_id: str, at: dt.datetime 
             "last_seen_at": last.recorded_at.astimezone(z).isoformat() if last else None,
             "silent_min": _minutes(silent_s), "in_grid": in_grid if last_fix else None,
             "patrolling": w.worker_id in open_patrol, "alerts": alerts.get(w.worker_id, []),
-            "lon": round(float(last_fix.geom.x), 7) if last_fix else None,
-            "lat": round(float(last_fix.geom.y), 7) if last_fix else None,
-        })
+        })  # no coordinates here: precise positions only on the (audited) worker-day page
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import shapely
 import sqlalchemy as sa
 
 from checkins import decisions
@@ -218,3 +219,52 @@ def test_local_dates_of_an_exemption():
                                  until=dt.date(2026, 11, 16)) == [dt.date(2026, 11, 16)]
     long = decisions.local_dates(a, a + dt.timedelta(days=400), tz)
     assert len(long) == decisions.MAX_REEVALUATED_DAYS
+
+
+def _fix(world, worker_id, at, lon, lat, grid_id):
+    from checkins.models import Position
+
+    world.session.add(Position(recorded_at=at, worker_id=worker_id, kind="fix", lon=lon, lat=lat,
+                               geom=shapely.Point(lon, lat), accuracy_m=8.0, grid_id=grid_id,
+                               client_id=f"c{world.next_id()}"))
+
+
+def test_live_status_from_positions_patrols_and_leave(client, world):
+    from checkins import models as m
+    from tests.office.conftest import LAT0, LON0
+
+    s = world.session
+    z = dt.timezone(dt.timedelta(hours=8))
+    now = dt.datetime.combine(DAY, dt.time(10, 30), tzinfo=z)
+    vid = world.villages["own"]
+    patrolling, away, silent, leave, idle = (world.workers["own"], *[
+        f"{world.tag}L{i}" for i in range(4)])
+    for wid in (away, silent, leave, idle):
+        s.add(m.Worker(worker_id=wid, name=wid[-2:], role="parttime", village_id=vid))
+    s.flush()
+    for wid in (away, silent, leave, idle):
+        s.add(m.GridAssignment(worker_id=wid, grid_id=world.grids["own"],
+                               valid_from=DAY - dt.timedelta(days=30)))
+    inside = (LON0 + 0.005, LAT0 + 0.005)
+    outside = (LON0 + 0.05, LAT0 + 0.05)
+    for wid in (patrolling, away):
+        s.add(m.PatrolSession(worker_id=wid, client_id=f"p-{wid}", grid_id=world.grids["own"],
+                              started_at=now - dt.timedelta(hours=1)))
+    _fix(world, patrolling, now - dt.timedelta(minutes=1), *inside, world.grids["own"])
+    _fix(world, away, now - dt.timedelta(minutes=1), *outside, None)
+    _fix(world, silent, now - dt.timedelta(minutes=45), *inside, world.grids["own"])
+    _fix(world, idle, now - dt.timedelta(minutes=2), *inside, world.grids["own"])
+    ex = world.exemption("own", status="approved")
+    s.get(Exemption, ex).worker_id = leave
+    s.flush()
+    r = client.get(f"/api/office/villages/{vid}/live",
+                   params={"at": now.isoformat()}, headers=world.headers("village_office"))
+    assert r.status_code == 200, r.text
+    status = {row["worker_id"]: row["status"] for row in r.json()["rows"]}
+    assert status == {patrolling: "on_patrol", away: "off_post", silent: "unreachable",
+                      leave: "on_leave", idle: "not_patrolling"}
+    assert r.json()["counts"]["on_patrol"] == 1
+    assert all("lon" not in row for row in r.json()["rows"])  # no positions on the live page
+    naive = client.get(f"/api/office/villages/{vid}/live", params={"at": "2026-11-18T10:30"},
+                       headers=world.headers("village_office"))
+    assert naive.status_code == 422
