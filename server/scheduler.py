@@ -23,7 +23,8 @@ from server.settings import Settings
 
 log = get_logger("gridpatrol.scheduler")
 
-JOB_NAMES = ("live_checks", "reevaluation", "nightly_evaluation", "position_partitions")
+JOB_NAMES = ("live_checks", "reevaluation", "nightly_evaluation", "position_partitions",
+             "position_retention")
 
 
 def run_named_job(name: str, settings: Settings, engine: Engine,
@@ -54,6 +55,13 @@ def run_named_job(name: str, settings: Settings, engine: Engine,
 
         def fn(s: Any) -> Any:
             return {"created": ensure_partitions(settings, engine)}
+    elif name == "position_retention":
+        from checkins.retention import purge_positions
+
+        def fn(s: Any) -> Any:
+            return purge_positions(s, now=now, retention_days=settings.position_retention_days,
+                                   offduty_keep_days=settings.offduty_keep_days,
+                                   timezone=settings.timezone)
     else:
         raise ValueError(f"unknown job {name!r} (known: {', '.join(JOB_NAMES)})")
     return scheduled.run_job(engine, name, fn, key=key)
@@ -75,6 +83,8 @@ def build_scheduler(settings: Settings, engine: Engine) -> Any:
     add("reevaluation", "interval", minutes=settings.reevaluate_minutes)
     hh, mm = (int(v) for v in settings.nightly_at.split(":"))
     add("nightly_evaluation", CronTrigger(hour=hh, minute=mm, timezone=settings.timezone))
+    rh, rm = (int(v) for v in settings.retention_at.split(":"))
+    add("position_retention", CronTrigger(hour=rh, minute=rm, timezone=settings.timezone))
     if engine.dialect.name == "postgresql":
         add("position_partitions", "interval", hours=6)
     return scheduler

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     nightly_at: str = Field("01:30", description="jobs: local time of the nightly evaluation")
     result_grace_hours: float = Field(
         72, description="a day result stays provisional this long after its day ended")
+    position_retention_days: int = Field(
+        180, description="PIPL: raw positions kept this many local days (purge job)")
+    offduty_keep_days: int = Field(
+        7, description="PIPL: positions outside every rule window kept this many days")
+    retention_at: str = Field("03:10", description="jobs: local time of the retention purge")
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -137,7 +137,7 @@ def test_the_app_lifespan_starts_and_stops_the_scheduler(migrated_engine, db_bac
         ids = {j.id for j in scheduler.get_jobs()}
         body = client.get("/api/jobs", headers={"Authorization": f"Bearer {TOKEN}"}).json()
     assert not scheduler.running
-    wanted = {"live_checks", "reevaluation", "nightly_evaluation"}
+    wanted = {"live_checks", "reevaluation", "nightly_evaluation", "position_retention"}
     if db_backend == "postgresql":
         wanted.add("position_partitions")
     assert ids == wanted
