@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-_NAMES = ("serve", "importer", "demo", "office", "evaluate", "score", "evaluate_day")
+_NAMES = ("serve", "importer", "demo", "office", "evaluate", "score", "evaluate_day",
+          "audit")
 
 
 def _load() -> list[ModuleType]:
