@@ -271,6 +271,10 @@ def ingest_batch(
             continue
         seen.add(it.client_id)
         keep.append((idx, it))
+    # one write order for every copy of a batch: concurrent resends with their items in
+    # different orders would otherwise lock the same unique keys in opposite orders and
+    # deadlock (PostgreSQL aborts one: a 500 and a retry)
+    keep.sort(key=lambda e: e[1].client_id)
 
     n = len(keep)
     cols: dict[str, list[Any]] = {}
