@@ -3,9 +3,13 @@
 The routes are enumerated from the app: every route under ``/api/office`` or ``/office``
 and every route that depends on the office scope (or the township-office guard) must have a
 case, so a new office route without a scope test fails here. The cases are :data:`CASES`
-plus ``SCOPE_CASES`` of any ``tests/<package>/scope_cases.py`` (same format: ``(method,
+plus ``SCOPE_CASES`` of any ``tests/<package>/scope_cases*.py`` (same format: ``(method,
 path) -> (kind, build(world, side) -> (method, url, request kwargs))``), so the owner of a
-router under another prefix keeps its cases next to its own tests.
+router under another prefix can keep its cases next to its own tests. Kinds: ``scoped``
+(an object of a village in the path, query or body), ``township`` (township office and
+administrator only: 403 for a village office), ``township_form`` (the same for a page form
+that answers a refusal with a redirect carrying ``error=``), ``self`` (the caller's own
+things; a village office's answer must not mention the other village).
 
 Rule (docs/office.md): an object of a village outside the caller's scope answers 404 (never
 403, never 2xx); a role that may not use an endpoint at all answers 403; no credentials:
@@ -86,8 +90,7 @@ def _flag_body(w: World, side: str, kind: str = "offpost") -> tuple[str, dict[st
             {"kind": kind, "key": key, "decision": "confirm", "reason": "核实属实"})
 
 
-# kind: scoped (object of a village in the path or query) | township (township/admin only)
-#       | self (the caller's own things; lists filtered by scope)
+# kind: see the module docstring
 CASES: dict[tuple[str, str], tuple[str, Callable[[World, str], Req]]] = {
     ("POST", "/api/office/logout"): ("self", lambda w, s: ("POST", "/api/office/logout", {})),
     ("GET", "/api/office/me"): ("self", lambda w, s: ("GET", "/api/office/me", {})),
@@ -150,8 +153,8 @@ def all_cases() -> dict[tuple[str, str], tuple[str, Callable[[World, str], Req]]
     """:data:`CASES` and the ``SCOPE_CASES`` of every ``tests/*/scope_cases.py``."""
     cases = dict(CASES)
     tests_dir = Path(__file__).resolve().parents[1]
-    for f in sorted(tests_dir.glob("*/scope_cases.py")):
-        mod = importlib.import_module(f"tests.{f.parent.name}.scope_cases")
+    for f in sorted(tests_dir.glob("*/scope_cases*.py")):
+        mod = importlib.import_module(f"tests.{f.parent.name}.{f.stem}")
         cases.update(mod.SCOPE_CASES)
     return cases
 
@@ -213,6 +216,8 @@ def test_scope_matrix(route, client, world):
                 want_ok = got == 303 and r.headers["location"] == "/office/login"
             elif kind == "township" and role == "village_office":
                 want_ok = got == 403
+            elif kind == "township_form" and role == "village_office":
+                want_ok = got == 403 or (got == 303 and "error=" in r.headers["location"])
             elif kind == "township" and route == ("POST", "/api/office/import/{kind}"):
                 want_ok = got == 422  # past the guard: the unknown kind is refused
             elif kind == "scoped" and role == "village_office" and side == "other":
