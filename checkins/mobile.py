@@ -34,7 +34,7 @@ from checkins.models import (
     Worker,
 )
 from geo import crs
-from geo.calendar import is_working_day
+from geo.calendar import CalendarNotCoveredError, is_working_day
 from geo.types import Exemption as GeoExemption
 from geo.types import Fixes, GeoParams, Interval, Place, SignIn, WorkerDay
 
@@ -153,6 +153,13 @@ def exemption_out(e: Exemption, datum: str = "wgs84") -> dict[str, Any]:
             "status": e.status, "reason": e.note, "place": place}
 
 
+def _working_day_or_none(day: dt.date, params: GeoParams) -> bool | None:
+    try:
+        return is_working_day(day, params.working_days, params.calendar_overrides)
+    except CalendarNotCoveredError:  # a year the calendar and the profile do not cover yet
+        return None
+
+
 def assignment(session: Session, worker_id: str, *, now: dt.datetime, datum: str,
                params: GeoParams) -> dict[str, Any]:
     """Today's assignment: grid (in ``datum``), office geofence, windows, requirements."""
@@ -173,7 +180,7 @@ def assignment(session: Session, worker_id: str, *, now: dt.datetime, datum: str
         "date": day,
         "timezone": params.timezone,
         "role": w.role,
-        "working_day": is_working_day(day, params.working_days, params.calendar_overrides),
+        "working_day": _working_day_or_none(day, params),
         "grid_id": grid.grid_id if grid else None,
         "grid": _geojson(_to_datum(grid.geom, datum)) if grid else None,
         "datum": datum,
@@ -268,7 +275,11 @@ def sign_in(session: Session, *, worker_id: str, device_id: int, client_id: str,
                           village_id=w.village_id)
         session.add(existing)
         session.flush()
-    verdict = judge_signin(session, w, existing, params)
+    try:
+        verdict = judge_signin(session, w, existing, params)
+    except CalendarNotCoveredError as exc:
+        session.rollback()
+        raise Invalid("date_not_covered", str(exc), "fix.recorded_at") from exc
     if mock:
         verdict.update(status="rejected", counts=False, reason="mock_location")
     session.commit()

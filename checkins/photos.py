@@ -101,20 +101,21 @@ def inspect_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> PhotoInfo:
     if len(data) > max_bytes:
         raise PhotoError("photo_too_large", f"photo is {len(data)} bytes; the limit is {max_bytes}")
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(io.BytesIO(data)) as img:  # the header only: format and size
             fmt = img.format
             width, height = img.size
             if fmt not in ALLOWED_FORMATS:
                 raise PhotoError("photo_not_image", f"format {fmt} is not accepted (JPEG, PNG, WebP)")
             if width * height > max_pixels:
                 raise PhotoError("photo_too_large", f"photo has {width}x{height} pixels; the limit is {max_pixels}")
-            taken, lon, lat = _exif(img)
-            img.verify()
+            img.verify()  # must come directly after open
         with Image.open(io.BytesIO(data)) as img:
+            taken, lon, lat = _exif(img)
             img.load()  # verify() does not decode pixel data; a truncated file fails here
     except PhotoError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, RuntimeError,
+            Image.DecompressionBombError) as exc:
         raise PhotoError("photo_not_image", f"not a readable image: {type(exc).__name__}") from exc
     content_type, ext = ALLOWED_FORMATS[fmt]
     return PhotoInfo(content_type=content_type, ext=ext, width=width, height=height,

@@ -137,6 +137,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException):
         if not _is_mobile(request):
             return await http_exception_handler(request, exc)
+        if exc.status_code == 400:  # FastAPI: a body it could not parse (e.g. not UTF-8)
+            return error_response(422, MALFORMED_JSON, str(exc.detail))
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), None, getattr(exc, "headers", None))
 

@@ -44,9 +44,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         401: "missing, invalid, expired or revoked token (`token_*`)",
         403: "device not approved or revoked (`device_*`)",
         404: "not found, or not yours (`not_found`)",
-        413: "body too large (`body_too_large`, `batch_too_large`, `photo_too_large`)",
+        413: "body too large (`body_too_large`, `photo_too_large`)",
         415: "wrong content type (`unsupported_media_type`)",
-        422: "invalid request (`validation_failed`, `malformed_json`, ...)",
+        422: "invalid request (`validation_failed`, `malformed_json`, `batch_too_large`, ...)",
         429: "rate limited (`rate_limited`, see Retry-After)",
     }.items()
 }
@@ -185,12 +185,12 @@ def stop_patrol(patrol_id: str, body: S.PatrolStopRequest, me: WorkerDep,
              summary="Write a patrol log entry (巡查日志) with up to 9 photos (multipart)")
 async def post_patrol_log(
     request: Request,
-    text: Annotated[str, Form(max_length=5000)],
+    claims: Annotated[Any, Depends(bearer_claims)],
+    text: Annotated[str, Form(max_length=5000)] = "",
     patrol_id: Annotated[str | None, Form()] = None,
     photos: Annotated[list[UploadFile] | None, File(description="JPEG, PNG or WebP; at most 9")] = None,
 ) -> dict[str, Any]:
     """Photos are checked by content (Pillow), stored under the data folder with their EXIF."""
-    claims = bearer_claims(request)
     ms = mobile_settings(request)
     photos = photos or []
     if len(photos) > S.MAX_PHOTOS:
@@ -304,7 +304,7 @@ def parse_batch(body: bytes) -> tuple[list[tuple[int, S.PositionItem]], list[ing
             raise ApiError(422, E.VALIDATION_FAILED, "body must be an object with a list 'items'", "items") from None
         raw_items = raw["items"]
         if len(raw_items) > S.MAX_BATCH_ITEMS:
-            raise ApiError(413, E.BATCH_TOO_LARGE,
+            raise ApiError(422, E.BATCH_TOO_LARGE,
                            f"{len(raw_items)} items; at most {S.MAX_BATCH_ITEMS} per batch", "items") from None
         for i, obj in enumerate(raw_items):
             if not isinstance(obj, dict):  # not an item at all: the request is malformed

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -37,6 +38,17 @@ UtcTime = Annotated[
     PlainSerializer(_utc_text, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
+
+
+
+def _iso_text(v: object) -> object:
+    if isinstance(v, bool | int | float):
+        raise ValueError("a time is an ISO 8601 string with a UTC offset, not a number")
+    return v
+
+
+# Times the phone sends: ISO 8601 text with a UTC offset (numbers and naive times refused).
+IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 
 MAX_BATCH_ITEMS = 500
 MAX_PHOTOS = 9
@@ -128,7 +140,8 @@ class AssignmentResponse(BaseModel):
     date: dt.date
     timezone: str
     role: str
-    working_day: bool
+    working_day: bool | None = Field(
+        description="YK-DAYS; null when neither the PRC calendar nor the profile covers the date")
     grid_id: str | None
     grid: dict[str, Any] | None = Field(description="GeoJSON geometry in `datum`")
     datum: Datum
@@ -145,11 +158,11 @@ class AssignmentResponse(BaseModel):
 class FixIn(_Strict):
     """One position with its datum, as the phone measured it."""
 
-    lon: float
-    lat: float
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    lat: Annotated[float, Field(ge=-90, le=90)]
     datum: Datum = "wgs84"
     accuracy_m: Annotated[float, Field(ge=0)] | None = None
-    recorded_at: AwareDatetime
+    recorded_at: IsoTime
     mock: bool = False
 
 
@@ -178,13 +191,13 @@ class PatrolStartRequest(_Strict):
     """Start a patrol in the app; ``client_id`` makes retries idempotent."""
 
     client_id: ClientId
-    started_at: AwareDatetime
+    started_at: IsoTime
 
 
 class PatrolStopRequest(_Strict):
     """Stop a patrol started earlier."""
 
-    ended_at: AwareDatetime
+    ended_at: IsoTime
 
 
 class PatrolSessionOut(BaseModel):
@@ -231,7 +244,7 @@ class PositionItem(_Strict):
     client_id: ClientId
     seq: Annotated[int, Field(ge=0, le=2**53)]
     kind: Literal["fix", "heartbeat"] = "fix"
-    recorded_at: AwareDatetime
+    recorded_at: IsoTime
     lon: float | None = None
     lat: float | None = None
     datum: Datum | None = None
@@ -286,8 +299,8 @@ class ExemptionRequest(_Strict):
     """Ask for leave, field duty (外勤, with its place) or a special case."""
 
     kind: Literal["sick_leave", "personal_leave", "field_duty", "special"]
-    start: AwareDatetime
-    end: AwareDatetime
+    start: IsoTime
+    end: IsoTime
     reason: Annotated[str, StringConstraints(max_length=1000)] | None = None
     place: PlaceIn | None = None
 

@@ -193,7 +193,7 @@ def test_whole_body_errors(client, make_worker, township, case):
         assert (r.status_code, r.json()["error"]["code"]) == (415, "unsupported_media_type")
     elif case == "too_many":
         r = post(client, tok, [fix(i, c.x, c.y) for i in range(501)])
-        assert (r.status_code, r.json()["error"]["code"]) == (413, "batch_too_large")
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "batch_too_large")
     elif case == "too_big":
         r = post(client, tok, body='{"items": [], "pad": "' + "x" * 1_100_000 + '"}')
         assert (r.status_code, r.json()["error"]["code"]) == (413, "body_too_large")

@@ -286,3 +286,35 @@ def test_uploads_are_rate_limited_per_device(migrated_engine, tmp_path, make_wor
                  for _ in range(5)]
         assert codes == [200, 200, 200, 429, 429]
         assert c.post(f"{PREFIX}/positions", content=body, headers={**bearer(tb), **h}).status_code == 200
+
+
+def test_contract_edges_found_by_fuzzing(client, make_worker, township):
+    """Inputs a schema fuzzer sends: each answered with a documented 4xx, never a 500."""
+    w = make_worker()
+    tok = login(client, w)
+    c = township.grid.centroid
+    # a sign-in on a date the PRC calendar does not cover (and the profile does not either)
+    r = client.post(f"{PREFIX}/signins", headers=bearer(tok), json={"client_id": "old", "fix": {
+        "lon": c.x, "lat": c.y, "datum": "wgs84", "recorded_at": "2000-01-03T08:00:00+08:00"}})
+    assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["field"]) == \
+        (422, "date_not_covered", "fix.recorded_at")
+    # coordinates outside the earth in a sign-in: schema-invalid
+    r = client.post(f"{PREFIX}/signins", headers=bearer(tok), json={"client_id": "far", "fix": {
+        "lon": 1e191, "lat": 4e16, "datum": "wgs84", "recorded_at": MONDAY.isoformat()}})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "fix.lon"
+    # a time as a number is not ISO 8601 with an offset
+    r = client.post(f"{PREFIX}/patrols", headers=bearer(tok), json={"client_id": "n", "started_at": 0})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "started_at"
+    # no token on a multipart request: 401 before the form is looked at
+    r = client.post(f"{PREFIX}/patrol-logs", data={"text": ""})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "token_missing"
+    # a log with photos only (no text) is fine
+    img = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(img, format="PNG")
+    r = client.post(f"{PREFIX}/patrol-logs", files=[("photos", ("p.png", img.getvalue(), "image/png"))],
+                    headers=bearer(tok))
+    assert r.status_code == 200 and r.json()["text"] == ""
+    # a body that is not UTF-8
+    r = client.post(f"{PREFIX}/auth/login", content=b"\xff\xfe\x00garbage",
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"]["code"] in ("malformed_json", "validation_failed")
