@@ -32,7 +32,7 @@ from checkins.models import (
 )
 from checkins.office_auth import OfficeScope
 
-GRACE_S = 72 * 3600.0  # provisional until this long after the local day ended (flows' default)
+GRACE_S = 72 * 3600.0  # default grace; the routers pass GRIDPATROL_RESULT_GRACE_HOURS
 MAX_TRACK_POINTS = 20_000
 ROLE_ZH = {"head": "网格长", "fulltime": "专职网格员", "parttime": "兼职网格员"}
 PATROL_ZH = {"ok": "合格", "short": "不足", "missing": "缺失", "exempt": "免除",
@@ -59,7 +59,8 @@ def local_today(session: Session, village_id: str | None = None) -> dt.date:
     return dt.datetime.now(ZoneInfo(township_tz(session, village_id))).date()
 
 
-def is_provisional(row: DayResult | None, tz: str, now: dt.datetime | None = None) -> bool:
+def is_provisional(row: DayResult | None, tz: str, now: dt.datetime | None = None,
+                   grace_s: float = GRACE_S) -> bool:
     """A day result is provisional until the grace period after its local day has passed
     (by the clock, not by the row's snapshot flag, which is only refreshed on evaluation)."""
     if row is None:
@@ -67,14 +68,15 @@ def is_provisional(row: DayResult | None, tz: str, now: dt.datetime | None = Non
     now = now or dt.datetime.now(dt.UTC)
     end = dt.datetime.combine(row.work_date + dt.timedelta(days=1), dt.time(0),
                               tzinfo=ZoneInfo(tz))
-    return now < end + dt.timedelta(seconds=GRACE_S)
+    return now < end + dt.timedelta(seconds=grace_s)
 
 
 def _minutes(seconds: float | int | None) -> float | None:
     return None if seconds is None else round(float(seconds) / 60.0, 1)
 
 
-def day_row(worker: Worker, row: DayResult | None, tz: str) -> dict[str, Any]:
+def day_row(worker: Worker, row: DayResult | None, tz: str, grace_s: float = GRACE_S
+            ) -> dict[str, Any]:
     """One line of the day table from a worker and their day result (if evaluated)."""
     r = row.result if row else {}
     patrols = r.get("patrols") or {}
@@ -96,7 +98,7 @@ def day_row(worker: Worker, row: DayResult | None, tz: str) -> dict[str, Any]:
         "suspect_fixes": int(r.get("suspect_fixes") or 0),
         "points": round(sum(float(d.get("points", 0)) for d in deductions), 2),
         "rules": sorted({d.get("rule") for d in deductions if d.get("rule")}),
-        "provisional": is_provisional(row, tz) if row else None,
+        "provisional": is_provisional(row, tz, grace_s=grace_s) if row else None,
         "evaluated": row is not None,
         "needs_reevaluation": bool(row.needs_reevaluation) if row else False,
     }
@@ -142,13 +144,14 @@ def _sort_key(column: str) -> Any:
 
 def day_table(session: Session, scope: OfficeScope, village_id: str, date: dt.date, *,
               status: str | None = None, role: str | None = None, q: str | None = None,
-              sort: str = "worker_id", desc: bool = False) -> dict[str, Any]:
+              sort: str = "worker_id", desc: bool = False, grace_s: float = GRACE_S
+              ) -> dict[str, Any]:
     """The day table of a village: one row per worker, filtered and sorted."""
     village = scope.village(session, village_id)
     tz = township_tz(session, village_id)
     workers = _workers(session, scope, village_id)
     results = _results(session, [w.worker_id for w in workers], [date])
-    rows = [day_row(w, results.get((w.worker_id, date)), tz) for w in workers]
+    rows = [day_row(w, results.get((w.worker_id, date)), tz, grace_s) for w in workers]
     rows = [r for r in rows if _matches(r, status, role, q)]
     if sort not in DAY_COLUMNS:
         sort = "worker_id"
@@ -163,8 +166,8 @@ def week_start(date: dt.date) -> dt.date:
     return date - dt.timedelta(days=date.weekday())
 
 
-def week_view(session: Session, scope: OfficeScope, village_id: str, start: dt.date
-              ) -> dict[str, Any]:
+def week_view(session: Session, scope: OfficeScope, village_id: str, start: dt.date, *,
+              grace_s: float = GRACE_S) -> dict[str, Any]:
     """Seven days from ``start`` for every worker of a village: points and patrol statuses."""
     village = scope.village(session, village_id)
     tz = township_tz(session, village_id)
@@ -175,7 +178,7 @@ def week_view(session: Session, scope: OfficeScope, village_id: str, start: dt.d
     for w in workers:
         days = []
         for d in dates:
-            r = day_row(w, results.get((w.worker_id, d)), tz)
+            r = day_row(w, results.get((w.worker_id, d)), tz, grace_s)
             days.append({"date": d.isoformat(), "evaluated": r["evaluated"],
                          "points": r["points"] if r["evaluated"] else None,
                          "am_status": r["am_status"], "pm_status": r["pm_status"],
@@ -205,8 +208,8 @@ def _geojson(geom: Any) -> dict[str, Any]:
     return shapely.geometry.mapping(geom)  # type: ignore[return-value]
 
 
-def worker_day(session: Session, scope: OfficeScope, worker_id: str, day: dt.date
-               ) -> dict[str, Any]:
+def worker_day(session: Session, scope: OfficeScope, worker_id: str, day: dt.date, *,
+               grace_s: float = GRACE_S) -> dict[str, Any]:
     """Everything the worker-day page shows: the result, the track, the grids, the office."""
     from checkins.flows import township_profile
 
@@ -265,11 +268,11 @@ def worker_day(session: Session, scope: OfficeScope, worker_id: str, day: dt.dat
         "date": day.isoformat(), "timezone": tz,
         "day_start": a.isoformat(), "day_end": b.isoformat(),
         "evaluated": row is not None,
-        "provisional": is_provisional(row, tz) if row else True,
+        "provisional": is_provisional(row, tz, grace_s=grace_s) if row else True,
         "evaluated_at": row.evaluated_at.isoformat() if row else None,
         "needs_reevaluation": bool(row.needs_reevaluation) if row else False,
         "result": result,
-        "summary": day_row(worker, row, tz),
+        "summary": day_row(worker, row, tz, grace_s),
         "grid": ({"grid_id": grid.grid_id, "name": grid.name, "geometry": _geojson(grid.geom)}
                  if grid is not None else None),
         "village_grids": [{"grid_id": g.grid_id, "name": g.name, "geometry": _geojson(g.geom)}

@@ -46,6 +46,11 @@ class FlagDecisionIn(Decision):
     key: str = Field(max_length=64)
 
 
+def grace_s(settings: Any) -> float:
+    """The grace period after a local day during which its result is provisional (s)."""
+    return float(getattr(settings, "result_grace_hours", 72)) * 3600.0
+
+
 def set_login_cookie(response: Response, token: str, secure: bool) -> None:
     """The session cookie: HttpOnly, SameSite=Strict, path /, Secure in production."""
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=secure,
@@ -96,36 +101,38 @@ def get_villages(scope: ScopeDep, session: SessionDep) -> list[dict[str, Any]]:
 
 @router.get("/villages/{village_id}/days/{date}")
 def get_day_table(village_id: str, date: dt.date, scope: ScopeDep, session: SessionDep,
-                  status: str | None = None, role: str | None = None, q: str | None = None,
-                  sort: str = "worker_id", desc: bool = False) -> dict[str, Any]:
+                  settings: SettingsDep, status: str | None = None, role: str | None = None,
+                  q: str | None = None, sort: str = "worker_id",
+                  desc: bool = False) -> dict[str, Any]:
     """The day table of a village (filters: status, role, q; sort by any column)."""
     return oq.day_table(session, scope, village_id, date, status=status, role=role, q=q,
-                        sort=sort, desc=desc)
+                        sort=sort, desc=desc, grace_s=grace_s(settings))
 
 
 @router.get("/villages/{village_id}/days/{date}/export.{fmt}")
 def export_day_table(village_id: str, date: dt.date, fmt: Fmt, scope: ScopeDep,
-                     session: SessionDep, status: str | None = None, role: str | None = None,
-                     q: str | None = None, sort: str = "worker_id",
+                     session: SessionDep, settings: SettingsDep, status: str | None = None,
+                     role: str | None = None, q: str | None = None, sort: str = "worker_id",
                      desc: bool = False) -> Response:
     """The day table as CSV or .xlsx (Chinese headers)."""
     table = oq.day_table(session, scope, village_id, date, status=status, role=role, q=q,
-                         sort=sort, desc=desc)
+                         sort=sort, desc=desc, grace_s=grace_s(settings))
     return _download(*exports.export_day_table(table, fmt))
 
 
 @router.get("/villages/{village_id}/weeks/{start}")
-def get_week(village_id: str, start: dt.date, scope: ScopeDep, session: SessionDep
-             ) -> dict[str, Any]:
+def get_week(village_id: str, start: dt.date, scope: ScopeDep, session: SessionDep,
+             settings: SettingsDep) -> dict[str, Any]:
     """Seven days from ``start`` (a Monday is usual) for every worker of the village."""
-    return oq.week_view(session, scope, village_id, start)
+    return oq.week_view(session, scope, village_id, start, grace_s=grace_s(settings))
 
 
 @router.get("/villages/{village_id}/weeks/{start}/export.{fmt}")
 def export_week(village_id: str, start: dt.date, fmt: Fmt, scope: ScopeDep,
-                session: SessionDep) -> Response:
+                session: SessionDep, settings: SettingsDep) -> Response:
     """The week view as CSV or .xlsx."""
-    return _download(*exports.export_week(oq.week_view(session, scope, village_id, start), fmt))
+    week = oq.week_view(session, scope, village_id, start, grace_s=grace_s(settings))
+    return _download(*exports.export_week(week, fmt))
 
 
 @router.get("/villages/{village_id}/live")
@@ -138,10 +145,10 @@ def get_live(village_id: str, scope: ScopeDep, session: SessionDep,
 
 
 @router.get("/workers/{worker_id}/days/{date}")
-def get_worker_day(worker_id: str, date: dt.date, scope: ScopeDep, session: SessionDep
-                   ) -> dict[str, Any]:
+def get_worker_day(worker_id: str, date: dt.date, scope: ScopeDep, session: SessionDep,
+                   settings: SettingsDep) -> dict[str, Any]:
     """A worker-day: result, track, grids, office, flags; the access is audited (PIPL)."""
-    out = oq.worker_day(session, scope, worker_id, date)
+    out = oq.worker_day(session, scope, worker_id, date, grace_s=grace_s(settings))
     log_track_view(session, scope.actor, worker_id, date, via="api")
     return out
 

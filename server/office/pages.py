@@ -24,7 +24,7 @@ from checkins import office_queries as oq
 from checkins.models import DayResult, Worker
 from checkins.office_auth import LoginThrottled, OfficeScope, login, logout
 from server.deps import SessionDep, SettingsDep
-from server.office.api import log_track_view, set_login_cookie
+from server.office.api import grace_s, log_track_view, set_login_cookie
 from server.office.auth import COOKIE, ScopeDep, TownshipScopeDep, token_of
 from server.office.config import get_office_settings
 
@@ -126,23 +126,24 @@ def home(scope: ScopeDep, session: SessionDep) -> Response:
 
 @router.get("/villages/{village_id}/days/{date}", response_class=HTMLResponse)
 def day_page(request: Request, village_id: str, date: dt.date, scope: ScopeDep,
-             session: SessionDep, status: str | None = None, role: str | None = None,
-             q: str | None = None, sort: str = "worker_id", desc: bool = False) -> HTMLResponse:
+             session: SessionDep, settings: SettingsDep, status: str | None = None,
+             role: str | None = None, q: str | None = None, sort: str = "worker_id",
+             desc: bool = False) -> HTMLResponse:
     """Day table: sign-in, am/pm in-grid minutes and status, off-post, phone-off, suspect."""
     table = oq.day_table(session, scope, village_id, date, status=status, role=role, q=q,
-                         sort=sort, desc=desc)
+                         sort=sort, desc=desc, grace_s=grace_s(settings))
     query = {k: v for k, v in (("status", status), ("role", role), ("q", q)) if v}
     return _page(request, "day.html", scope, session, t=table, village_id=village_id,
                  date=date, prev_date=date - dt.timedelta(days=1),
                  next_date=date + dt.timedelta(days=1), week=oq.week_start(date),
-                 query=query, columns=oq.DAY_COLUMNS)
+                 query=query, columns=oq.DAY_COLUMNS, grace_h=round(grace_s(settings) / 3600))
 
 
 @router.get("/villages/{village_id}/weeks/{start}", response_class=HTMLResponse)
 def week_page(request: Request, village_id: str, start: dt.date, scope: ScopeDep,
-              session: SessionDep) -> HTMLResponse:
+              session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     """Week view: seven days of points and patrol statuses per worker."""
-    week = oq.week_view(session, scope, village_id, start)
+    week = oq.week_view(session, scope, village_id, start, grace_s=grace_s(settings))
     return _page(request, "week.html", scope, session, w=week, village_id=village_id,
                  start=start, prev=start - dt.timedelta(days=7),
                  next=start + dt.timedelta(days=7))
@@ -185,9 +186,9 @@ def timeline(result: dict[str, Any] | None, day_start: str) -> list[dict[str, An
 
 @router.get("/workers/{worker_id}/days/{date}", response_class=HTMLResponse)
 def worker_day_page(request: Request, worker_id: str, date: dt.date, scope: ScopeDep,
-                    session: SessionDep) -> HTMLResponse:
+                    session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     """The track on a map over the grids and office, the timeline, the deductions, flags."""
-    data = oq.worker_day(session, scope, worker_id, date)
+    data = oq.worker_day(session, scope, worker_id, date, grace_s=grace_s(settings))
     log_track_view(session, scope.actor, worker_id, date, via="page")
     cfg = get_office_settings()
     map_cfg = {"tile_url": cfg.tile_url, "attribution": cfg.tile_attribution,

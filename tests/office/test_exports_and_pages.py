@@ -199,3 +199,22 @@ def test_brute_force_is_throttled_per_username(client, world, monkeypatch):
 def test_static_assets_are_served_locally(client, path):
     r = client.get(path)
     assert r.status_code == 200 and len(r.content) > 500
+
+
+def test_the_grace_period_setting_decides_provisional(settings, migrated_engine, session, world):
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+    from server.deps import get_session
+
+    url = f"/api/office/villages/{world.villages['own']}/days/{DAY}"
+    for hours, expected in ((0, False), (24 * 365 * 20, True)):
+        app = create_app(settings.model_copy(update={"result_grace_hours": hours}),
+                         migrated_engine)
+        app.dependency_overrides[get_session] = lambda: session
+        with TestClient(app) as c:
+            rows = c.get(url, headers=world.headers("village_office")).json()["rows"]
+            assert rows[0]["provisional"] is expected
+            page = c.get(f"/office/villages/{world.villages['own']}/days/{DAY}",
+                         headers=world.headers("village_office"))
+            assert f"结束后 {hours} 小时" in page.text
