@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import struct
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,39 +144,51 @@ def _utc(t: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(t, dt.UTC)
 
 
-_FIELDS = ("w", "t", "gx", "gy", "lon", "lat", "datum", "acc", "spd", "mock", "hb", "recv",
-           "gps", "batt", "app", "net")
+# Columns of a read, both backends: worker index (1-based), device time, WGS-84 x/y (the
+# stored geom, else the received lon/lat), datum code of a fix stored without geom (to
+# convert), accuracy, speed, flags and the phone state the engine reads.
+_FIELDS = ("w", "t", "x", "y", "datum", "acc", "spd", "mock", "hb", "recv", "gps", "batt",
+           "app", "net")
+# PostgreSQL sends 8 fixed-width columns, the flags and states packed in one int4 ``bits``:
+# bit 0 mock, 1 heartbeat, 2-3 gps_on (0 null, 1 false, 2 true), 4-11 battery_pct (255 null),
+# 12-16 app_state code (0 null, 31 other), 17-20 network code (0 null, 15 other),
+# 21-22 datum code of a fix without geom. Fewer columns = a faster COPY (reading is the cost).
+_PG_FIELDS = ("w", "t", "x", "y", "acc", "spd", "recv", "bits")
 _PG_COPY_SQL = """
-COPY (SELECT array_position(%(w)s::text[], p.worker_id::text)::int4,
-  extract(epoch FROM p.recorded_at)::float8,
-  coalesce(ST_X(p.geom), 'NaN')::float8, coalesce(ST_Y(p.geom), 'NaN')::float8,
-  coalesce(p.lon, 'NaN')::float8, coalesce(p.lat, 'NaN')::float8,
-  (CASE p.datum WHEN 'gcj02' THEN 1 WHEN 'bd09' THEN 2 ELSE 0 END)::int2,
+COPY (SELECT u.k::int4,
+  date_part('epoch', p.recorded_at),
+  coalesce(ST_X(p.geom), p.lon, 'NaN')::float8, coalesce(ST_Y(p.geom), p.lat, 'NaN')::float8,
   coalesce(p.accuracy_m, 'NaN')::float8, coalesce(p.speed_mps, 'NaN')::float8,
-  p.mock, p.kind = 'heartbeat',
-  extract(epoch FROM p.received_at)::float8,
-  coalesce(p.gps_on::int::float8, 'NaN')::float8, coalesce(p.battery_pct::float8, 'NaN')::float8,
-  coalesce(array_position(%(apps)s::text[], p.app_state::text),
-           CASE WHEN p.app_state IS NULL THEN 0 ELSE -1 END)::int2,
-  coalesce(array_position(%(nets)s::text[], p.network::text),
-           CASE WHEN p.network IS NULL THEN 0 ELSE -1 END)::int2
+  date_part('epoch', p.received_at),
+  (p.mock::int | ((p.kind = 'heartbeat')::int << 1) | (coalesce(p.gps_on::int + 1, 0) << 2)
+   | ((CASE WHEN p.battery_pct IS NULL THEN 255
+          ELSE least(greatest(p.battery_pct::int, 0), 254) END) << 4)
+   | (coalesce(array_position(%(apps)s::text[], p.app_state::text),
+               CASE WHEN p.app_state IS NULL THEN 0 ELSE 31 END) << 12)
+   | (coalesce(array_position(%(nets)s::text[], p.network::text),
+               CASE WHEN p.network IS NULL THEN 0 ELSE 15 END) << 17)
+   | ((CASE WHEN p.geom IS NOT NULL THEN 0 WHEN p.datum = 'gcj02' THEN 1
+            WHEN p.datum = 'bd09' THEN 2 ELSE 0 END) << 21))::int4
  FROM {source})
 TO STDOUT (FORMAT BINARY)
 """
+
+
 def _copy_dtype() -> np.dtype:
-    types = {"w": ">i4", "datum": ">i2", "mock": "?", "hb": "?", "app": ">i2", "net": ">i2"}
+    types = {"w": ">i4", "bits": ">i4"}
     parts: list[tuple[str, str]] = [("nfields", ">i2")]
-    for name in _FIELDS:
+    for name in _PG_FIELDS:
         parts.append((f"_{name}_len", ">i4"))
         parts.append((name, types.get(name, ">f8")))
     return np.dtype(parts)
 
 
 _COPY_DTYPE = _copy_dtype()
-_RANGE = ("position p WHERE p.worker_id = ANY(%(w)s::text[])"
-          " AND p.recorded_at >= %(a)s AND p.recorded_at < %(b)s")
+# u.k: the worker's 1-based position in the list (a hash join, not a search per row)
+_RANGE = ("position p JOIN unnest(%(w)s::text[]) WITH ORDINALITY AS u(wid, k)"
+          " ON p.worker_id = u.wid WHERE p.recorded_at >= %(a)s AND p.recorded_at < %(b)s")
 # the nearest item of each worker in [a, b): last ("DESC") or first ("ASC"), by index
-_NEAREST = ("unnest(%(w)s::text[]) AS u(wid) CROSS JOIN LATERAL (SELECT * FROM position q"
+_NEAREST = ("unnest(%(w)s::text[]) WITH ORDINALITY AS u(wid, k) CROSS JOIN LATERAL (SELECT * FROM position q"
             " WHERE q.worker_id = u.wid AND q.recorded_at >= %(a)s AND q.recorded_at < %(b)s"
             " ORDER BY q.recorded_at {order} LIMIT 1) p")
 
@@ -201,7 +214,21 @@ def _pg_columns(session: Session, worker_ids: Sequence[str], a: float, b: float,
     start = header + 4 + ext_len
     end = len(blob) - 2  # the int16 -1 trailer
     rows = np.frombuffer(blob[start:end], dtype=_COPY_DTYPE)
-    return {name: rows[name].astype(rows[name].dtype.newbyteorder("=")) for name in _FIELDS}
+    c = {name: rows[name].astype(rows[name].dtype.newbyteorder("=")) for name in _PG_FIELDS}
+    bits = c.pop("bits")
+    gps = (bits >> 2) & 3
+    batt = (bits >> 4) & 255
+    app = (bits >> 12) & 31
+    net = (bits >> 17) & 15
+    c.update(
+        mock=(bits & 1).astype(bool), hb=((bits >> 1) & 1).astype(bool),
+        gps=np.where(gps == 0, np.nan, gps - 1.0),
+        batt=np.where(batt == 255, np.nan, batt.astype(np.float64)),
+        app=np.where(app == 31, -1, app).astype(np.int16),
+        net=np.where(net == 15, -1, net).astype(np.int16),
+        datum=((bits >> 21) & 3).astype(np.int16),
+    )
+    return c
 
 
 def _generic_columns(session: Session, worker_ids: Sequence[str], a: float, b: float
@@ -221,11 +248,10 @@ def _generic_columns(session: Session, worker_ids: Sequence[str], a: float, b: f
             nan = float("nan")
             cols["w"].append(pos[r.worker_id])
             cols["t"].append(r.recorded_at.timestamp())
-            cols["gx"].append(r.geom.x if r.geom is not None else nan)
-            cols["gy"].append(r.geom.y if r.geom is not None else nan)
-            cols["lon"].append(nan if r.lon is None else r.lon)
-            cols["lat"].append(nan if r.lat is None else r.lat)
-            cols["datum"].append(datum_code.get(r.datum, 0))
+            has_geom = r.geom is not None
+            cols["x"].append(r.geom.x if has_geom else nan if r.lon is None else r.lon)
+            cols["y"].append(r.geom.y if has_geom else nan if r.lat is None else r.lat)
+            cols["datum"].append(0 if has_geom else datum_code.get(r.datum, 0))
             cols["acc"].append(nan if r.accuracy_m is None else r.accuracy_m)
             cols["spd"].append(nan if r.speed_mps is None else r.speed_mps)
             cols["mock"].append(bool(r.mock))
@@ -311,16 +337,12 @@ def _neighbours(session: Session, ids: list[str], start: float, end: float,
 def _to_fixes(cols: dict[str, np.ndarray], ids: list[str]) -> dict[str, Fixes]:
     from geo.crs import to_wgs84
 
-    lon = cols["gx"].copy()
-    lat = cols["gy"].copy()
-    fill = ~cols["hb"] & np.isnan(lon) & np.isfinite(cols["lon"]) & np.isfinite(cols["lat"])
-    for code, datum in ((0, "wgs84"), (1, "gcj02"), (2, "bd09")):
-        m = fill & (cols["datum"] == code)
+    lon = cols["x"].copy()
+    lat = cols["y"].copy()
+    for code, datum in ((1, "gcj02"), (2, "bd09")):  # fixes stored without a WGS-84 geom
+        m = (cols["datum"] == code) & np.isfinite(lon) & np.isfinite(lat)
         if m.any():
-            if datum == "wgs84":
-                lon[m], lat[m] = cols["lon"][m], cols["lat"][m]
-            else:
-                lon[m], lat[m] = to_wgs84(cols["lon"][m], cols["lat"][m], datum)
+            lon[m], lat[m] = to_wgs84(lon[m], lat[m], datum)
     hb = cols["hb"]
     lon[hb] = np.nan
     lat[hb] = np.nan
@@ -418,8 +440,17 @@ def server_outages(session: Session, start: float, end: float) -> tuple[Interval
 # --------------------------------------------------------------------------- the flow
 
 
+def _add(timings: dict[str, float] | None, key: str, t0: float) -> float:
+    """Add the seconds since ``t0`` to ``timings[key]``; now."""
+    now = time.perf_counter()
+    if timings is not None:
+        timings[key] = timings.get(key, 0.0) + now - t0
+    return now
+
+
 def build_db_worker_days(session: Session, items: Sequence[WorkerDate], ctx: _Context,
-                         *, until: float | None = None) -> list[WorkerDay]:
+                         *, until: float | None = None,
+                         timings: dict[str, float] | None = None) -> list[WorkerDay]:
     """One ``WorkerDay`` per (worker, date) that has a grid on that date, from the database.
 
     ``until`` (POSIX s): treat the rest of the day after it as not yet received (live
@@ -435,9 +466,12 @@ def build_db_worker_days(session: Session, items: Sequence[WorkerDate], ctx: _Co
         ids = sorted(set(by_date[date]))
         start, end = local_day_bounds(date, ctx.tz)
         margin = params.max_gap_s
+        t0 = time.perf_counter()
         fixes = read_fixes(session, ids, start - margin, end + margin, until=until)
+        t0 = _add(timings, "read_positions_s", t0)
         signins, patrols, exempt = _events(session, ids, start, end)
         outages = list(server_outages(session, start, end))
+        t0 = _add(timings, "read_other_s", t0)
         if until is not None and until < end:
             outages.append(Interval(start=until, end=end + margin))
         for w in ids:
@@ -450,24 +484,29 @@ def build_db_worker_days(session: Session, items: Sequence[WorkerDate], ctx: _Co
                 signins=signins.get(w, ()), patrols=patrols.get(w, ()),
                 exemptions=exempt.get(w, ()), params=params, bounds=(start, end),
                 server_down=outages))
+        _add(timings, "build_days_s", t0)
     return days
 
 
 def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
-                      profile: Profile | str | None = None, until: float | None = None
+                      profile: Profile | str | None = None, until: float | None = None,
+                      timings: dict[str, float] | None = None
                       ) -> list[tuple[Any, dict[str, Any]]]:
     """Judge (worker_id, date) pairs without saving: ``(engine DayResult, day entry)`` each.
 
     Pairs whose worker has no grid on that date are left out. Entries are the FORMATS.md
-    ``evaluate`` day entries with deductions, sorted by worker then date.
+    ``evaluate`` day entries with deductions, sorted by worker then date. ``timings``, if
+    given, accumulates seconds per step (reading, engine, scoring).
     """
     from geo.engine import evaluate_days
 
     items = list(dict.fromkeys(items))
     if not items:
         return []
+    t0 = time.perf_counter()
     prof = _profile(session, profile)
     ctx = _context(session, prof, (w for w, _ in items))
+    _add(timings, "read_other_s", t0)
     out: list[tuple[Any, dict[str, Any]]] = []
     # read and judge a date at a time, in engine batches bounded by fix count
     by_date: dict[dt.date, list[WorkerDate]] = {}
@@ -476,11 +515,15 @@ def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
     for date in sorted(by_date):
         group = by_date[date]
         for part in _chunks(group, 20_000):
-            days = build_db_worker_days(session, part, ctx, until=until)
+            days = build_db_worker_days(session, part, ctx, until=until, timings=timings)
             for batch in batch_by_date(days, MAX_FIXES_PER_BATCH):
-                for result in evaluate_days(batch, ctx.params, grids=ctx.index):
+                t0 = time.perf_counter()
+                results = evaluate_days(batch, ctx.params, grids=ctx.index)
+                t0 = _add(timings, "engine_s", t0)
+                for result in results:
                     entry, _ = day_entry(result, prof)
                     out.append((result, entry))
+                _add(timings, "scoring_json_s", t0)
     out.sort(key=lambda p: (p[1]["worker_id"], p[1]["date"]))
     return out
 
@@ -503,7 +546,8 @@ def is_provisional(date: dt.date, tz: ZoneInfo, evaluated_at: dt.datetime,
 def evaluate_worker_days(session: Session, items: Sequence[WorkerDate], *,
                          profile: Profile | str | None = None,
                          evaluated_at: dt.datetime | None = None,
-                         grace_s: float | None = None) -> list[dict[str, Any]]:
+                         grace_s: float | None = None,
+                         timings: dict[str, float] | None = None) -> list[dict[str, Any]]:
     """Judge (worker_id, date) pairs and upsert their ``day_result`` rows; the day entries.
 
     The entry (``day_result.result``) is the ``gridpatrol evaluate`` day entry (with
@@ -514,10 +558,11 @@ def evaluate_worker_days(session: Session, items: Sequence[WorkerDate], *,
     grace = DEFAULT_GRACE_S if grace_s is None else grace_s
     prof = _profile(session, profile)
     tz = ZoneInfo(prof.timezone)
-    judged = judge_worker_days(session, items, profile=prof)
+    judged = judge_worker_days(session, items, profile=prof, timings=timings)
     entries = [e for _, e in judged]
     if not entries:
         return []
+    t0 = time.perf_counter()
     keys = [(e["worker_id"], dt.date.fromisoformat(e["date"])) for e in entries]
     existing: dict[WorkerDate, DayResult] = {}
     for chunk in _chunks(keys, 2000):
@@ -538,6 +583,7 @@ def evaluate_worker_days(session: Session, items: Sequence[WorkerDate], *,
             row.evaluated_at = evaluated_at
             row.needs_reevaluation = False
     session.flush()
+    _add(timings, "save_s", t0)
     return entries
 
 
@@ -555,13 +601,14 @@ def workers_on(session: Session, date: dt.date, village_id: str | None = None) -
 def evaluate_date(session: Session, date: dt.date, village_id: str | None = None, *,
                   profile: Profile | str | None = None,
                   evaluated_at: dt.datetime | None = None,
-                  grace_s: float | None = None) -> list[dict[str, Any]]:
+                  grace_s: float | None = None,
+                  timings: dict[str, float] | None = None) -> list[dict[str, Any]]:
     """Judge and save every worker with a grid on ``date`` (one village if given)."""
     items = [(w, date) for w in workers_on(session, date, village_id)]
     if profile is None and village_id is not None:
         profile = township_profile(session, village_id)
     return evaluate_worker_days(session, items, profile=profile, evaluated_at=evaluated_at,
-                                grace_s=grace_s)
+                                grace_s=grace_s, timings=timings)
 
 
 def pending_items(session: Session, limit: int | None = None) -> list[WorkerDate]:

@@ -191,3 +191,48 @@ def test_evaluate_date_of_one_village(demo_session, demo):
     entries = evaluate_date(demo_session, DAY, village, evaluated_at=EVALUATED_AT)
     ids = {w.worker_id for w in demo.workers if w.village_id == village and w.grid_id}
     assert {e["worker_id"] for e in entries} == ids
+
+
+def test_read_fixes_converts_datums_and_keeps_phone_state(demo_session, demo):
+    import math
+
+    from checkins.flows import read_fixes
+    from geo.crs import to_wgs84
+
+    wid = demo.workers[0].worker_id
+    nxt = DAY + dt.timedelta(days=1)
+    t0 = _local(nxt, "09:00")
+    rows = [
+        # a GEO-VALID reject stored as received in GCJ-02, without a WGS-84 geom
+        {"recorded_at": t0, "kind": "fix", "lon": 121.2, "lat": 32.55, "datum": "gcj02",
+         "geom": None, "accuracy_m": 180.0, "reject_reason": "accuracy_too_low",
+         "battery_pct": 3, "gps_on": True, "app_state": "foreground", "network": "4g"},
+        {"recorded_at": t0 + dt.timedelta(minutes=1), "kind": "heartbeat", "lon": None,
+         "lat": None, "datum": "wgs84", "geom": None, "battery_pct": None, "gps_on": False,
+         "app_state": "stopped", "network": "satellite"},
+        {"recorded_at": t0 + dt.timedelta(minutes=2), "kind": "fix", "lon": 121.21,
+         "lat": 32.56, "datum": "wgs84", "geom": Point(121.21, 32.56), "accuracy_m": None,
+         "mock": True, "battery_pct": 250, "gps_on": None, "app_state": None, "network": None},
+    ]
+    demo_session.execute(sa.insert(m.Position), [
+        {"worker_id": wid, "received_at": r["recorded_at"] + dt.timedelta(seconds=3), **r}
+        for r in rows])
+    start = _local(nxt, "08:00").timestamp()
+    got = read_fixes(demo_session, [wid], start, start + 3 * 3600)[wid]
+    # the nearest item before the window (the demo day's last one) comes along, GEO-PHONEOFF
+    assert len(got) == 4 and got.t[0] < start <= got.t[1]
+    f = types.SimpleNamespace(**{k: getattr(got, k)[1:] for k in (
+        "t", "lon", "lat", "accuracy_m", "mock", "is_heartbeat", "battery_pct", "gps_on",
+        "app_state", "network", "received_at")})
+    x, y = to_wgs84(121.2, 32.55, "gcj02")
+    assert math.isclose(f.lon[0], float(x), abs_tol=1e-9)
+    assert math.isclose(f.lat[0], float(y), abs_tol=1e-9)
+    assert f.accuracy_m[0] == 180.0 and math.isnan(f.accuracy_m[2])
+    assert list(f.is_heartbeat) == [False, True, False] and math.isnan(f.lon[1])
+    assert list(f.mock) == [False, False, True]
+    assert f.battery_pct[0] == 3 and math.isnan(f.battery_pct[1])
+    assert f.battery_pct[2] in (250, 254)  # PostgreSQL packs it in 8 bits (254: full)
+    assert f.gps_on[0] == 1.0 and f.gps_on[1] == 0.0 and math.isnan(f.gps_on[2])
+    assert list(f.app_state) == ["foreground", "stopped", None]
+    assert list(f.network) == ["4g", "other", None]  # the engine reads only "none"
+    assert f.received_at[0] == rows[0]["recorded_at"].timestamp() + 3
