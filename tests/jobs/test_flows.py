@@ -236,3 +236,17 @@ def test_read_fixes_converts_datums_and_keeps_phone_state(demo_session, demo):
     assert list(f.app_state) == ["foreground", "stopped", None]
     assert list(f.network) == ["4g", "other", None]  # the engine reads only "none"
     assert f.received_at[0] == rows[0]["recorded_at"].timestamp() + 3
+
+
+def test_finalize_due_makes_days_past_the_grace_final(demo_session, demo):
+    from checkins.scheduled import finalize_due
+
+    evaluate_date(demo_session, DAY, evaluated_at=EVALUATED_AT)
+    end_of_day = _local(DAY + dt.timedelta(days=1), "00:00")
+    assert finalize_due(demo_session, now=end_of_day + dt.timedelta(hours=71)) == 0
+    assert all(r.provisional for r in _rows(demo_session).values())
+    n = finalize_due(demo_session, now=end_of_day + dt.timedelta(hours=72, minutes=1))
+    rows = _rows(demo_session)
+    assert n == len(rows) > 0
+    assert not any(r.provisional for r in rows.values())
+    assert finalize_due(demo_session, now=end_of_day + dt.timedelta(hours=80)) == 0
