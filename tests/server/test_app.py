@@ -61,6 +61,19 @@ def _post(client, kind, data, name, token=TOKEN, **form):
                        headers={"Authorization": f"Bearer {token}"} if token else {})
 
 
+def _auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+def test_overview_and_grids_need_an_office_login(client):
+    for url in ("/api/overview", "/api/grids"):
+        assert client.get(url).status_code == 401
+        assert client.get(url, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert client.get(url, headers=_auth()).status_code == 200
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/office"
+
+
 def _n(session, model) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(model))
 
@@ -77,7 +90,7 @@ def test_import_endpoint_requires_the_office_token(client, session):
 def test_import_endpoint_applies_and_reports(client, session):
     # (other suites may have committed rows of their own: compare with what was there)
     grids0, workers0, features0 = _n(session, m.Grid), _n(session, m.Worker), \
-        len(client.get("/api/grids").json()["features"])
+        len(client.get("/api/grids", headers=_auth()).json()["features"])
     r = _post(client, "grids", as_bytes(township_doc()), "town.geojson")
     assert r.status_code == 200, r.text
     assert r.json()["created"] == {"township": 1, "village": 2, "grid": 3}
@@ -87,11 +100,11 @@ def test_import_endpoint_applies_and_reports(client, session):
     assert any("has no grid" in w for w in r.json()["warnings"])
     again = _post(client, "grids", as_bytes(township_doc()), "town.geojson").json()
     assert again["created"] == {} and again["updated"] == {}
-    ov = client.get("/api/overview").json()
+    ov = client.get("/api/overview", headers=_auth()).json()
     assert ov["counts"]["grid"] == grids0 + 3 and ov["counts"]["worker"] == workers0 + 4
-    geo = client.get("/api/grids").json()
+    assert "东村" in str(ov["villages"])
+    geo = client.get("/api/grids", headers=_auth()).json()
     assert len(geo["features"]) == features0 + 5
-    assert "东村" in client.get("/").text
 
 
 def test_import_endpoint_rejects_a_bad_file_whole(client, session):

@@ -82,7 +82,7 @@ def _free_port() -> int:
 def test_serve_migrates_loads_the_demo_and_answers(fresh_db, tmp_path, db_backend):
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": fresh_db, "GRIDPATROL_DATA_DIR": str(tmp_path),
-           "GRIDPATROL_LOG_JSON": "true"}
+           "GRIDPATROL_LOG_JSON": "true", "GRIDPATROL_ADMIN_TOKEN": "cli-test-admin-token"}
     proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -97,7 +97,8 @@ def test_serve_migrates_loads_the_demo_and_answers(fresh_db, tmp_path, db_backen
                 time.sleep(0.3)
         assert body is not None, proc.stdout.read() if proc.poll() is not None else "no answer"
         assert body["backend"] == db_backend and body["reachable"] and body["status"] == "ok"
-        ov = httpx.get(f"http://127.0.0.1:{port}/api/overview", timeout=5).json()
+        ov = httpx.get(f"http://127.0.0.1:{port}/api/overview", timeout=5,
+                       headers={"Authorization": "Bearer cli-test-admin-token"}).json()
         assert ov["counts"]["worker"] == 40 and ov["counts"]["grid"] == 30
         assert ov["counts"]["position"] > 10_000 and ov["counts"]["signin"] > 20
     finally:
