@@ -109,6 +109,19 @@ _STATUS_CODES = {
 }
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the app's OpenAPI document gives for the request's path."""
+    import re
+
+    path = request.url.path
+    methods: set[str] = set()
+    for template, ops in request.app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            methods |= {m.upper() for m in ops}
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register handlers that give mobile-API paths the standard error body.
 
@@ -139,6 +152,9 @@ def install_error_handlers(app: FastAPI) -> None:
             return await http_exception_handler(request, exc)
         if exc.status_code == 400:  # FastAPI: a body it could not parse (e.g. not UTF-8)
             return error_response(422, MALFORMED_JSON, str(exc.detail))
+        if exc.status_code == 405:  # Allow: every method of the path, not just one route's
+            return error_response(405, METHOD_NOT_ALLOWED, "method not allowed", None,
+                                  {"Allow": ", ".join(_allowed_methods(request))})
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), None, getattr(exc, "headers", None))
 

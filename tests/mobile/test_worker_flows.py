@@ -318,3 +318,10 @@ def test_contract_edges_found_by_fuzzing(client, make_worker, township):
     r = client.post(f"{PREFIX}/auth/login", content=b"\xff\xfe\x00garbage",
                     headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and r.json()["error"]["code"] in ("malformed_json", "validation_failed")
+
+
+def test_method_not_allowed_lists_every_method_of_the_path(client, make_worker):
+    tok = login(client, make_worker())
+    r = client.request("OPTIONS", f"{PREFIX}/requests", headers=bearer(tok))
+    assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+    assert set(r.headers["Allow"].split(", ")) == {"GET", "POST"}
