@@ -298,6 +298,12 @@ def scripted_flow() -> list[tuple[str, dict[str, Any], set[str]]]:
             "name": "my day", "description": "Patrol progress so far, flags, month's points.",
             "request": {"method": "GET", "path": f"{v1}/me/day", "auth": True}},
          {"patrols", "signin_status", "flags", "provisional"}),
+        ("15a_my_score", {
+            "name": "my score sheet of a quarter",
+            "description": ("Items, caps, the trail of every point (rule id, worker-day, entered item), "
+                            "tier and payouts; frozen once the township closed the period."),
+            "request": {"method": "GET", "path": f"{v1}/me/score", "auth": True,
+                        "params": {"period": "2026Q1"}}}, set()),
         ("16_error_no_token", {
             "name": "error: no token", "description": "Every error has a stable code.",
             "request": {"method": "GET", "path": f"{v1}/me"}}, set()),

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from server.mobile.prefix import MOBILE_PREFIX
 
 API_TITLE = "gridpatrol mobile API"
-API_VERSION = "1.0.0"
+API_VERSION = "1.1.0"
 
 
 def install(app: FastAPI) -> None:
@@ -27,6 +27,9 @@ def install(app: FastAPI) -> None:
 
     ms = getattr(app.state, "mobile_settings", None) or get_mobile_settings()
     app.include_router(router)
+    from server.mobile.scores import router as scores_router  # the worker's own score sheet
+
+    app.include_router(scores_router)
     install_error_handlers(app)
 
     @app.exception_handler(BodyTooLarge)

@@ -27,8 +27,11 @@ def _h(q: Quarter, role: str = "township_office") -> dict[str, str]:
     return q.world.headers(role)
 
 
-def _audit(session: Any, action: str) -> list[m.AuditLog]:
-    return list(session.scalars(sa.select(m.AuditLog).where(m.AuditLog.action == action)
+def _audit(session: Any, action: str, q: Quarter) -> list[m.AuditLog]:
+    """Audit rows of ``action`` written by this world's township office."""
+    actor = f"office:{q.world.tag}-township_office"
+    return list(session.scalars(sa.select(m.AuditLog).where(m.AuditLog.action == action,
+                                                            m.AuditLog.actor == actor)
                                 .order_by(m.AuditLog.id)))
 
 
@@ -59,7 +62,7 @@ def test_quarter_end_to_end_matches_the_pure_scoring(client, quarter, session):
         r = _enter(client, q, b)
         assert r.status_code == 201, r.text
         assert r.json()["entered_by"] == actor
-    assert len(_audit(session, "item.enter")) == 3
+    assert len(_audit(session, "item.enter", q)) == 3
     items = [
         EnteredItem("T-DRESS-1", p0, "YK-DRESS", "dress_not_worn", Decimal(1), bodies[0]["note"],
                     date=DATES[1].replace(day=14), entered_by=actor),
@@ -137,7 +140,7 @@ def test_closing_freezes_and_reopen_recomputes_both_audited(client, quarter, ses
     again = client.get(f"{base}/sheets/{p0}?{q.tq()}", headers=_h(q)).json()
     assert again["state"]["frozen"] and again["sheet"] == live["sheet"]
 
-    closes, reopens = _audit(session, "period.close"), _audit(session, "period.reopen")
+    closes, reopens = _audit(session, "period.close", q), _audit(session, "period.reopen", q)
     assert [a.after["revision"] for a in closes] == [1, 2]
     assert closes[0].reason == "季度考核结算" and closes[0].after["totals"][p0] == before["total"]
     assert len(reopens) == 1 and reopens[0].reason == "县考核组反馈，补录材料"
@@ -163,7 +166,7 @@ def test_quota_override_is_recorded_audited_and_used(client, quarter, session):
     r2 = client.post(f"{API}/periods/{QUARTER}/quota?{q.tq()}", headers=_h(q),
                      json={"village_id": vid, "role": "parttime", "excellent": 1, "reason": "复议"})
     assert sorted(r2.json()["replaced"]) == sorted(r.json()["item_ids"])
-    audits = _audit(session, "tier.quota_override")
+    audits = _audit(session, "tier.quota_override", q)
     assert len(audits) == 2 and audits[1].before["replaced"]
     # more places than workers is refused by the scoring
     client.post(f"{API}/periods/{QUARTER}/quota?{q.tq()}", headers=_h(q),
@@ -243,7 +246,7 @@ def test_import_csv_all_or_nothing_one_audit_row(client, quarter, session):
                     files={"file": ("items.csv", good, "text/csv")})
     assert r.status_code == 201, r.text
     assert r.json()["imported"] == 2
-    audits = _audit(session, "item.import")
+    audits = _audit(session, "item.import", q)
     assert len(audits) == 1 and audits[0].after["item_ids"] == ["IMP-1", "IMP-2"]
     # same ids again: 409, nothing stored; a bad line: 422 naming line and field
     again = client.post(f"{API}/items/import?{q.tq()}", headers=_h(q),
@@ -262,6 +265,6 @@ def test_import_csv_all_or_nothing_one_audit_row(client, quarter, session):
     assert client.post(f"{API}/items/IMP-1/withdraw", json={"reason": ""}, headers=_h(q)).status_code == 422
     w = client.post(f"{API}/items/IMP-1/withdraw", json={"reason": "录入错误"}, headers=_h(q))
     assert w.status_code == 200 and w.json()["withdrawn"]
-    assert len(_audit(session, "item.withdraw")) == 1
+    assert len(_audit(session, "item.withdraw", q)) == 1
     sh = client.get(f"{API}/periods/{QUARTER}/sheets/{p1}?{q.tq()}", headers=_h(q)).json()["sheet"]
     assert not any(t["evidence"].get("item_id") == "IMP-1" for it in sh["items"] for t in it["trail"])
