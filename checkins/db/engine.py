@@ -28,7 +28,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def _sqlite_begin(conn: Any) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT and transactional DDL: we emit
     # BEGIN ourselves (SQLAlchemy docs, "Serializable isolation / Savepoints").
-    conn.exec_driver_sql("BEGIN")
+    # ``sqlite_begin="IMMEDIATE"`` (an execution option) takes the write lock at BEGIN: a
+    # transaction that reads and then writes cannot then fail with "database is locked"
+    # when another writer committed in between (WAL snapshots cannot be upgraded; the busy
+    # timeout does not apply); it waits for the lock instead
+    mode = conn.get_execution_options().get("sqlite_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -361,6 +361,7 @@ async def post_positions(request: Request) -> Response:
 
     def work() -> Response:
         with Session(app_engine(request), expire_on_commit=False) as session:
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})  # SQLite only
             who = authenticate(session, claims)
             report = ingest.ingest_batch(session, worker_id=who.worker_id, device_id=who.device_id,
                                          items=items, outcomes=bad, seqs_seen=seqs, params=params)
