@@ -254,7 +254,7 @@ def _evaluate_batch(
 
     # ---------------------------------------------------------------- GEO-INGRID
     lev = classify(gs, uw, ux, uy)
-    p_raw, p_buf = inside_pieces(gs, sw, x0, y0, x1, y1, lev[a], lev[b], a, b)
+    p_raw, p_buf = inside_pieces(gs, sw, x0, y0, x1, y1, lev[a], lev[b], a, b, seg_len)
     sec_buf = window_seconds(p_buf, sw, t0, t1, status, cut, W0, W1)
     sec_raw = window_seconds(p_raw, sw, t0, t1, status, cut, W0, W1, counted_only=True)
 

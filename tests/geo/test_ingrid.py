@@ -10,6 +10,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import shapely
 
 import geo.ingrid
 from geo.engine import evaluate_day
@@ -275,3 +276,39 @@ def test_geo_ingrid_fast_paths_equal_exact_geometry(world, params, monkeypatch, 
         assert abs(fast.patrols[k].in_grid_s - exact.patrols[k].in_grid_s) <= 1
         assert abs(fast.patrols[k].tolerance_s - exact.patrols[k].tolerance_s) <= 1
         assert fast.patrols[k].lost_s == exact.patrols[k].lost_s
+
+
+def test_geo_ingrid_classify_certificates_equal_polygon_tests():
+    """GEO-INGRID: the disc certificate of ``classify`` gives the plain polygon tests' levels.
+
+    Grids in metres: a U with a pond, a C whose centroid lies outside it, a MultiPolygon,
+    and a grid too small to have an eroded core (empty I). 20,000 random points each,
+    some exactly on the rim of the disc's polygon, are classified with the certificate and
+    by testing I and O directly.
+    """
+    from shapely.geometry import MultiPolygon, Polygon, box
+
+    grids = [
+        Polygon([(0, 0), (1000, 0), (1000, 1000), (600, 1000), (600, 300), (400, 300), (400, 1000), (0, 1000)],
+                [[(100, 100), (250, 100), (250, 250), (100, 250)]]),
+        Polygon([(0, 0), (1000, 0), (1000, 200), (200, 200), (200, 800), (1000, 800), (1000, 1000), (0, 1000)]),
+        MultiPolygon([box(0, 0, 400, 400), box(600, 600, 1000, 1000)]),
+        box(400, 400, 430, 430),
+    ]
+    gs = geo.ingrid.prepare_grids(np.array(grids, dtype=object), 20.0)
+    assert (gs.disc[2, :3] > 0).all() and gs.disc[2, 3] == 0  # the tiny grid has no disc
+    rng = np.random.default_rng(5)
+    w = np.repeat(np.arange(len(grids)), 20000)
+    x = rng.uniform(-100, 1100, w.size)
+    y = rng.uniform(-100, 1100, w.size)
+    # points on the disc rims and at the centres
+    r = np.sqrt(gs.disc[2])
+    k = np.arange(len(grids)) * 20000
+    x[k], y[k] = gs.disc[0] + r, gs.disc[1]
+    x[k + 1], y[k + 1] = gs.disc[0], gs.disc[1]
+    lev = geo.ingrid.classify(gs, w, x, y)
+    inn = shapely.intersects_xy(gs.inner[w], x, y)
+    out = ~shapely.intersects_xy(gs.outer[w], x, y)
+    expect = np.where(inn, geo.ingrid.LEVEL_IN, np.where(out, geo.ingrid.LEVEL_OUT, geo.ingrid.LEVEL_BAND))
+    assert (lev == expect).all()
+    assert (lev == geo.ingrid.LEVEL_IN).sum() > 1000
