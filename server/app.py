@@ -38,8 +38,22 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.include_router(module.router)
     for name in OPTIONAL_ROUTERS:
         _include_optional(app, name)
+    _add_body_limit(app)
     _add_request_log(app)
     return app
+
+
+MAX_BODY_BYTES = 21 * 1024 * 1024  # the largest office upload (an import, 20 MiB) + multipart
+
+
+def _add_body_limit(app: FastAPI) -> None:
+    """413 before parsing for any body above MAX_BODY_BYTES (the mobile API has its own, finer
+    limits), so no route, not even an unauthenticated login, buffers an unbounded body."""
+    from server.mobile.bodylimit import BodyLimitMiddleware
+    from server.mobile.prefix import MOBILE_PREFIX
+
+    app.add_middleware(BodyLimitMiddleware, prefix="/", limit_bytes=MAX_BODY_BYTES,
+                       overrides={MOBILE_PREFIX.lstrip("/"): 1 << 40})
 
 
 def _include_optional(app: FastAPI, name: str) -> None:

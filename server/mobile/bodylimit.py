@@ -43,18 +43,25 @@ class BodyLimitMiddleware:
                     return
         seen = 0
         started = False
+        exceeded = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > limit:
+                    exceeded = True
                     raise BodyTooLarge
             return msg
 
         async def tracking_send(msg: Message) -> None:
             nonlocal started
+            if exceeded:  # the app turned BodyTooLarge into its own error (e.g. FastAPI's 400)
+                if msg["type"] == "http.response.start" and not started:
+                    started = True
+                    await _reject(send, limit)
+                return
             if msg["type"] == "http.response.start":
                 started = True
             await send(msg)
