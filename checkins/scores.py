@@ -19,6 +19,7 @@ close, reopen, override quotas or enter township items (:class:`ScoresError` 403
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import secrets
@@ -84,8 +85,21 @@ def township_for(session: Session, scope: OfficeScope | None, township_id: str |
 
 
 def township_profile(township: Township) -> Profile:
-    """The township's rule profile (``township.profile``)."""
-    return load_profile(township.profile or "yangkou-2022")
+    """The township's rule profile (``township.profile``), parsed once per file version."""
+    from scoring.profiles import profile_path
+
+    name = township.profile or "yangkou-2022"
+    path = profile_path(name)
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return load_profile(name)  # the loader's own error
+    return _cached_profile(name, stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_profile(name: str, stamp: int) -> Profile:
+    return load_profile(name)
 
 
 def period_for(text: str, profile: Profile) -> Period:
@@ -391,8 +405,12 @@ class Inputs:
                 "digest": self.digest}
 
 
-def load_inputs(session: Session, township: Township, period: Period) -> Inputs:
-    """Stored day results, live entered items and the roster of the township for ``period``."""
+def load_inputs(session: Session, township: Township, period: Period, *,
+                digest: bool = False) -> Inputs:
+    """Stored day results, live entered items and the roster of the township for ``period``.
+
+    ``digest``: also hash every day entry and item (stored with a closed result).
+    """
     villages = {v.village_id for v in session.scalars(
         sa.select(Village).where(Village.township_id == township.township_id))}
     workers = list(session.scalars(sa.select(Worker).where(Worker.village_id.in_(villages))
@@ -415,7 +433,8 @@ def load_inputs(session: Session, township: Township, period: Period) -> Inputs:
             raise ScoresError(f"stored day result of {wid} on {_date}: {exc}", 422) from None
         days.append(ScoredDay(d.result, by_id[wid].village_id))
         provisional += bool(prov)
-        h.update(json.dumps([wid, str(_date), result], sort_keys=True, default=str).encode())
+        if digest:
+            h.update(json.dumps([wid, str(_date), result], sort_keys=True, default=str).encode())
     item_rows = session.scalars(sa.select(ItemRow).where(
         ItemRow.township_id == township.township_id, ItemRow.withdrawn_at.is_(None))
         .order_by(ItemRow.item_id))
@@ -427,16 +446,17 @@ def load_inputs(session: Session, township: Township, period: Period) -> Inputs:
     roster = {w.worker_id: Subject(w.worker_id, "worker", w.role, w.village_id, w.name)
               for w in workers if w.active or w.worker_id in with_data}
     notes = [f"{provisional} of {len(days)} day results are provisional"] if provisional else []
-    return Inputs(days, items, roster, provisional, h.hexdigest(), notes)
+    return Inputs(days, items, roster, provisional, h.hexdigest() if digest else "", notes)
 
 
 def compute(session: Session, township: Township, period: Period,
-            profile: Profile | None = None) -> tuple[PeriodScores, Inputs]:
+            profile: Profile | None = None, *, digest: bool = False
+            ) -> tuple[PeriodScores, Inputs]:
     """Score ``period`` from the stored days and the entered items (nothing is stored)."""
     from scoring.score import score
 
     profile = profile or township_profile(township)
-    inputs = load_inputs(session, township, period)
+    inputs = load_inputs(session, township, period, digest=digest)
     try:
         result = score(profile, period, inputs.days, inputs.items, inputs.roster)
     except (ItemError, ScoreError) as exc:
@@ -497,7 +517,7 @@ def close_period(session: Session, scope: OfficeScope, township: Township, perio
     row = stored(session, township, per)
     if row is not None and row.status == "closed":
         raise ScoresError(f"period {per.label} is already closed (reopen it first)", 409)
-    result, inputs = compute(session, township, per, profile)
+    result, inputs = compute(session, township, per, profile, digest=True)
     now = dt.datetime.now(dt.UTC)
     doc = _doc(result, inputs)
     if row is None:
