@@ -268,3 +268,19 @@ def test_live_status_from_positions_patrols_and_leave(client, world):
     naive = client.get(f"/api/office/villages/{vid}/live", params={"at": "2026-11-18T10:30"},
                        headers=world.headers("village_office"))
     assert naive.status_code == 422
+    # an open alert of the scheduler's live check overrides what the last fix says
+    from checkins.models_jobs import Alert
+
+    s.add(Alert(worker_id=idle, village_id=vid, work_date=DAY, kind="crosspost",
+                rule="GEO-CROSSPOST", start_at=now - dt.timedelta(minutes=20),
+                end_at=now - dt.timedelta(minutes=2), other_grid_id=world.grids["other"]))
+    s.add(Alert(worker_id=patrolling, village_id=vid, work_date=DAY, kind="phone_off",
+                rule="GEO-PHONEOFF", start_at=now + dt.timedelta(minutes=5),
+                end_at=now + dt.timedelta(minutes=30)))  # later than "at": not yet
+    s.flush()
+    rows = client.get(f"/api/office/villages/{vid}/live", params={"at": now.isoformat()},
+                      headers=world.headers("village_office")).json()["rows"]
+    by_id = {row["worker_id"]: row for row in rows}
+    assert by_id[idle]["status"] == "off_post"
+    assert [a["rule"] for a in by_id[idle]["alerts"]] == ["GEO-CROSSPOST"]
+    assert by_id[patrolling]["status"] == "on_patrol" and by_id[patrolling]["alerts"] == []
