@@ -7,6 +7,7 @@ tests never see each other's workers; the database itself is the run's throwaway
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,8 +25,9 @@ from checkins.models import Grid, GridAssignment, Township, Village, Worker
 PREFIX = "/api/mobile/v1"
 SECRET = "test-secret-" + "x" * 32
 PASSWORD = "correct horse 42"
-# a village in Rudong county, Jiangsu (洋口镇 area), WGS-84
-LON0, LAT0 = 121.05, 32.45
+# the test townships' lattice (WGS-84), inland China, away from the demo and example ones
+TEST_LON0, TEST_LAT0 = 110.0, 30.0
+_TOWNSHIP_CELLS = itertools.count(secrets.randbelow(50) * 50)
 
 
 @dataclass
@@ -108,9 +110,10 @@ def grid_polygon(lon: float, lat: float, half_m: float = 400.0) -> shapely.Polyg
 def township(migrated_engine: sa.Engine) -> Township_:
     """A fresh township, village (office at the grid centre) and grid."""
     tag = secrets.token_hex(3)
-    # spread townships apart so grids of different tests never overlap
-    off = int(tag, 16) % 5000 / 1000.0
-    lon, lat = LON0 + off * 0.01, LAT0 + (int(tag, 16) % 97) * 0.01
+    # a fresh cell of a 0.02-degree lattice per township (grids are 0.0085 x 0.0072 degrees),
+    # far from the example and demo townships: grids of different tests never overlap
+    k = next(_TOWNSHIP_CELLS)
+    lon, lat = TEST_LON0 + 0.02 * (k % 50), TEST_LAT0 + 0.02 * (k // 50)
     poly = grid_polygon(lon, lat)
     with Session(migrated_engine) as s:
         s.add(Township(township_id=f"t{tag}", name=f"镇{tag}"))
