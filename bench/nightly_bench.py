@@ -21,7 +21,8 @@ Run (a documented command, not a timed test)::
 
     uv run python bench/nightly_bench.py [--workers 5000] [--runs 3] [--keep]
 
-``--workers 300`` gives a quick run. Writes ``bench/out/nightly_bench.json``; figures are in
+``--workers 300`` gives a quick run; ``--keep`` keeps the seeded database and
+``--reuse DBNAME`` measures it again without seeding. Writes ``bench/out/nightly_bench.json``; figures are in
 ``docs/performance.md`` ("Nightly evaluation from PostGIS").
 """
 
@@ -55,6 +56,13 @@ DEFAULT_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def _rss_mb() -> float:
+    """Peak RSS of this process (VmHWM: unlike ru_maxrss, not inherited from the parent)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -253,10 +261,25 @@ def phase_live(url: str, repeats: int) -> dict:
     states: dict[str, int] = {}
     for r in rows:
         states[r["state"]] = states.get(r["state"], 0) + 1
+    # the bare question "who is off post or unreachable now": the open alerts of the township
+    import sqlalchemy as sa
+
+    q = sa.text("SELECT a.worker_id, a.kind, a.start_at, w.village_id FROM alert a"
+                " JOIN worker w ON w.worker_id = a.worker_id WHERE a.status = 'open'")
+    bare = []
+    with engine.connect() as conn:
+        for _ in range(repeats):
+            t = time.perf_counter()
+            n_open = len(conn.execute(q).all())
+            bare.append(time.perf_counter() - t)
+    bare_ms = sorted(x * 1000 for x in bare)
     lat_ms = sorted(x * 1000 for x in lat)
     return {"live_check_s": check_s, "alerts": counts, "board_rows": len(rows),
             "states": states, "board_p50_ms": round(statistics.median(lat_ms), 1),
             "board_p99_ms": round(lat_ms[min(len(lat_ms) - 1, int(0.99 * len(lat_ms)))], 1),
+            "open_alerts": n_open, "offpost_now_p50_ms": round(statistics.median(bare_ms), 2),
+            "offpost_now_p99_ms": round(bare_ms[min(len(bare_ms) - 1,
+                                                    int(0.99 * len(bare_ms)))], 2),
             "peak_rss_mb": round(_rss_mb())}
 
 
@@ -276,11 +299,13 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--admin-url", default=os.environ.get("GRIDPATROL_TEST_PG_ADMIN_URL",
                                                           DEFAULT_ADMIN))
     ap.add_argument("--keep", action="store_true", help="keep the benchmark database")
-    ap.add_argument("--phase", choices=("flow", "engine", "live"), help=argparse.SUPPRESS)
+    ap.add_argument("--reuse", metavar="DBNAME",
+                    help="use a database kept by an earlier --keep run (no seeding)")
+    ap.add_argument("--phase", choices=("seed", "flow", "engine", "live"), help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.phase:
-        res = {"flow": lambda: phase_flow(a.url), "engine": lambda: phase_engine(a.url, a.workers),
+        res = {"seed": lambda: seed(a.url, a.workers), "flow": lambda: phase_flow(a.url), "engine": lambda: phase_engine(a.url, a.workers),
                "live": lambda: phase_live(a.url, a.board_repeats)}[a.phase]()
         print(json.dumps(res))
         return res
@@ -288,13 +313,17 @@ def main(argv: list[str] | None = None) -> dict:
     import sqlalchemy as sa
 
     admin = sa.create_engine(a.admin_url, isolation_level="AUTOCOMMIT")
-    name = f"gridpatrol_bench_{secrets.token_hex(4)}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    name = a.reuse or f"gridpatrol_bench_{secrets.token_hex(4)}"
+    if not a.reuse:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.make_url(a.admin_url).set(database=name).render_as_string(hide_password=False)
     try:
-        print(f"seeding {a.workers} workers into {name} ...", file=sys.stderr)
-        seeded = seed(url, a.workers)
+        if a.reuse:
+            seeded = {"workers": a.workers, "reused": name}
+        else:
+            print(f"seeding {a.workers} workers into {name} ...", file=sys.stderr)
+            seeded = _child(["--phase", "seed", "--url", url, "--workers", str(a.workers)])
         print(json.dumps(seeded), file=sys.stderr)
         flows, engines = [], []
         for i in range(a.runs):
@@ -305,6 +334,8 @@ def main(argv: list[str] | None = None) -> dict:
                                    "--workers", str(a.workers)]))
             print(f"run {i + 1}: flow {flows[-1]['total_s']:.2f} s, "
                   f"engine {engines[-1]['total_s']:.2f} s", file=sys.stderr)
+        with sa.create_engine(url).begin() as conn:
+            conn.execute(sa.text("DELETE FROM alert"))
         live = _child(["--phase", "live", "--url", url, "--board-repeats",
                        str(a.board_repeats)])
         med = statistics.median
@@ -332,7 +363,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps(result, indent=1))
         return result
     finally:
-        if not a.keep:
+        if not a.keep and not a.reuse:
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
