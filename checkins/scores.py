@@ -114,6 +114,12 @@ def period_for(text: str, profile: Profile) -> Period:
     return p
 
 
+def _lock(session: Session, township: Township) -> None:
+    """Serialise close/reopen/quota of one township (row lock on PostgreSQL)."""
+    session.execute(sa.select(Township.township_id).where(
+        Township.township_id == township.township_id).with_for_update())
+
+
 def _require_township_office(scope: OfficeScope) -> None:
     if not scope.all_villages:
         raise ScoresError("township office or administrator role required", 403)
@@ -354,6 +360,7 @@ def set_quota(session: Session, scope: OfficeScope, township: Township, period: 
     if v.township_id != township.township_id:
         raise NotVisible(f"village {village_id}")
     reason = _reason(reason)
+    _lock(session, township)
     counts = {"quota_excellent": excellent, "quota_good": good, "quota_pass": pass_}
     if all(c is None for c in counts.values()):
         raise ScoresError("give at least one of excellent, good, pass", 422, "excellent")
@@ -514,6 +521,7 @@ def close_period(session: Session, scope: OfficeScope, township: Township, perio
     _require_township_office(scope)
     profile = township_profile(township)
     per = period_for(period, profile)
+    _lock(session, township)
     row = stored(session, township, per)
     if row is not None and row.status == "closed":
         raise ScoresError(f"period {per.label} is already closed (reopen it first)", 409)
@@ -556,6 +564,7 @@ def reopen_period(session: Session, scope: OfficeScope, township: Township, peri
     profile = township_profile(township)
     per = period_for(period, profile)
     reason = _reason(reason)
+    _lock(session, township)
     row = stored(session, township, per)
     if row is None or row.status != "closed":
         raise ScoresError(f"period {per.label} is not closed", 409)
