@@ -47,3 +47,13 @@ def start_server(migrated_engine: sa.Engine, tmp_path: Path) -> Iterator[Callabl
 def phones(migrated_engine: sa.Engine) -> Callable[[int], list[Phone]]:
     """Factory: ``n`` workers with approved phones and minted tokens in a fresh township."""
     return lambda n: seed_phones(migrated_engine, n)
+
+
+# the mobile API tests' in-process app and township factories, reused here
+from tests.mobile.conftest import (  # noqa: E402,F401
+    _cheap_password_hashing,
+    client,
+    make_worker,
+    mobile_app,
+    township,
+)
