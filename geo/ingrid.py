@@ -571,6 +571,8 @@ def window_seconds(
     ``counted_only``).
     """
     n, k = w0.shape
+    w0T = np.ascontiguousarray(w0.T)
+    w1T = np.ascontiguousarray(w1.T)
     res = {name: np.zeros((n, k)) for name in ("counted", "still", "gap", "speed", "suspect")}
     f = pieces.full
     s = pieces.seg
@@ -586,8 +588,8 @@ def window_seconds(
         lost_codes = [] if counted_only else [(c_, nm, st == c_) for c_, nm in LOST_NAMES.items()]
         lost_codes = [(code, name, m) for code, name, m in lost_codes if m.any()]
         for j in range(k):
-            lo = np.maximum(ta, w0[g, j])
-            hi = np.minimum(tb, w1[g, j])
+            lo = np.maximum(ta, w0T[j].take(g))
+            hi = np.minimum(tb, w1T[j].take(g))
             ov = np.maximum(hi - lo, 0.0)
             hc = np.minimum(hi, c)
             counted = np.where(cnt_mask, np.maximum(hc - lo, 0.0), 0.0)

@@ -54,21 +54,21 @@ def stay_cut_times(
     wend[: ends[-1] if ends.size else 0] = np.repeat(ends, ends - starts)  # contiguous slices
     r2 = radius_m * radius_m
     # next anchor within the look-ahead: first j in i+1..i+K with d(i, j) > r, or the end
-    nxt = np.full(n, -1, dtype=np.int64)
-    undecided = np.ones(n, dtype=bool)
+    # (the smallest k with k >= wend - i or fix i+k far gives i + k; none: -1)
     idx = np.arange(n)
-    for k in range(1, _LOOKAHEAD + 1):
-        at_end = undecided & (idx + k >= wend)
-        nxt[at_end] = wend[at_end]
-        undecided &= ~at_end
+    rem = wend - idx
+    kstar = np.zeros(n, dtype=np.int64)
+    for k in range(_LOOKAHEAD, 0, -1):
+        stop = rem <= k
         if n > k:
-            far = np.zeros(n, dtype=bool)
             dx = x[k:] - x[:-k]
             dy = y[k:] - y[:-k]
-            far[:-k] = dx * dx + dy * dy > r2
-            far &= undecided
-            nxt[far] = idx[far] + k
-            undecided &= ~far
+            dx *= dx
+            dy *= dy
+            dx += dy
+            stop[:-k] |= dx > r2
+        np.copyto(kstar, k, where=stop)
+    nxt = np.where(kstar > 0, idx + kstar, -1)
     firsts, lasts = [], []
     anchor = starts[ends > starts]
     while anchor.size:
