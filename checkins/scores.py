@@ -301,6 +301,10 @@ def withdraw_item(session: Session, scope: OfficeScope, item_id: str, reason: st
                   ) -> dict[str, Any]:
     """Withdraw an item (it stops counting; the row stays), reason required; one audit row."""
     row = _visible_item(session, scope, item_id)
+    town = session.get(Township, row.township_id)
+    if town is not None and row.rule in township_profile(town).rules and township_item(
+            township_profile(town), to_scoring(row)):
+        _require_township_office(scope)  # a quota override or county rank is the township's
     reason = _reason(reason)
     if row.withdrawn_at is not None:
         raise ScoresError(f"item {item_id} is already withdrawn", 409)

@@ -168,6 +168,10 @@ def test_quota_override_is_recorded_audited_and_used(client, quarter, session):
     assert sorted(r2.json()["replaced"]) == sorted(r.json()["item_ids"])
     audits = _audit(session, "tier.quota_override", q)
     assert len(audits) == 2 and audits[1].before["replaced"]
+    # the village office sees its village's quota items but cannot withdraw them
+    qid = r2.json()["item_ids"][0]
+    assert client.post(f"{API}/items/{qid}/withdraw", json={"reason": "不同意"},
+                       headers=_h(q, "village_office")).status_code == 403
     # more places than workers is refused by the scoring
     client.post(f"{API}/periods/{QUARTER}/quota?{q.tq()}", headers=_h(q),
                 json={"village_id": vid, "role": "parttime", "excellent": 9, "reason": "错误"})
