@@ -26,7 +26,9 @@ from geo.calendar import is_working_day
 from geo.crs import project, projection_key
 from geo.duty import allowed_places, covering_exemption, day_bounds, duty_intervals, local_instant
 from geo.ingrid import (
+    COUNTED,
     LOST_NAMES,
+    LOST_SUSPECT,
     classify,
     inside_pieces,
     prepare_grids,
@@ -171,6 +173,8 @@ def _evaluate_batch(
     wkid = ukid[widx]
 
     def proj_by_worker(w: np.ndarray, lon: np.ndarray, lat: np.ndarray):
+        if len(keyset) == 1:  # one projection for the whole batch: no gathers, no copies
+            return project(lon, lat, keyset[0])
         x = np.empty(lon.shape[0])
         y = np.empty(lon.shape[0])
         kk = wkid[w]
@@ -240,13 +244,16 @@ def _evaluate_batch(
     keep = (ut[b] > D0[sw]) & (ut[a] < D1[sw])
     if not keep.all():
         a, b, sw = a[keep], b[keep], sw[keep]
-    cs = np.cumsum(susp)
-    bridged = (cs[us[b] - 1] - cs[us[a]]) > 0
     t0, t1 = ut[a], ut[b]
     x0, y0, x1, y1 = ux[a], uy[a], ux[b], uy[b]
     seg_dt = t1 - t0
     seg_len = np.hypot(x1 - x0, y1 - y0)
-    status = segment_status(seg_dt, seg_len, bridged, params.max_gap_s, params.max_speed_kmh)
+    status = segment_status(seg_dt, seg_len, None, params.max_gap_s, params.max_speed_kmh)
+    lost = np.flatnonzero(status != COUNTED)
+    if lost.size and susp.any():  # a failing segment bridging a suspect fix: GEO-SPOOF's loss
+        cs = np.cumsum(susp)
+        bridged = (cs[us[b[lost]] - 1] - cs[us[a[lost]]]) > 0
+        status[lost[bridged]] = LOST_SUSPECT
 
     # ---------------------------------------------------------------- GEO-STILL
     cut_fix, _, _ = stay_cut_times(ux, uy, ut, ustart, uend, params.still_radius_m, params.still_max_s)
