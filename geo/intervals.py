@@ -33,8 +33,10 @@ def overlap_sum(
     """Seconds of the intervals inside each group's windows, shape (groups, windows)."""
     n, k = w0.shape
     out = np.zeros((n, k))
+    w0t = np.ascontiguousarray(w0.T)
+    w1t = np.ascontiguousarray(w1.T)
     for j in range(k):
-        ov = np.minimum(b, w1[g, j]) - np.maximum(a, w0[g, j])
+        ov = np.minimum(b, w1t[j].take(g)) - np.maximum(a, w0t[j].take(g))
         np.maximum(ov, 0.0, out=ov)
         out[:, j] = np.bincount(g, weights=ov, minlength=n)
     return out
