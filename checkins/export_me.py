@@ -131,12 +131,13 @@ def export_summary(session: Session, worker_id: str) -> dict[str, Any]:
     }
 
 
-def export_positions(session: Session, worker_id: str, day: dt.date) -> dict[str, Any]:
-    """Every stored position of ``worker_id`` on local ``day`` (fixes and heartbeats)."""
+def export_positions(session: Session, worker_id: str, day: dt.date | None) -> dict[str, Any]:
+    """Every stored position of ``worker_id`` on local ``day`` (default today)."""
     w = session.get(Worker, worker_id)
     if w is None:
         raise LookupError(worker_id)
     tz = ZoneInfo(_timezone(session, w))
+    day = day or dt.datetime.now(tz).date()
     lo = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
     hi = lo + dt.timedelta(days=1)
     rows = []

@@ -184,6 +184,14 @@ _VOLATILE = {"access_token", "refresh_token", "server_time", "created_at", "date
              "device_id", "worker_id_any"}
 
 
+_EXPORT_VOLATILE = {"id", "generated_at", "received_at", "registered_at", "decided_at",
+                    "last_seen_at", "requested_at", "at", "signed_at", "started_at",
+                    "ended_at", "written_at", "recorded_at", "revoked_at", "evaluated_at",
+                    "positions_by_day", "device_id", "session_id", "patrol_session_id",
+                    "entity_id", "start_at", "end_at", "photos", "after", "before", "timezone",
+                    "count", "items", "worker_id", "worker", "client_id"}
+
+
 def _scrub(body: Any, ids: set[str]) -> Any:
     if isinstance(body, dict):
         return {k: (ANY if (k in _VOLATILE or (k in ids and v is not None)) else _scrub(v, ids))
@@ -304,6 +312,18 @@ def scripted_flow() -> list[tuple[str, dict[str, Any], set[str]]]:
                             "tier and payouts; frozen once the township closed the period."),
             "request": {"method": "GET", "path": f"{v1}/me/score", "auth": True,
                         "params": {"period": "2026Q1"}}}, set()),
+        ("15b_my_export", {
+            "name": "download all my data (PIPL)",
+            "description": ("Everything held about me: phones, sessions, sign-ins, patrols, logs, "
+                            "requests and decisions, results, audit rows about me; positions "
+                            "counted per local day (fetch each day with /me/export/positions)."),
+            "request": {"method": "GET", "path": f"{v1}/me/export", "auth": True}},
+         _EXPORT_VOLATILE),
+        ("15c_my_positions", {
+            "name": "download my positions of a day (PIPL)",
+            "description": "Every stored fix and heartbeat of the day, as received and in WGS-84.",
+            "request": {"method": "GET", "path": f"{v1}/me/export/positions", "auth": True}},
+         _EXPORT_VOLATILE),
         ("16_error_no_token", {
             "name": "error: no token", "description": "Every error has a stable code.",
             "request": {"method": "GET", "path": f"{v1}/me"}}, set()),

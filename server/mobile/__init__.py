@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from server.mobile.prefix import MOBILE_PREFIX
 
 API_TITLE = "gridpatrol mobile API"
-API_VERSION = "1.1.0"
+API_VERSION = "1.2.0"
 
 
 def install(app: FastAPI) -> None:
@@ -30,6 +30,9 @@ def install(app: FastAPI) -> None:
     from server.mobile.scores import router as scores_router  # the worker's own score sheet
 
     app.include_router(scores_router)
+    from server.mobile.export import router as export_router  # the worker's data download
+
+    app.include_router(export_router)
     install_error_handlers(app)
 
     @app.exception_handler(BodyTooLarge)

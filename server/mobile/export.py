@@ -79,7 +79,8 @@ def get_my_export(me: WorkerDep, session: SessionDep) -> dict[str, Any]:
 @router.get("/me/export/positions", dependencies=_AUTH, response_model=MyPositions,
             responses=_ERRORS, summary="Download my stored positions of one local day")
 def get_my_positions(me: WorkerDep, session: SessionDep,
-                     date: Annotated[dt.date, Query(description="local date, YYYY-MM-DD")],
+                     date: Annotated[dt.date | None, Query(
+                         description="local date, YYYY-MM-DD (default: today)")] = None,
                      ) -> dict[str, Any]:
     """Every stored fix and heartbeat of mine on ``date`` (as received + WGS-84)."""
     try:
