@@ -41,7 +41,7 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def seed_worker(database_url: str) -> dict[str, str]:
+def seed_worker(database_url: str, phone: str = "13900000000") -> dict[str, str]:
     """A township, village, grid and worker with a password and an approved phone."""
     import shapely
     from sqlmodel import Session
@@ -63,7 +63,7 @@ def seed_worker(database_url: str) -> dict[str, str]:
         s.flush()
         s.add(Grid(grid_id=f"fg{tag}", village_id=f"fv{tag}",
                    geom=shapely.box(lon - 0.004, lat - 0.004, lon + 0.004, lat + 0.004)))
-        s.add(Worker(worker_id=f"fw{tag}", name="网格员", phone="13900000000", role="fulltime",
+        s.add(Worker(worker_id=f"fw{tag}", name="网格员", phone=phone, role="fulltime",
                      village_id=f"fv{tag}"))
         s.flush()
         s.add(GridAssignment(worker_id=f"fw{tag}", grid_id=f"fg{tag}",
@@ -73,11 +73,15 @@ def seed_worker(database_url: str) -> dict[str, str]:
                              actor="fuzz")
         s.commit()
     engine.dispose()
-    return {"phone": "13900000000", "password": PASSWORD, "device_uid": f"fuzz-{tag}"}
+    return {"phone": phone, "password": PASSWORD, "device_uid": f"fuzz-{tag}"}
 
 
-def start_server(database_url: str, data_dir: Path) -> tuple[subprocess.Popen, str]:
-    """A uvicorn process serving the app; (process, base URL) once /health answers."""
+def start_server(database_url: str, data_dir: Path, limits: bool = False
+                 ) -> tuple[subprocess.Popen, str]:
+    """A uvicorn process serving the app; (process, base URL) once /health answers.
+
+    ``limits``: the default (production) rate limits instead of generous ones.
+    """
     port = _port()
     env = {**os.environ, "DATABASE_URL": database_url, "GRIDPATROL_ENVIRONMENT": "test",
            "GRIDPATROL_SECRET_KEY": SECRET, "GRIDPATROL_DATA_DIR": str(data_dir),
@@ -86,6 +90,8 @@ def start_server(database_url: str, data_dir: Path) -> tuple[subprocess.Popen, s
            "GRIDPATROL_MOBILE_ACCESS_TTL_S": "86400",
            "GRIDPATROL_MOBILE_UPLOAD_BURST": "100000", "GRIDPATROL_MOBILE_UPLOAD_PER_S": "100000",
            "GRIDPATROL_MOBILE_LOGIN_BURST": "100000", "GRIDPATROL_MOBILE_LOGIN_PER_MIN": "1000000"}
+    if limits:  # the production rate limits
+        env = {k: v for k, v in env.items() if not k.startswith("GRIDPATROL_MOBILE_")}
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - lives with the process
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "server.app:create_app",
                              "--factory", "--host", "127.0.0.1", "--port", str(port),

@@ -1,0 +1,187 @@
+"""Brute force and resource attacks against a real server, with its memory measured.
+
+    uv run python -m bench.security.attack_bench [--seconds 60] [--rate-per-min 1000]
+
+Starts ``uvicorn server.app:create_app`` on 127.0.0.1 (throwaway SQLite, the default
+production rate limits) and, from threads of this process:
+
+* **brute force**: ``--rate-per-min`` login attempts a minute against one account (wrong
+  passwords, a new device id each time) for ``--seconds``, while a bystander worker logs in
+  every 2 s: counts per status, the bystander's successes and latency;
+* **resource attacks**, one after another: oversized bodies (50 MiB, with and without
+  Content-Length) on the office login, the import and the position upload; 501-item
+  batches; ``limit=10**9``; 144-Mpx PNG photo bombs; 30-photo logs. Each: statuses, and the
+  server's resident memory (VmRSS sampled every 50 ms; VmHWM = peak) before and after.
+
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.security.fuzz import seed_worker, start_server
+
+M = "/api/mobile/v1"
+
+
+def rss_kib(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak) of a process, KiB (Linux /proc)."""
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmRSS", "VmHWM")):
+            out[line.split(":")[0]] = int(line.split()[1])
+    return out
+
+
+def brute_force(base: str, victim: dict[str, str], bystander: dict[str, str], seconds: float,
+                rate_per_min: float) -> dict[str, Any]:
+    """Throttled attempts at ``rate_per_min`` against one phone; the bystander's logins."""
+    codes: Counter[int] = Counter()
+    by_codes: Counter[int] = Counter()
+    by_ms: list[float] = []
+    stop = time.monotonic() + seconds
+    gap = 60.0 / rate_per_min
+
+    def attacker() -> None:
+        with httpx.Client(base_url=base, timeout=10) as c:
+            i, nxt = 0, time.monotonic()
+            while time.monotonic() < stop:
+                r = c.post(f"{M}/auth/login", json={"phone": victim["phone"],
+                                                    "password": f"guess-{i}",
+                                                    "device_uid": f"atk-{i}"})
+                codes[r.status_code] += 1
+                i += 1
+                nxt += gap
+                time.sleep(max(0.0, nxt - time.monotonic()))
+
+    def honest() -> None:
+        with httpx.Client(base_url=base, timeout=10) as c:
+            while time.monotonic() < stop:
+                t0 = time.perf_counter()
+                r = c.post(f"{M}/auth/login", json=bystander)
+                by_ms.append((time.perf_counter() - t0) * 1000)
+                by_codes[r.status_code] += 1
+                time.sleep(15.0)
+
+    ts = [threading.Thread(target=attacker), threading.Thread(target=honest)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    with httpx.Client(base_url=base, timeout=10) as c:
+        right = c.post(f"{M}/auth/login", json=victim)
+    return {"attempts": sum(codes.values()), "by_status": dict(sorted(codes.items())),
+            "attempts_per_min": round(sum(codes.values()) * 60.0 / seconds),
+            "victim_right_password_after_attack": right.status_code,
+            "bystander_logins": dict(by_codes),
+            "bystander_p50_ms": round(statistics.median(by_ms), 1) if by_ms else None}
+
+
+def _png(w: int, h: int) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("1", (w, h)).save(buf, "PNG", optimize=True)
+    return buf.getvalue()
+
+
+def _sample(pid: int, peak: list[int], done: threading.Event) -> None:
+    while not done.is_set():
+        peak.append(rss_kib(pid)["VmRSS"])
+        time.sleep(0.05)
+
+
+def resource_attacks(base: str, pid: int, creds: dict[str, str]) -> dict[str, Any]:
+    """Each attack: statuses and the server's RSS before/peak/after (KiB)."""
+    with httpx.Client(base_url=base, timeout=60) as c:
+        tok = c.post(f"{M}/auth/login", json=creds).json()["access_token"]
+    h = {"Authorization": f"Bearer {tok}"}
+    big = 50 * 1024 * 1024
+    bomb = _png(12_000, 12_000)
+    small = _png(64, 64)
+    item = {"client_id": "x", "seq": 1, "kind": "heartbeat",
+            "recorded_at": "2026-11-20T10:00:00+08:00", "battery_pct": 5}
+
+    def chunks() -> Any:
+        block = b" " * (1 << 20)
+        for _ in range(big >> 20):
+            yield block
+
+    attacks = {
+        "office_login_50MiB": lambda c: c.post("/api/office/login", content=b" " * big,
+                                               headers={"content-type": "application/json"}),
+        "office_login_50MiB_streamed": lambda c: c.post(
+            "/api/office/login", content=chunks(), headers={"content-type": "application/json"}),
+        "import_50MiB": lambda c: c.post("/api/office/import/grids",
+                                         files={"file": ("a.geojson", b"x" * big)}),
+        "positions_50MiB": lambda c: c.post(f"{M}/positions", content=b" " * big,
+                                            headers={**h, "content-type": "application/json"}),
+        "positions_501_items": lambda c: c.post(f"{M}/positions", headers=h, json={"items": [
+            {**item, "client_id": f"c{i}", "seq": i} for i in range(501)]}),
+        "requests_limit_1e9": lambda c: c.get(f"{M}/requests?limit=1000000000", headers=h),
+        "photo_bomb_144Mpx": lambda c: c.post(f"{M}/patrol-logs", headers=h, data={"text": "x"},
+                                              files={"photos": ("a.png", bomb, "image/png")}),
+        "photos_30": lambda c: c.post(f"{M}/patrol-logs", headers=h, data={"text": "x"}, files=[
+            ("photos", (f"{i}.png", small, "image/png")) for i in range(30)]),
+    }
+    out: dict[str, Any] = {"rss_start_kib": rss_kib(pid)["VmRSS"]}
+    for name, fn in attacks.items():
+        before = rss_kib(pid)["VmRSS"]
+        peak = [before]
+        done = threading.Event()
+
+        t = threading.Thread(target=_sample, args=(pid, peak, done))
+        t.start()
+        statuses: Counter[int] = Counter()
+        t0 = time.perf_counter()
+        with httpx.Client(base_url=base, timeout=120) as c:
+            for _ in range(5):
+                try:
+                    statuses[fn(c).status_code] += 1
+                except httpx.HTTPError as exc:  # the server may close the connection at 413
+                    statuses[type(exc).__name__] += 1  # type: ignore[index]
+        done.set()
+        t.join()
+        out[name] = {"statuses": dict(statuses), "ms_each": round(
+            (time.perf_counter() - t0) * 200, 1), "rss_before_kib": before,
+            "rss_peak_kib": max(peak), "rss_after_kib": rss_kib(pid)["VmRSS"]}
+    out["rss_hwm_kib"] = rss_kib(pid)["VmHWM"]
+    return out
+
+
+def main() -> None:
+    """Command line entry."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--rate-per-min", type=float, default=1000.0)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="gp-attack-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'attack.db'}"
+        victim = seed_worker(url, "13900000001")
+        bystander = seed_worker(url, "13900000002")
+        other = seed_worker(url, "13900000003")
+        proc, base = start_server(url, Path(tmp), limits=True)
+        try:
+            res = {"brute_force": brute_force(base, victim, bystander, a.seconds,
+                                              a.rate_per_min),
+                   "resources": resource_attacks(base, proc.pid, other)}
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    print(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
