@@ -11,7 +11,9 @@ Measured side by side in one run:
 (c) MovingPandas ``Trajectory.clip`` + durations (on a subset, scaled);
 (d) raw ``shapely.contains_xy`` over the same points: the floor for point-in-polygon work.
 
-Run: ``uv run python bench/geo_bench.py [--workers N] [--vertices 20|500] [--quick]``.
+Run: ``uv run python bench/geo_bench.py [--workers N] [--vertices 20|500] [--quick]``;
+``--processes 2`` also times the engine on two forked processes (wall clock), reported
+apart from the one-core figures.
 Prints a table and writes ``bench/out/geo_bench.json``.
 """
 
@@ -21,6 +23,7 @@ import argparse
 import datetime as dt
 import gc
 import json
+import multiprocessing
 import os
 import platform
 import resource
@@ -221,6 +224,42 @@ def contains_inputs(days):
     return g[ok], lon[ok], lat[ok]
 
 
+_PAR: tuple = ()
+
+
+def _par_slice(bounds: tuple[int, int]) -> list:
+    days, params, index = _PAR
+    return evaluate_days(days[bounds[0] : bounds[1]], params, index)
+
+
+def engine_processes(days, params, index, processes: int, expect: list, slice_n: int = 1000) -> dict:
+    """(a') the engine on ``processes`` forked worker processes over slices of workers.
+
+    The days are inherited by fork (not pickled); the results are pickled back. Returns
+    wall seconds and the CPU seconds of the parent and of the children (pool start-up,
+    result transfer and all included), so the overhead against one core is visible. The
+    results must equal ``expect`` (the one-process results).
+    """
+    global _PAR
+    _PAR = (days, params, index)
+    n = len(days)
+    bounds = [(s, min(s + slice_n, n)) for s in range(0, n, slice_n)]
+    gc.collect()
+    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    w0, c0 = time.perf_counter(), time.process_time()
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        parts = pool.map(_par_slice, bounds, chunksize=1)
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child = (ch1.ru_utime + ch1.ru_stime) - (ch0.ru_utime + ch0.ru_stime)
+    _PAR = ()
+    if [r for p in parts for r in p] != expect:  # same results as one process, or no figure
+        raise AssertionError("results on several processes differ from one process")
+    return {"processes": processes, "wall_s": round(wall, 3), "parent_cpu_s": round(cpu, 3),
+            "children_cpu_s": round(child, 3), "worker_days_per_wall_s": round(n / wall, 1),
+            "worker_days_per_total_cpu_s": round(n / (cpu + child), 1)}
+
+
 def raw_contains_xy(g, lon, lat) -> int:
     """(d) the floor: shapely.contains_xy over every position, each with its own grid."""
     return int(shapely.contains_xy(g, lon, lat).sum())
@@ -242,7 +281,8 @@ def _timed(fn, *a):
 
 
 def run(
-    n_workers: int, vertices: int, loop_n: int, mp_n: int, chunk: int, memory: bool, repeat: int = 1
+    n_workers: int, vertices: int, loop_n: int, mp_n: int, chunk: int, memory: bool, repeat: int = 1,
+    processes: int = 0,
 ) -> dict:
     """Run the four measurements and return the figures."""
     params = bench_params()
@@ -263,6 +303,9 @@ def run(
     results = runs[0][0]
     t_engine_all = [r[1] for r in runs]
     t_engine = min(t_engine_all)
+    wall_engine = min(t["wall_s"] for t in TIMINGS if t["what"] == "engine")
+    par = ([engine_processes(days, params, index, processes, runs[0][0], min(1000, -(-n_workers // processes)))
+            for _ in range(max(1, repeat))] if processes > 1 else [])
     sub_loop = days[: min(loop_n, n_workers)]
     loop_res, t_loop = _timed(per_point_loop, sub_loop, params.max_gap_s)
     sub_mp = days[: min(mp_n, n_workers)]
@@ -296,6 +339,10 @@ def run(
         "load_average_1min": round(os.getloadavg()[0], 2),
         "engine": {"seconds": round(t_engine, 3), "seconds_all_runs": [round(x, 3) for x in t_engine_all], "worker_days_per_s": round(wd_engine, 1),
                    "ns_per_fix": round(per_fix_engine * 1e9, 1)},
+        "engine_processes": None if not par else {
+            **min(par, key=lambda p: p["wall_s"]), "runs_wall_s": [p["wall_s"] for p in par],
+            "one_process_best_wall_s": wall_engine,
+            "speedup_wall_vs_one_process": round(wall_engine / min(p["wall_s"] for p in par), 2)},
         "per_point_loop": {"workers": len(sub_loop), "seconds": round(t_loop, 3),
                            "worker_days_per_s": round(wd_loop, 2)},
         "movingpandas": {"workers": len(sub_mp), "seconds": round(t_mp, 3),
@@ -338,6 +385,11 @@ def print_table(s: dict) -> None:
     print(f"{'method':40s} {'workers':>8s} {'seconds':>9s} {'worker-days/s':>14s}")
     for name, w, sec, rate in rows:
         print(f"{name:40s} {w:8d} {sec:9.3f} {rate:14.1f}")
+    p = s.get("engine_processes")
+    if p:
+        print(f"engine on {p['processes']} processes: {p['wall_s']} s wall = {p['worker_days_per_wall_s']} worker-days "
+              f"per wall second ({p['speedup_wall_vs_one_process']}x one process's best wall time); CPU parent "
+              f"{p['parent_cpu_s']} s + children {p['children_cpu_s']} s")
     r = s["ratios"]
     print(f"engine vs MovingPandas: {r['engine_vs_movingpandas']}x (target >= 100)")
     print(f"engine vs per-point loop: {r['engine_vs_per_point_loop']}x (target >= 20)")
@@ -360,6 +412,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeat", type=int, default=3, help="engine and contains_xy runs (best kept)")
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                     help="process CPU time (default; fair on a shared machine) or wall time")
+    ap.add_argument("--processes", type=int, default=0,
+                    help="also time the engine on this many forked processes (wall clock; 0: skip)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "geo_bench.json"))
     a = ap.parse_args(argv)
     global CLOCK
@@ -367,7 +421,8 @@ def main(argv: list[str] | None = None) -> dict:
     TIMINGS.clear()
     if a.quick:
         a.workers, a.loop_workers, a.mp_workers = 200, 50, 10
-    s = run(a.workers, a.vertices, a.loop_workers, a.mp_workers, a.chunk, not a.no_memory, a.repeat)
+    s = run(a.workers, a.vertices, a.loop_workers, a.mp_workers, a.chunk, not a.no_memory, a.repeat,
+            a.processes)
     print_table(s)
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
