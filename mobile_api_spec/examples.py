@@ -324,6 +324,12 @@ def scripted_flow() -> list[tuple[str, dict[str, Any], set[str]]]:
             "description": "Every stored fix and heartbeat of the day, as received and in WGS-84.",
             "request": {"method": "GET", "path": f"{v1}/me/export/positions", "auth": True}},
          _EXPORT_VOLATILE),
+        ("15d_error_password_wrong", {
+            "name": "error: change password with a wrong current password",
+            "description": "bad_credentials; nothing changes (a right one ends every login).",
+            "request": {"method": "POST", "path": f"{v1}/auth/password", "auth": True,
+                        "json": {"old_password": "not my password",
+                                 "new_password": "a new password 42"}}}, set()),
         ("16_error_no_token", {
             "name": "error: no token", "description": "Every error has a stable code.",
             "request": {"method": "GET", "path": f"{v1}/me"}}, set()),

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from server.mobile.prefix import MOBILE_PREFIX
 
 API_TITLE = "gridpatrol mobile API"
-API_VERSION = "1.2.0"
+API_VERSION = "1.3.0"
 
 
 def install(app: FastAPI) -> None:
@@ -33,6 +33,9 @@ def install(app: FastAPI) -> None:
     from server.mobile.export import router as export_router  # the worker's data download
 
     app.include_router(export_router)
+    from server.mobile.password import router as password_router  # change my password
+
+    app.include_router(password_router)
     install_error_handlers(app)
 
     @app.exception_handler(BodyTooLarge)

@@ -140,8 +140,17 @@ def _logout(c: Ctx, side: str) -> list[Probe]:
     return [("POST", f"{PREFIX}/auth/logout?{_q(c)}", {"json": c.foreign()}, "query+body")]
 
 
+def _password(c: Ctx, side: str) -> list[Probe]:
+    body = {"old_password": c.a.password, "new_password": c.a.password}  # same: stays usable
+    if side == "own":
+        return [("POST", f"{PREFIX}/auth/password", {"json": body}, "none")]
+    return [("POST", f"{PREFIX}/auth/password?{_q(c)}", {"json": {**body, **c.foreign()}},
+             "query+body")]
+
+
 MOBILE_CASES: dict[tuple[str, str], Callable[[Ctx, str], list[Probe]]] = {
     ("POST", f"{PREFIX}/auth/logout"): _logout,
+    ("POST", f"{PREFIX}/auth/password"): _password,
     ("GET", f"{PREFIX}/me"): _get("/me"),
     ("GET", f"{PREFIX}/me/assignment"): _get("/me/assignment", "datum=gcj02"),
     ("GET", f"{PREFIX}/me/day"): _get("/me/day"),
@@ -292,6 +301,7 @@ def test_authorization_matrix(full_app, migrated_engine, make_worker, township, 
                 stats["cross_scope_2xx"] += 200 <= r.status_code < 300
                 failures.append(("worker->office", method, url, r.status_code, r.text[:150]))
         after_b = _b_rows(migrated_engine, b.worker_id)
+        assert client.get(f"{PREFIX}/me", headers=bearer(tb)).status_code == 200  # B untouched
     record_property("authz_matrix", json.dumps(dict(stats)))
     print("AUTHZ-MATRIX", json.dumps(dict(sorted(stats.items()))))
     assert not failures, "\n".join(map(str, failures))
