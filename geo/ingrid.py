@@ -11,7 +11,8 @@ Points on the boundary are inside (closed sets, ``intersects_xy``).
 
 Speed: a segment can only meet the boundary if an endpoint is within its half-length of
 it. Every fix is classified once against two helper polygons, R eroded by ``FILTER_M``
-(I) and R dilated by tolerance + ``FILTER_M`` (O). A segment no longer than
+(I) and R dilated by tolerance + ``FILTER_M`` (O); a disc inside I (per grid) settles
+most of the deep-inside fixes with a little arithmetic first. A segment no longer than
 ``2 (FILTER_M - margin)`` with both ends in I is wholly inside R and B; with both ends
 outside O it is wholly outside both. Only the remaining segments (near the boundary or
 long) are intersected exactly with R and B (one vectorised ``shapely.intersection``).
@@ -65,7 +66,8 @@ class Edges:
     bx1: np.ndarray
     by1: np.ndarray
     used: int  # columns holding at least one real edge
-    # the first ``used`` columns transposed (contiguous per column, one value per polygon),
+    # the first ``used`` columns transposed (contiguous per column, one value per polygon;
+    # empty when ``used`` > MAX_COLUMN_EDGES, as the blocked tests do not need them),
     # with each edge's direction and squared length precomputed (inf for padding and
     # degenerate edges); the column loops read these (same arithmetic, fewer passes)
     cx0: np.ndarray
@@ -109,10 +111,11 @@ def edge_table(polys: np.ndarray) -> Edges:
     hi_x = np.where(pad, -np.inf, np.fmax(x0, x1)).reshape(u, nb, bs).max(axis=2)
     hi_y = np.where(pad, -np.inf, np.fmax(y0, y1)).reshape(u, nb, bs).max(axis=2)
     used = int(counts.max()) if counts.size else 0
-    cx0 = np.ascontiguousarray(x0[:, :used].T)
-    cy0 = np.ascontiguousarray(y0[:, :used].T)
-    cdx = np.ascontiguousarray(x1[:, :used].T) - cx0
-    cdy = np.ascontiguousarray(y1[:, :used].T) - cy0
+    nc = used if used <= MAX_COLUMN_EDGES else 0  # only the column loops read these
+    cx0 = np.ascontiguousarray(x0[:, :nc].T)
+    cy0 = np.ascontiguousarray(y0[:, :nc].T)
+    cdx = np.ascontiguousarray(x1[:, :nc].T) - cx0
+    cdy = np.ascontiguousarray(y1[:, :nc].T) - cy0
     cl2 = cdx * cdx + cdy * cdy
     cl2[~(cl2 > 0)] = np.inf  # padding (NaN) and degenerate edges
     return Edges(x0, y0, x1, y1, lo_x, lo_y, hi_x, hi_y, used, cx0, cy0, cdx, cdy, cl2, bs)
