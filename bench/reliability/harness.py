@@ -291,8 +291,11 @@ class PrivateCluster:
 
     def start(self, timeout_s: float = 60.0) -> None:
         """pg_ctl start (crash recovery runs here after a kill) and wait for connections."""
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "pg.log"),
-                  "-w", "-t", str(int(timeout_s)), "start")
+        r = self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "pg.log"),
+                      "-w", "-t", str(int(timeout_s)), "start", check=False)
+        if r.returncode != 0:
+            log = (self.dir / "pg.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"pg_ctl start failed: {r.stdout}{r.stderr}\n{log}")
 
     def pids(self) -> list[int]:
         """The postmaster and all its children."""
@@ -315,6 +318,12 @@ class PrivateCluster:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and any(_alive(p) for p in pids):
             time.sleep(0.05)
+        # a killed postmaster may linger as a zombie (PID 1 in a container does not always
+        # reap), and its pid in postmaster.pid would then block the restart: the process
+        # is gone, so its lock file goes too (as after a reboot)
+        if not any(_alive(p) for p in pids):
+            self._run("rm", "-f", str(self.data / "postmaster.pid"),
+                      str(self.dir / f".s.PGSQL.{self.port}.lock"))
         return len(pids)
 
     def set(self, name: str, value: str) -> None:

@@ -39,12 +39,13 @@ from bench.reliability.harness import PREFIX, Phone, ServerProc, fixes  # noqa: 
 
 
 def _client(urls: list[str], phones: list[Phone], seconds: float, every_s: float, per_batch: int,
-            run: str, seed: int, q: Any) -> None:
+            run: str, seed: int, conns: int, q: Any) -> None:
     import httpx
 
     rng = random.Random(seed)
     t_start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2)
     lat: list[float] = []
+    waits: list[float] = []
     sent: dict[int, int] = {}
     failures = 0
     gave_up = 0
@@ -52,7 +53,9 @@ def _client(urls: list[str], phones: list[Phone], seconds: float, every_s: float
 
     async def main() -> None:
         nonlocal failures, gave_up
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        # the phones queue for ``conns`` connections here (cheap), not in httpx's pool
+        slots = asyncio.Semaphore(conns)
+        limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
         async with httpx.AsyncClient(timeout=60, limits=limits) as client:
             deadline = time.perf_counter() + seconds
 
@@ -69,10 +72,13 @@ def _client(urls: list[str], phones: list[Phone], seconds: float, every_s: float
                     for _attempt in range(30):
                         srv = k % len(urls)
                         k += 1
-                        t = time.perf_counter()
+                        tq = time.perf_counter()
                         try:
-                            r = await client.post(f"{urls[srv]}{PREFIX}/positions", content=body,
-                                                  headers=p.headers)
+                            async with slots:
+                                t = time.perf_counter()
+                                waits.append(t - tq)
+                                r = await client.post(f"{urls[srv]}{PREFIX}/positions",
+                                                      content=body, headers=p.headers)
                         except httpx.TransportError:
                             failures += 1
                             await asyncio.sleep(0.2)
@@ -93,17 +99,17 @@ def _client(urls: list[str], phones: list[Phone], seconds: float, every_s: float
             await asyncio.gather(*(phone(p) for p in phones))
 
     asyncio.run(main())
-    q.put({"lat": lat, "sent": sent, "failures": failures, "gave_up": gave_up,
+    q.put({"lat": lat, "waits": waits, "sent": sent, "failures": failures, "gave_up": gave_up,
            "per_server": per_server})
 
 
 def run_load(urls: list[str], phones: Sequence[Phone], *, seconds: float, every_s: float,
-             per_batch: int, processes: int, run: str = "load") -> dict[str, Any]:
+             per_batch: int, processes: int, run: str = "load", conns: int = 16) -> dict[str, Any]:
     """Drive the phones from ``processes`` client processes; merged client-side figures."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     procs = [ctx.Process(target=_client, args=(urls, list(phones[i::processes]), seconds, every_s,
-                                               per_batch, run, i, q)) for i in range(processes)]
+                                               per_batch, run, i, conns, q)) for i in range(processes)]
     t0 = time.perf_counter()
     for p in procs:
         p.start()
@@ -112,6 +118,7 @@ def run_load(urls: list[str], phones: Sequence[Phone], *, seconds: float, every_
         p.join()
     elapsed = time.perf_counter() - t0
     lat = sorted(x for part in parts for x in part["lat"])
+    waits = sorted(x for part in parts for x in part["waits"])
 
     def pct(f: float) -> float | None:
         return round(lat[min(len(lat) - 1, int(f * len(lat)))] * 1000, 1) if lat else None
@@ -125,6 +132,8 @@ def run_load(urls: list[str], phones: Sequence[Phone], *, seconds: float, every_
             "failures": sum(part["failures"] for part in parts),
             "gave_up": sum(part["gave_up"] for part in parts),
             "p50_ms": pct(0.5), "p95_ms": pct(0.95), "p99_ms": pct(0.99), "max_ms": pct(1.0),
+            "client_queue_p99_ms": round(waits[int(0.99 * (len(waits) - 1))] * 1000, 1) if waits else None,
+            "connections": conns * processes,
             "_sent": sent}
 
 
@@ -148,7 +157,8 @@ def job_runs(engine: Any, since: dt.datetime) -> dict[str, Any]:
             fin = fin.replace(tzinfo=dt.UTC)
         j = out.setdefault(name, {"runs": 0, "ok": 0, "hosts": set(), "overlaps": 0, "_last_end": None})
         j["runs"] += 1
-        j["ok"] += bool(ok)
+        j["ok"] += ok is True
+        j["failed"] = j.get("failed", 0) + (ok is False)  # ok None: still running
         j["hosts"].add(host)
         if j["_last_end"] is not None and st < j["_last_end"]:
             j["overlaps"] += 1
@@ -191,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--phones", type=int, default=5000)
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--upload-every-s", type=float, default=30.0)
+    ap.add_argument("--upload-every-s", type=float, default=60.0)
+    ap.add_argument("--connections", type=int, default=8, help="per client process")
     ap.add_argument("--fixes-per-batch", type=int, default=10)
     ap.add_argument("--client-processes", type=int, default=3)
     ap.add_argument("--servers", type=int, default=1, help="server processes (phones alternate)")
@@ -228,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         load_before = os.getloadavg()
         out = run_load([s.url for s in servers], phones, seconds=args.seconds,
                        every_s=args.upload_every_s, per_batch=args.fixes_per_batch,
-                       processes=args.client_processes)
+                       processes=args.client_processes, conns=args.connections)
         out["load_avg_before"] = load_before
         out["load_avg_after"] = os.getloadavg()
         out["jobs_during_load"] = job_runs(engine, since)
