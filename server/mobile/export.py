@@ -79,11 +79,16 @@ def get_my_export(me: WorkerDep, session: SessionDep) -> dict[str, Any]:
 @router.get("/me/export/positions", dependencies=_AUTH, response_model=MyPositions,
             responses=_ERRORS, summary="Download my stored positions of one local day")
 def get_my_positions(me: WorkerDep, session: SessionDep,
-                     date: Annotated[dt.date | None, Query(
+                     date: Annotated[str | None, Query(
+                         pattern=r"^\d{4}-\d{2}-\d{2}$",
                          description="local date, YYYY-MM-DD (default: today)")] = None,
                      ) -> dict[str, Any]:
     """Every stored fix and heartbeat of mine on ``date`` (as received + WGS-84)."""
     try:
-        return svc.export_positions(session, me.worker_id, date)
+        day = dt.date.fromisoformat(date) if date is not None else None
+    except ValueError as exc:
+        raise ApiError(422, E.VALIDATION_FAILED, "date: not a calendar date", "date") from exc
+    try:
+        return svc.export_positions(session, me.worker_id, day)
     except LookupError as exc:
         raise ApiError(404, E.NOT_FOUND, "no such worker") from exc
