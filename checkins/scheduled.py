@@ -121,7 +121,7 @@ def run_job(engine: Engine, name: str, fn: JobFn, *, key: str | None = None,
     holder = holder or holder_id()
     lock = try_lock(engine, name, holder)
     if lock is None:
-        log.info("job skipped: running elsewhere", extra={"job": name, "key": key})
+        log.info("job %s skipped (key=%s): running elsewhere", name, key)
         return {"name": name, "key": key, "status": "locked"}
     try:
         if key is not None:
@@ -129,14 +129,14 @@ def run_job(engine: Engine, name: str, fn: JobFn, *, key: str | None = None,
                 done = s.scalar(sa.select(sa.func.count()).select_from(JobRun).where(
                     JobRun.name == name, JobRun.run_key == key, JobRun.ok.is_(True)))
             if done:
-                log.info("job skipped: done before", extra={"job": name, "key": key})
+                log.info("job %s skipped (key=%s): done before", name, key)
                 return {"name": name, "key": key, "status": "done_before"}
         with Session(engine, expire_on_commit=False) as s:
             run = JobRun(name=name, run_key=key, host=holder, started_at=_now())
             s.add(run)
             s.commit()
             run_id = run.id
-        log.info("job started", extra={"job": name, "key": key, "run_id": run_id})
+        log.info("job %s started (key=%s, run %s)", name, key, run_id)
         ok, error, summary = True, None, None
         try:
             with Session(engine, expire_on_commit=False) as s:
@@ -145,14 +145,14 @@ def run_job(engine: Engine, name: str, fn: JobFn, *, key: str | None = None,
         except Exception as exc:  # noqa: BLE001 - recorded and logged, never raised
             ok = False
             error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"[:8000]
-            log.exception("job failed", extra={"job": name, "key": key, "run_id": run_id})
+            log.exception("job %s failed (key=%s, run %s)", name, key, run_id)
         with Session(engine) as s:
             s.execute(sa.update(JobRun).where(JobRun.id == run_id).values(
                 finished_at=_now(), ok=ok, error=error,
                 summary=_jsonable(summary) if summary is not None else None))
             s.commit()
         if ok:
-            log.info("job finished", extra={"job": name, "key": key, "run_id": run_id})
+            log.info("job %s finished (key=%s, run %s)", name, key, run_id)
         return {"name": name, "key": key, "status": "ok" if ok else "failed",
                 "run_id": run_id, "summary": summary, "error": error}
     finally:
