@@ -157,8 +157,9 @@ def job_runs(engine: Any, since: dt.datetime) -> dict[str, Any]:
             fin = fin.replace(tzinfo=dt.UTC)
         j = out.setdefault(name, {"runs": 0, "ok": 0, "hosts": set(), "overlaps": 0, "_last_end": None})
         j["runs"] += 1
-        j["ok"] += ok is True
-        j["failed"] = j.get("failed", 0) + (ok is False)  # ok None: still running
+        # ok: True/False (1/0 on SQLite), None while running
+        j["ok"] += ok is not None and bool(ok)
+        j["failed"] = j.get("failed", 0) + (ok is not None and not ok)
         j["hosts"].add(host)
         if j["_last_end"] is not None and st < j["_last_end"]:
             j["overlaps"] += 1
