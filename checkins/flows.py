@@ -25,7 +25,7 @@ import io
 import struct
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -488,6 +488,45 @@ def build_db_worker_days(session: Session, items: Sequence[WorkerDate], ctx: _Co
     return days
 
 
+def flag_decisions(session: Session, items: Sequence[WorkerDate]
+                   ) -> dict[WorkerDate, dict[tuple[str, str], str]]:
+    """Offices' flag decisions in force per worker-day: ``{(kind, flag_key): decision}``."""
+    from checkins.models_office import FlagDecision
+
+    out: dict[WorkerDate, dict[tuple[str, str], str]] = {}
+    for chunk in _chunks(list(items), 2000):
+        workers = sorted({w for w, _ in chunk})
+        dates = sorted({d for _, d in chunk})
+        rows = session.scalars(sa.select(FlagDecision).where(
+            FlagDecision.worker_id.in_(workers), FlagDecision.work_date.in_(dates))
+            .order_by(FlagDecision.decided_at, FlagDecision.id))
+        for r in rows:  # later decisions overwrite earlier ones
+            out.setdefault((r.worker_id, r.work_date), {})[(r.kind, r.flag_key)] = r.decision
+    return out
+
+
+def apply_flag_decisions(result: Any, decisions: dict[tuple[str, str], str] | None,
+                         tz: ZoneInfo) -> Any:
+    """Attach an office's confirm/dismiss decisions to the engine's flags of one day.
+
+    A flag is keyed as the day entry shows it (``checkins.decisions.flags_of``): an off-post
+    or cross-post interval by its start, a suspect fix by its time, both ISO 8601 to the
+    whole second in the township's zone. ``scoring.day`` then leaves dismissed intervals
+    uncharged and charges confirmed false locations (YK-SAFETY).
+    """
+    if not decisions:
+        return result
+
+    def key(t: float) -> str:
+        return dt.datetime.fromtimestamp(round(t), tz).isoformat()
+
+    offpost = tuple(replace(o, decision=decisions.get(("offpost", key(o.start))))
+                    for o in result.offpost)
+    suspects = tuple(replace(s, decision=decisions.get(("suspect", key(s.t))))
+                     for s in result.suspect_fixes)
+    return replace(result, offpost=offpost, suspect_fixes=suspects)
+
+
 def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
                       profile: Profile | str | None = None, until: float | None = None,
                       timings: dict[str, float] | None = None
@@ -506,6 +545,8 @@ def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
     t0 = time.perf_counter()
     prof = _profile(session, profile)
     ctx = _context(session, prof, (w for w, _ in items))
+    decided = flag_decisions(session, items)
+    tz = ZoneInfo(prof.timezone)
     _add(timings, "read_other_s", t0)
     out: list[tuple[Any, dict[str, Any]]] = []
     # read and judge a date at a time, in engine batches bounded by fix count
@@ -521,6 +562,8 @@ def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
                 results = evaluate_days(batch, ctx.params, grids=ctx.index)
                 t0 = _add(timings, "engine_s", t0)
                 for result in results:
+                    result = apply_flag_decisions(
+                        result, decided.get((result.worker_id, result.date)), tz)
                     entry, _ = day_entry(result, prof)
                     out.append((result, entry))
                 _add(timings, "scoring_json_s", t0)

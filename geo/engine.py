@@ -455,6 +455,7 @@ def day_result_to_json(result: DayResult, tz: str) -> dict:
                 "end": _iso(o.end, z),
                 "duration_s": int(round(o.end - o.start)),
                 "other_grid_id": o.other_grid_id,
+                **({"decision": o.decision} if o.decision else {}),
             }
             for o in result.offpost
         ],
@@ -470,7 +471,8 @@ def day_result_to_json(result: DayResult, tz: str) -> dict:
         ],
         "suspect_fixes": len(result.suspect_fixes),
         "suspect_fix_details": [
-            {"rule": "GEO-SPOOF", "at": _iso(s.t, z), "lon": s.lon, "lat": s.lat, "reasons": list(s.reasons)}
+            {"rule": "GEO-SPOOF", "at": _iso(s.t, z), "lon": s.lon, "lat": s.lat,
+             "reasons": list(s.reasons), **({"decision": s.decision} if s.decision else {})}
             for s in result.suspect_fixes
         ],
         "rejected": {"rule": "GEO-VALID", **dict(sorted(result.rejected.items()))},

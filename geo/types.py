@@ -219,6 +219,9 @@ class OffPost:
     start: float
     end: float
     other_grid_id: str | None = None
+    # an office's review ("confirmed" | "dismissed"), attached by checkins after the engine;
+    # the engine itself always leaves it None
+    decision: str | None = None
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,8 @@ class SuspectFix:
     lon: float
     lat: float
     reasons: tuple[str, ...]
+    # an office's review ("confirmed" | "dismissed"), attached by checkins after the engine
+    decision: str | None = None
 
 
 @dataclass(frozen=True)

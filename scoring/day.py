@@ -14,7 +14,10 @@ Facts (one occurrence each):
 - ``signin_missing`` / ``signin_outside`` / ``signin_late``: the day's sign-in status
   (YK-LOG for part-time workers; GEO-SIGNIN / YK-SIGNIN-PLACE decide the status).
 - ``offpost`` / ``crosspost`` / ``phone_off``: each interval the engine reported
-  (GEO-OFFPOST, GEO-CROSSPOST, GEO-PHONEOFF; QS-POS).
+  (GEO-OFFPOST, GEO-CROSSPOST, GEO-PHONEOFF; QS-POS). An off-post or cross-post interval an
+  office *dismissed* on review is not an occurrence; a confirmed one is, as is an unreviewed one.
+- ``suspect_confirmed``: a GEO-SPOOF suspect fix an office *confirmed* as false location
+  (乱定位, YK-SAFETY). Unreviewed suspects are never charged (RULES.md GEO-SPOOF).
 """
 
 from __future__ import annotations
@@ -59,7 +62,8 @@ def _label(window: str) -> str:
 
 
 def _iso(t: float, tz: ZoneInfo) -> str:
-    return dt.datetime.fromtimestamp(t, tz).isoformat(timespec="seconds")
+    # whole seconds, rounded as the day entry (geo.engine.day_result_to_json) rounds them
+    return dt.datetime.fromtimestamp(round(t), tz).isoformat()
 
 
 def _hhmm(t: float, tz: ZoneInfo) -> str:
@@ -140,17 +144,37 @@ def _span(start: float, end: float, tz: ZoneInfo) -> str:
     return f"{_hhmm(start, tz)}-{_hhmm(end, tz)} ({int(round((end - start) / 60))} min)"
 
 
+def _reviewed(decision: str | None) -> str:
+    return ", confirmed by the office" if decision == "confirmed" else ""
+
+
+def _decision(decision: str | None) -> dict[str, Any]:
+    return {"decision": decision} if decision else {}
+
+
 def _offpost(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
     for o in r.offpost:
-        if o.kind == "offpost":
-            yield f"off post {_span(o.start, o.end, tz)}", _interval_evidence(o.start, o.end, tz)
+        if o.kind == "offpost" and o.decision != "dismissed":
+            ev = _interval_evidence(o.start, o.end, tz) | _decision(o.decision)
+            yield f"off post {_span(o.start, o.end, tz)}{_reviewed(o.decision)}", ev
 
 
 def _crosspost(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
     for o in r.offpost:
-        if o.kind == "crosspost":
-            ev = _interval_evidence(o.start, o.end, tz) | {"other_grid_id": o.other_grid_id}
-            yield f"in another grid ({o.other_grid_id}) {_span(o.start, o.end, tz)}", ev
+        if o.kind == "crosspost" and o.decision != "dismissed":
+            ev = (_interval_evidence(o.start, o.end, tz) | {"other_grid_id": o.other_grid_id}
+                  | _decision(o.decision))
+            yield (f"in another grid ({o.other_grid_id}) {_span(o.start, o.end, tz)}"
+                   f"{_reviewed(o.decision)}", ev)
+
+
+def _suspect_confirmed(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
+    for s in r.suspect_fixes:
+        if s.decision == "confirmed":
+            ev = {"at": _iso(s.t, tz), "lon": s.lon, "lat": s.lat, "reasons": list(s.reasons),
+                  "decision": s.decision}
+            yield (f"false location (乱定位) at {_hhmm(s.t, tz)} confirmed by the office "
+                   f"({', '.join(s.reasons)})", ev)
 
 
 def _phone_off(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
@@ -169,6 +193,7 @@ FACTS: dict[str, Callable[[DayResult, DayTrigger, ZoneInfo], Fact]] = {
     "offpost": _offpost,
     "crosspost": _crosspost,
     "phone_off": _phone_off,
+    "suspect_confirmed": _suspect_confirmed,
 }
 
 

@@ -60,7 +60,8 @@ def day_from_json(entry: Mapping[str, Any], file: str = "<days>", index: int = 0
                               distance_m=s.get("distance_m"))
         offpost = tuple(
             OffPost(kind=o["kind"], start=_ts(o["start"], file, index, "offpost.start") or 0.0,
-                    end=_ts(o["end"], file, index, "offpost.end") or 0.0, other_grid_id=o.get("other_grid_id"))
+                    end=_ts(o["end"], file, index, "offpost.end") or 0.0, other_grid_id=o.get("other_grid_id"),
+                    decision=o.get("decision"))
             for o in entry.get("offpost", [])
         )
         phone_off = tuple(
@@ -70,7 +71,7 @@ def day_from_json(entry: Mapping[str, Any], file: str = "<days>", index: int = 0
         )
         suspects = tuple(
             SuspectFix(t=_ts(x["at"], file, index, "suspect_fix_details.at") or 0.0, lon=x["lon"], lat=x["lat"],
-                       reasons=tuple(x.get("reasons", ())))
+                       reasons=tuple(x.get("reasons", ())), decision=x.get("decision"))
             for x in entry.get("suspect_fix_details", [])
         )
         rejected = {k: v for k, v in dict(entry.get("rejected", {})).items() if k != "rule"}

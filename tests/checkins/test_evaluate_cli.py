@@ -195,9 +195,11 @@ def test_evaluate_yangkou_by_hand(township: dict[str, Path]) -> None:
     assert w02["deductions"][0]["reason"] == (
         "morning patrol short: 0 s in grid of 7200 s required, started in the app")
 
+    # every day rule of the profile has a total; YK-SAFETY's day part (confirmed 乱定位) needs
+    # an office decision, which offline files never carry: 0
     assert doc["totals"] == {
-        "w01": {"YK-PATROL": -1.0, "YK-LOG": -0.2},
-        "w02": {"YK-PATROL": -1.0, "YK-LOG": 0.0},
+        "w01": {"YK-PATROL": -1.0, "YK-LOG": -0.2, "YK-SAFETY": 0.0},
+        "w02": {"YK-PATROL": -1.0, "YK-LOG": 0.0, "YK-SAFETY": 0.0},
     }
     assert doc["trail"]["w01"]["YK-LOG"]["periods"][0]["days"] == [{"date": "2026-03-02", "points": -0.2}]
 
@@ -236,7 +238,7 @@ def test_changed_profile_copy_changes_the_result(township: dict[str, Path], tmp_
     mine.write_text(text.replace("parttime: 3600}", "parttime: 1800}"), encoding="utf-8")
     code, out, err = run([*args_for(township, str(mine)), "-q"])
     assert code == 0, err
-    assert json.loads(out)["totals"]["w01"] == {"YK-PATROL": 0.0, "YK-LOG": -0.2}
+    assert json.loads(out)["totals"]["w01"] == {"YK-PATROL": 0.0, "YK-LOG": -0.2, "YK-SAFETY": 0.0}
 
 
 @pytest.mark.parametrize(

@@ -250,3 +250,48 @@ def test_finalize_due_makes_days_past_the_grace_final(demo_session, demo):
     assert n == len(rows) > 0
     assert not any(r.provisional for r in rows.values())
     assert finalize_due(demo_session, now=end_of_day + dt.timedelta(hours=80)) == 0
+
+
+def test_office_flag_decisions_change_points_through_reevaluation(demo_session, demo):
+    """A dismissed off-post interval is not charged (QS-POS); a confirmed suspect fix is
+    乱定位 (YK-SAFETY −0.5); an unreviewed suspect is never charged (GEO-SPOOF)."""
+    from checkins.models_office import FlagDecision
+
+    crosser = behaviour_worker(demo, "crosspost")
+    faker = behaviour_worker(demo, "mock")
+    qs = "quanshan-positioning"
+    before = {e["worker_id"]: e for e in evaluate_worker_days(
+        demo_session, [(crosser, DAY)], profile=qs, evaluated_at=EVALUATED_AT)}
+    interval = before[crosser]["offpost"][0]
+    qs_pos_before = [d for d in before[crosser]["deductions"] if d["rule"] == "QS-POS"]
+    # QS-POS: −1 per off-post, cross-post and phone-off occurrence
+    assert len(qs_pos_before) == len(before[crosser]["offpost"]) + len(before[crosser]["phone_off"])
+    assert "decision" not in interval
+
+    yk = {e["worker_id"]: e for e in evaluate_worker_days(
+        demo_session, [(faker, DAY)], evaluated_at=EVALUATED_AT)}
+    suspect = yk[faker]["suspect_fix_details"][0]
+    assert not any(d["rule"] == "YK-SAFETY" for d in yk[faker]["deductions"])
+
+    demo_session.add(FlagDecision(worker_id=crosser, work_date=DAY, kind="offpost",
+                                  flag_key=interval["start"], decision="dismissed",
+                                  reason="visiting the clinic, phoned in", decided_by="t"))
+    demo_session.add(FlagDecision(worker_id=faker, work_date=DAY, kind="suspect",
+                                  flag_key=suspect["at"], decision="confirmed",
+                                  reason="mock app found on the phone", decided_by="t"))
+    demo_session.flush()
+
+    after = {e["worker_id"]: e for e in evaluate_worker_days(
+        demo_session, [(crosser, DAY)], profile=qs, evaluated_at=EVALUATED_AT)}
+    assert after[crosser]["offpost"][0]["decision"] == "dismissed"
+    qs_pos_after = [d for d in after[crosser]["deductions"] if d["rule"] == "QS-POS"]
+    assert len(qs_pos_after) == len(qs_pos_before) - 1
+    assert all(d["evidence"].get("start") != interval["start"] for d in qs_pos_after)
+
+    yk_after = {e["worker_id"]: e for e in evaluate_worker_days(
+        demo_session, [(faker, DAY)], evaluated_at=EVALUATED_AT)}
+    safety = [d for d in yk_after[faker]["deductions"] if d["rule"] == "YK-SAFETY"]
+    assert [d["points"] for d in safety] == [-0.5]
+    assert safety[0]["evidence"]["at"] == suspect["at"]
+    confirmed = [s for s in yk_after[faker]["suspect_fix_details"] if s.get("decision")]
+    assert [s["at"] for s in confirmed] == [suspect["at"]]

@@ -161,3 +161,30 @@ def test_deduction_json_shape() -> None:
     assert j["rule"] == "YK-PATROL" and j["points"] == -0.5 and j["reason"] == "morning patrol missing"
     assert j["evidence"]["window"] == "am"
     assert dataclasses.is_dataclass(d)
+
+
+def test_office_decisions_on_flags_qs_pos_and_yk_safety():
+    """QS-POS: a dismissed off-post interval is no occurrence (3 intervals, 1 dismissed → −2);
+    YK-SAFETY: only a *confirmed* suspect fix is 乱定位, −0.5 each (GEO-SPOOF: unreviewed → 0);
+    the decisions survive the day entry's JSON round trip, so period scores see them too."""
+    from geo.engine import day_result_to_json
+    from geo.types import SuspectFix
+    from scoring.dayjson import day_from_json
+
+    base = day(role="parttime")
+    intervals = (OffPost("offpost", ts(9), ts(9, 40), decision="dismissed"),
+                 OffPost("offpost", ts(10), ts(10, 45), decision="confirmed"),
+                 OffPost("crosspost", ts(15), ts(15, 50), other_grid_id="g2"))
+    suspects = (SuspectFix(ts(11), 121.2, 32.5, ("mock_location",), decision="confirmed"),
+                SuspectFix(ts(11, 1), 121.2, 32.5, ("mock_location",)),
+                SuspectFix(ts(11, 2), 121.2, 32.5, ("mock_location",), decision="dismissed"))
+    r = dataclasses.replace(base, offpost=intervals, suspect_fixes=suspects)
+    qs = [d for d in day_deductions(r, load_profile("quanshan-positioning")) if d.rule == "QS-POS"]
+    assert sum(d.points for d in qs) == -2  # 10:00 offpost (confirmed) + 15:00 crosspost
+    assert [d.evidence.get("decision") for d in qs] == ["confirmed", None]
+    yk = [d for d in day_deductions(r, load_profile("yangkou-2022")) if d.rule == "YK-SAFETY"]
+    assert [(d.points, d.evidence["at"]) for d in yk] == [(-0.5, "2026-03-02T11:00:00+08:00")]
+
+    back = day_from_json(day_result_to_json(r, "Asia/Shanghai")).result
+    assert [o.decision for o in back.offpost] == ["dismissed", "confirmed", None]
+    assert [s.decision for s in back.suspect_fixes] == ["confirmed", None, "dismissed"]

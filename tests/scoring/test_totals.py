@@ -33,7 +33,7 @@ def test_forty_missing_patrols_are_capped_at_minus_15() -> None:
     assert (t.raw_points, t.points) == (-20.0, -15.0)
     assert len(t.periods) == 1 and t.periods[0].period == "2026Q1" and t.periods[0].capped
     assert len(t.periods[0].days) == 20 and t.periods[0].days[0] == (dt.date(2026, 1, 5), -1.0)
-    assert totals_json(totals) == {"w01": {"YK-PATROL": -15.0, "YK-LOG": 0.0}}
+    assert totals_json(totals) == {"w01": {"YK-PATROL": -15.0, "YK-LOG": 0.0, "YK-SAFETY": 0.0}}
 
 
 def test_caps_apply_per_quarter_across_a_range() -> None:
@@ -69,8 +69,8 @@ def test_workers_without_deductions_get_zeros_and_order_does_not_matter() -> Non
     a = period_totals(days, YK, workers=["w01", "w02"])
     b = period_totals(list(reversed(days)), YK, workers=["w02", "w01"])
     assert totals_json(a) == totals_json(b) == {
-        "w01": {"YK-PATROL": 0.0, "YK-LOG": 0.0},
-        "w02": {"YK-PATROL": -1.0, "YK-LOG": -0.2},
+        "w01": {"YK-PATROL": 0.0, "YK-LOG": 0.0, "YK-SAFETY": 0.0},
+        "w02": {"YK-PATROL": -1.0, "YK-LOG": -0.2, "YK-SAFETY": 0.0},
     }
     trail = trail_json(a)["w02"]["YK-PATROL"]
     assert trail["cap"] == 15 and trail["cap_period"] == "quarter"
