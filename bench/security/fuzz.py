@@ -173,7 +173,9 @@ def run(max_examples: int, max_time: float | None, database_url: str | None, out
         finally:
             proc.terminate()
             proc.wait(timeout=20)
-        server_errors = (tmpd / "server.log").read_text(errors="replace").count("Traceback")
+        log_text = (tmpd / "server.log").read_text(errors="replace")
+        (out / "server.log").write_text(log_text)  # the tracebacks of any 5xx
+        server_errors = log_text.count("Traceback")
     (out / "st-output.txt").write_text(res.stdout + res.stderr + res2.stdout + res2.stderr)
     checks: dict[str, dict[str, int]] = {}
     failures: dict[str, int] = {}
