@@ -85,5 +85,40 @@ def load_demo(settings: Settings, engine: Engine, *, seed: int | None = None,
     with session(engine) as s:
         counts = load_demo_township(s, demo)
         s.commit()
+    with session(engine) as s:  # so the office pages show the demo day at once
+        from checkins.flows import evaluate_date
+
+        counts["days_evaluated"] = len(evaluate_date(s, demo.day))
+        if settings.environment == "development":
+            counts["demo_accounts"] = demo_accounts(s, settings.demo_password,
+                                                    sorted({w.village_id for w in demo.workers}))
+        s.commit()
     log.info("demo township loaded", day=demo.day.isoformat(), seed=demo.seed, **counts)
     return counts
+
+
+DEMO_TOWNSHIP_USER = "town"
+
+
+def demo_village_user(village_id: str) -> str:
+    """Username of the demo office user of one village (``v01`` for ``V01``)."""
+    return village_id.lower()
+
+
+def demo_accounts(s: Any, password: str, village_ids: list[str]) -> int:
+    """Demo logins (development only): a township office user, one village office user per
+    village, and an app account for every worker, all with ``password``; the count created."""
+    from checkins.auth import provision_accounts
+    from checkins.offices import create_office_user
+
+    made = 0
+    wanted = [(DEMO_TOWNSHIP_USER, "township_office", None)] + [
+        (demo_village_user(v), "village_office", v) for v in village_ids]
+    for username, role, village in wanted:
+        try:
+            create_office_user(s, username=username, password=password, role=role,
+                               village_id=village, actor="demo")
+            made += 1
+        except ValueError:  # already there
+            pass
+    return made + provision_accounts(s, password)

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     port: int = Field(8000, description="serve: port")
     demo_on_empty: bool = Field(True, description="serve loads the demo township into an empty DB")
     demo_seed: int = Field(2022, description="seed of the demo township")
+    demo_password: str = Field(
+        "gridpatrol-demo", description="demo township only, development environment only: "
+        "password of the demo office users and of every demo worker's app account")
     log_json: bool = Field(True, description="JSON log lines (False: console renderer)")
     log_level: str = Field("INFO")
     partition_days_ahead: int = Field(7, description="position day partitions created ahead (PG)")

@@ -32,7 +32,11 @@ def serve(
     log = get_logger("gridpatrol.serve")
     engine = prepare_database(settings)
     if (settings.demo_on_empty if demo is None else demo) and database_is_empty(engine):
-        load_demo(settings, engine)
+        counts = load_demo(settings, engine)
+        if counts.get("demo_accounts"):
+            typer.echo("demo logins (password GRIDPATROL_DEMO_PASSWORD, default "
+                       "'gridpatrol-demo'): office 'town' (township), 'v01'..'v04' (villages); "
+                       "phones: each demo worker's phone number", err=True)
     if not settings.scheduler_on:  # else server.scheduler runs the partitions with its jobs
         start_maintenance(settings, engine)
     host = host or settings.host
