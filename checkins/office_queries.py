@@ -31,6 +31,7 @@ from checkins.models import (
     Worker,
 )
 from checkins.office_auth import OfficeScope
+from checkins.uploads import upload_status
 
 GRACE_S = 72 * 3600.0  # default grace; the routers pass GRIDPATROL_RESULT_GRACE_HOURS
 MAX_TRACK_POINTS = 20_000
@@ -42,7 +43,7 @@ SIGNIN_ZH = {"ok": "正常", "late": "迟到", "missing": "未签到", "outside"
 DAY_COLUMNS = ("worker_id", "name", "role", "grid_id", "signin_status", "signin_at",
                "am_status", "am_in_grid_min", "pm_status", "pm_in_grid_min", "offpost_count",
                "offpost_min", "phone_off_count", "phone_off_min", "suspect_fixes", "points",
-               "provisional", "evaluated")
+               "provisional", "evaluated", "missing_items")
 
 
 def township_tz(session: Session, village_id: str | None = None) -> str:
@@ -152,6 +153,12 @@ def day_table(session: Session, scope: OfficeScope, village_id: str, date: dt.da
     workers = _workers(session, scope, village_id)
     results = _results(session, [w.worker_id for w in workers], [date])
     rows = [day_row(w, results.get((w.worker_id, date)), tz, grace_s) for w in workers]
+    # a silent phone vs a lost upload: per-device sequence gaps (checkins.uploads)
+    uploads = upload_status(session, [w.worker_id for w in workers])
+    for r in rows:
+        u = uploads[r["worker_id"]]
+        r["uploads"] = u.status
+        r["missing_items"] = u.missing_items
     rows = [r for r in rows if _matches(r, status, role, q)]
     if sort not in DAY_COLUMNS:
         sort = "worker_id"

@@ -218,3 +218,24 @@ def test_the_grace_period_setting_decides_provisional(settings, migrated_engine,
             page = c.get(f"/office/villages/{world.villages['own']}/days/{DAY}",
                          headers=world.headers("village_office"))
             assert f"结束后 {hours} 小时" in page.text
+
+
+def test_day_table_tells_a_lost_upload_from_a_silent_phone(client, world):
+    """Per-device sequence numbers (issue 7): the own worker's phone sent seq 1-10 and 16-20
+    (11-15 were created and never received: 5 missing); the other village's worker sent nothing."""
+    from checkins.models_mobile import DeviceSeqRun
+
+    dev = world.device("own", status="approved")
+    for a, b in ((1, 10), (16, 20)):
+        world.session.add(DeviceSeqRun(device_id=dev, seq_from=a, seq_to=b,
+                                       received_at=dt.datetime.now(dt.UTC)))
+    world.session.flush()
+    h = world.headers("township_office")
+    own = client.get(f"/api/office/villages/{world.villages['own']}/days/{DAY}", headers=h)
+    row = next(r for r in own.json()["rows"] if r["worker_id"] == world.workers["own"])
+    assert (row["uploads"], row["missing_items"]) == ("missing_uploads", 5)
+    other = client.get(f"/api/office/villages/{world.villages['other']}/days/{DAY}", headers=h)
+    row = next(r for r in other.json()["rows"] if r["worker_id"] == world.workers["other"])
+    assert (row["uploads"], row["missing_items"]) == ("no_uploads", 0)
+    page = client.get(f"/office/villages/{world.villages['own']}/days/{DAY}", headers=h)
+    assert page.status_code == 200 and "缺失 5 条" in page.text
