@@ -10,6 +10,8 @@ appends one ``audit_log`` row. The caller commits.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from os import PathLike
@@ -57,6 +59,19 @@ class ImportReport:
             f"{t}: {self.created[t]} created, {self.updated[t]} updated, "
             f"{self.unchanged[t]} unchanged" for t in tables) or "nothing to import"
 
+
+
+AUDIT_ID_MAX = 64  # audit_log.entity_id
+
+
+def import_entity_id(name: str) -> str:
+    """The audit entity id of an imported file: its base name, shortened with a hash suffix
+    when longer than the column (the full name goes into the audit row's ``after``)."""
+    base = os.path.basename(name.rstrip("/")) or name
+    if len(base) <= AUDIT_ID_MAX:
+        return base
+    digest = hashlib.sha256(base.encode()).hexdigest()[:16]
+    return f"{base[:AUDIT_ID_MAX - 17]}~{digest}"
 
 def _same_geom(a: Any, b: Any) -> bool:
     return a is not None and b is not None and a.geom_type == b.geom_type \
@@ -135,7 +150,8 @@ def apply_grids(session: Session, grids_file: GridsFile, *, actor: str = "cli",
             report.warnings.append(
                 f"grids {ov.grid_a} and {ov.grid_b} overlap by {ov.area_m2:.0f} m²")
         write_audit(session, actor=actor, action="import.grids", entity="import",
-                    entity_id=grids_file.name, after=report.as_dict())
+                    entity_id=import_entity_id(grids_file.name),
+                    after=report.as_dict() | {"file": grids_file.name})
     return report
 
 
@@ -195,7 +211,7 @@ def apply_roster(session: Session, rows: list[RosterRow], name: str, *, actor: s
             report.warnings.append(f"{len(missing)} worker(s) in the database are not in this "
                                    f"roster (left unchanged): {', '.join(missing[:10])}")
         write_audit(session, actor=actor, action="import.roster", entity="import",
-                    entity_id=name, after=report.as_dict())
+                    entity_id=import_entity_id(name), after=report.as_dict() | {"file": name})
     return report
 
 

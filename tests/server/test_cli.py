@@ -123,3 +123,32 @@ def test_office_user_add(fresh_db):
                             "--password", "long enough"])
     assert r.exit_code == 2 and "needs a village" in r.output
     assert _count(fresh_db, "office_user") == 1
+
+
+def test_import_from_a_long_path_is_audited_by_base_name(fresh_db, tmp_path):
+    """A file deep in a folder tree (path far over the audit id's 64 characters) imports; the
+    audit row names the file by its base name and keeps the full path in ``after``."""
+    from checkins.importer import import_entity_id
+
+    deep = tmp_path / ("村网格办导出" * 4) / ("2026年第一季度" * 4)
+    deep.mkdir(parents=True)
+    grids = deep / "town.geojson"
+    grids.write_bytes(as_bytes(township_doc()))
+    assert len(str(grids)) > 64
+    r = CliRunner().invoke(app, ["import", "grids", str(grids)])
+    assert r.exit_code == 0, r.output
+    from checkins.db.engine import make_engine
+
+    engine = make_engine(fresh_db)
+    try:
+        with engine.connect() as conn:
+            entity_id, after = conn.execute(sa.text(
+                "SELECT entity_id, after FROM audit_log WHERE action = 'import.grids'")).one()
+    finally:
+        engine.dispose()
+    assert entity_id == "town.geojson"
+    after = after if isinstance(after, dict) else json.loads(after)
+    assert after["file"] == str(grids)
+    long_name = "x" * 100 + ".geojson"
+    short = import_entity_id(long_name)
+    assert len(short) == 64 and short != import_entity_id("y" * 100 + ".geojson")
