@@ -421,6 +421,7 @@ def _simulate_worker(demo: DemoTownship, rng: np.random.Generator, w: DemoWorker
     heartbeats: list[dt.datetime] = []
 
     # sign-in at the village office (fulltime and parttime: GEO-SIGNIN)
+    signed_until: dt.datetime | None = None  # one phone records one track: no overlaps
     if w.role in ("fulltime", "parttime") and b != "no_signin":
         signed = _at(day, tz, "09:20" if b == "late_signin" else "08:20", 20, rng)
         spot = (office.x + rng.normal(0, 25), office.y + rng.normal(0, 25))
@@ -432,6 +433,7 @@ def _simulate_worker(demo: DemoTownship, rng: np.random.Generator, w: DemoWorker
                              "village_id": w.village_id, "datum": w.datum})
         items += track_items(signed - dt.timedelta(minutes=2),
                              np.array([spot] * 5), 30, rng, noise_m=3)
+        signed_until = signed + dt.timedelta(minutes=5)
 
     required_h = 2.0 if w.role == "fulltime" else 1.0
     plans = [("am", _at(day, tz, "08:45", 25, rng),
@@ -454,6 +456,8 @@ def _simulate_worker(demo: DemoTownship, rng: np.random.Generator, w: DemoWorker
     if b == "phone_off":
         phone_off = (_at(day, tz, "15:10"), _at(day, tz, "16:25"))
     for window, start, hours in plans:
+        if signed_until is not None and start < signed_until:  # walk to the grid after signing in
+            start = signed_until
         n = int(hours * 3600 / FIX_EVERY_S)
         begin = grid.representative_point()
         xy = simulate_walk(rng, grid, (begin.x, begin.y), n)
@@ -491,7 +495,10 @@ def _simulate_worker(demo: DemoTownship, rng: np.random.Generator, w: DemoWorker
         start = grid.representative_point()
         xy = simulate_walk(rng, grid.buffer(5000), (start.x, start.y), 45 * 2,
                            speed_mps=(1.2, 1.6), target=(dest.x, dest.y))
-        items += track_items(t0, xy, FIX_EVERY_S, rng)
+        walk = track_items(t0, xy, FIX_EVERY_S, rng)
+        # the walk replaces whatever the phone would have recorded meanwhile (the patrol)
+        t_end = walk[-1]["recorded_at"]
+        items = [f for f in items if not t0 <= f["recorded_at"] <= t_end] + walk
     # between patrols: a fix and a heartbeat every 5 minutes during duty hours
     for a, z in (("08:00", "12:00"), ("14:00", "18:00")):
         t = _at(day, tz, a)
