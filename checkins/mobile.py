@@ -332,15 +332,38 @@ def stop_patrol(session: Session, *, worker_id: str, patrol_id: str,
             "duplicate": duplicate}
 
 
+def find_patrol_log(session: Session, *, worker_id: str, client_id: str | None
+                    ) -> PatrolLog | None:
+    """The worker's patrol log the phone already sent under ``client_id`` (a resend)."""
+    if not client_id:
+        return None
+    return session.scalars(sa.select(PatrolLog).where(
+        PatrolLog.worker_id == worker_id, PatrolLog.client_id == client_id)).first()
+
+
 def add_patrol_log(session: Session, *, worker_id: str, patrol_id: str | None, text: str,
-                   photos: list[dict[str, Any]], written_at: dt.datetime) -> dict[str, Any]:
-    """Write a patrol log entry (巡查日志) with its photos' records."""
+                   photos: list[dict[str, Any]], written_at: dt.datetime,
+                   client_id: str | None = None) -> dict[str, Any]:
+    """Write a patrol log entry (巡查日志) with its photos' records.
+
+    Idempotent with a ``client_id``: a resend answers the entry stored the first time.
+    """
+    existing = find_patrol_log(session, worker_id=worker_id, client_id=client_id)
+    if existing is not None:
+        return patrol_log_out(existing) | {"duplicate": True}
     pid = _own_patrol(session, worker_id, patrol_id).id if patrol_id else None
     log = PatrolLog(worker_id=worker_id, patrol_session_id=pid, written_at=written_at,
-                    text=text, photos=photos)
+                    text=text, photos=photos, client_id=client_id)
     session.add(log)
-    session.commit()
-    return patrol_log_out(log)
+    try:
+        session.commit()
+    except sa.exc.IntegrityError:  # the same resend raced us: answer the stored one
+        session.rollback()
+        existing = find_patrol_log(session, worker_id=worker_id, client_id=client_id)
+        if existing is None:
+            raise
+        return patrol_log_out(existing) | {"duplicate": True}
+    return patrol_log_out(log) | {"duplicate": False}
 
 
 def patrol_log_out(log: PatrolLog) -> dict[str, Any]:
@@ -353,10 +376,25 @@ def patrol_log_out(log: PatrolLog) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ requests
+def _own_request(session: Session, worker_id: str, client_id: str | None) -> Exemption | None:
+    if not client_id:
+        return None
+    return session.scalars(sa.select(Exemption).where(
+        Exemption.worker_id == worker_id, Exemption.client_id == client_id)).first()
+
+
 def request_exemption(session: Session, *, worker_id: str, kind: str, start: dt.datetime,
                       end: dt.datetime, reason: str | None,
-                      place: tuple[float, float, str, float] | None) -> dict[str, Any]:
-    """Ask for leave, field duty (with its place) or a special case; status ``requested``."""
+                      place: tuple[float, float, str, float] | None,
+                      client_id: str | None = None) -> dict[str, Any]:
+    """Ask for leave, field duty (with its place) or a special case; status ``requested``.
+
+    Idempotent with a ``client_id``: a resend answers the request stored the first time
+    (with its current status), never a second request.
+    """
+    existing = _own_request(session, worker_id, client_id)
+    if existing is not None:
+        return exemption_out(existing)
     if end <= start:
         raise Invalid("validation_failed", "end must be after start", "end")
     if kind == "field_duty" and place is None:
@@ -368,9 +406,16 @@ def request_exemption(session: Session, *, worker_id: str, kind: str, start: dt.
         geom = shapely.Point(glon, glat)
     e = Exemption(worker_id=worker_id, kind=kind, start_at=start, end_at=end, place=geom,
                   place_radius_m=radius, note=reason, status="requested",
-                  requested_by=f"worker:{worker_id}")
+                  requested_by=f"worker:{worker_id}", client_id=client_id)
     session.add(e)
-    session.commit()
+    try:
+        session.commit()
+    except sa.exc.IntegrityError:  # the same resend raced us: answer the stored one
+        session.rollback()
+        existing = _own_request(session, worker_id, client_id)
+        if existing is None:
+            raise
+        return exemption_out(existing)
     return exemption_out(e)
 
 

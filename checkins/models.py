@@ -293,7 +293,11 @@ class PatrolLog(SQLModel, table=True):
     """A patrol log entry (巡查日志, YK-LOG): text now, photos later."""
 
     __tablename__ = "patrol_log"
-    __table_args__ = (sa.Index("ix_patrol_log_worker_id_written_at", "worker_id", "written_at"),)
+    __table_args__ = (
+        sa.Index("ix_patrol_log_worker_id_written_at", "worker_id", "written_at"),
+        # the phone's id of the entry: a resent upload is the same entry (idempotent)
+        sa.Index("uq_patrol_log_worker_id_client_id", "worker_id", "client_id", unique=True),
+    )
 
     id: int | None = _pk_int()
     worker_id: str = _fk("worker.worker_id")
@@ -302,6 +306,7 @@ class PatrolLog(SQLModel, table=True):
     received_at: dt.datetime = _created_at()
     text: str = _col(sa.Text, nullable=False, default="")
     photos: list[Any] | None = _col(sa.JSON)
+    client_id: str | None = _col(sa.String(64))
 
 
 class Exemption(SQLModel, table=True):
@@ -313,6 +318,7 @@ class Exemption(SQLModel, table=True):
         sa.CheckConstraint(_in("status", EXEMPTION_STATUSES), name="status"),
         sa.CheckConstraint("end_at > start_at", name="time_order"),
         sa.Index("ix_exemption_worker_id_start_at", "worker_id", "start_at"),
+        sa.Index("uq_exemption_worker_id_client_id", "worker_id", "client_id", unique=True),
     )
 
     id: int | None = _pk_int()
@@ -328,6 +334,7 @@ class Exemption(SQLModel, table=True):
     requested_by: str | None = _col(sa.String(64))
     decided_by: str | None = _col(sa.String(64))
     decided_at: dt.datetime | None = _col(UTCDateTime())
+    client_id: str | None = _col(sa.String(64))  # the phone's id of the request (idempotent)
     decision_reason: str | None = _col(sa.Text)
 
 

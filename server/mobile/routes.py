@@ -189,6 +189,9 @@ async def post_patrol_log(
     text: Annotated[str, Form(max_length=5000)] = "",
     patrol_id: Annotated[str | None, Form()] = None,
     photos: Annotated[list[UploadFile] | None, File(description="JPEG, PNG or WebP; at most 9")] = None,
+    client_id: Annotated[str | None, Form(min_length=1, max_length=64, description=(
+        "the phone's id of this entry; a resend with the same id answers the stored entry "
+        "(duplicate: true) and stores nothing again"))] = None,
 ) -> dict[str, Any]:
     """Photos are checked by content (Pillow), stored under the data folder with their EXIF."""
     ms = mobile_settings(request)
@@ -208,6 +211,9 @@ async def post_patrol_log(
     def work() -> dict[str, Any]:
         with Session(app_engine(request), expire_on_commit=False) as session:
             who = authenticate(session, claims)
+            seen = svc.find_patrol_log(session, worker_id=who.worker_id, client_id=client_id)
+            if seen is not None:  # a resend: no second entry, no second copy of the photos
+                return svc.patrol_log_out(seen) | {"duplicate": True}
             data_dir = app_settings(request).data_dir
             now = _now()
             day = svc.local_date(now, _params(request).timezone)
@@ -217,7 +223,8 @@ async def post_patrol_log(
                 records.append(photo_record(info, path, data_dir))
             try:
                 return svc.add_patrol_log(session, worker_id=who.worker_id, patrol_id=patrol_id,
-                                          text=text, photos=records, written_at=now)
+                                          text=text, photos=records, written_at=now,
+                                          client_id=client_id)
             except svc.NotFound as exc:
                 raise ApiError(404, E.NOT_FOUND, "no such patrol", "patrol_id") from exc
 
@@ -391,7 +398,7 @@ def post_request(body: S.ExemptionRequest, me: WorkerDep, session: SessionDep) -
     try:
         return svc.request_exemption(session, worker_id=me.worker_id, kind=body.kind,
                                      start=body.start, end=body.end, reason=body.reason,
-                                     place=place)
+                                     place=place, client_id=body.client_id)
     except svc.Invalid as exc:
         raise ApiError(422, exc.code, exc.message, exc.field) from exc
 

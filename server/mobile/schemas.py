@@ -303,6 +303,9 @@ class ExemptionRequest(_Strict):
     end: IsoTime
     reason: Annotated[str, StringConstraints(max_length=1000)] | None = None
     place: PlaceIn | None = None
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        None, description="the phone's id of this request; a resend with the same id answers "
+        "the stored request and creates no second one")
 
 
 class ExemptionList(BaseModel):

@@ -86,12 +86,15 @@ def test_position_keys_and_day_partitions(connection, db_backend):
     ids = connection.execute(sa.insert(m.Position).returning(m.Position.id), [row]).scalars().all()
     assert ids and ids[0] is not None
     created = partitions.ensure_position_partitions(connection, day, 2, "Asia/Shanghai")
-    got = connection.execute(sa.select(m.Position.geom, m.Position.recorded_at)).one()
+    got = connection.execute(sa.select(m.Position.geom, m.Position.recorded_at).where(
+        m.Position.worker_id == "w1", m.Position.client_id == "c1")).one()
     assert got.geom.equals(shapely.Point(121.2, 32.55))
     assert got.recorded_at == at
     if db_backend == "postgresql":
         assert created == ["position_p20310506", "position_p20310507"]
-        where = connection.scalar(sa.text("SELECT tableoid::regclass::text FROM position"))
+        where = connection.scalar(sa.text(
+            "SELECT tableoid::regclass::text FROM position "
+            "WHERE worker_id = 'w1' AND client_id = 'c1'"))
         assert where == "position_p20310506"  # moved out of position_default
         assert partitions.ensure_position_partitions(connection, day, 2, "Asia/Shanghai") == []
     else:

@@ -325,3 +325,36 @@ def test_method_not_allowed_lists_every_method_of_the_path(client, make_worker):
     r = client.request("OPTIONS", f"{PREFIX}/requests", headers=bearer(tok))
     assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
     assert set(r.headers["Allow"].split(", ")) == {"GET", "POST"}
+
+
+def test_resent_patrol_log_and_request_are_stored_once(client, make_worker, migrated_engine):
+    """Idempotent uploads: a phone that never got the answer sends the same patrol log (with
+    its photo) and the same leave request again under the same client id → one row each,
+    one photo file; without a client id every post is a new entry (old apps keep working)."""
+    w = make_worker()
+    tok = login(client, w)
+    photo = _jpeg_with_exif(121.05, 32.45)
+    sent = []
+    for _ in range(3):
+        r = client.post(f"{PREFIX}/patrol-logs", data={"text": "走访3户", "client_id": "log-1"},
+                        files=[("photos", ("a.jpg", photo, "image/jpeg"))], headers=bearer(tok))
+        assert r.status_code == 200, r.text
+        sent.append(r.json())
+    assert len({x["id"] for x in sent}) == 1
+    assert [x["duplicate"] for x in sent] == [False, True, True]
+    start = dt.datetime(2026, 3, 5, 8, 0, tzinfo=CST)
+    leave = {"kind": "personal_leave", "start": start.isoformat(),
+             "end": (start + dt.timedelta(hours=4)).isoformat(), "client_id": "req-1"}
+    ids = {client.post(f"{PREFIX}/requests", json=leave, headers=bearer(tok)).json()["id"]
+           for _ in range(3)}
+    assert len(ids) == 1
+    other = client.post(f"{PREFIX}/requests", json=leave | {"client_id": "req-2"},
+                        headers=bearer(tok)).json()
+    no_id = {k: v for k, v in leave.items() if k != "client_id"}
+    twice = [client.post(f"{PREFIX}/requests", json=no_id, headers=bearer(tok)).json()["id"]
+             for _ in range(2)]
+    with Session(migrated_engine) as s:
+        logs = list(s.scalars(sa.select(PatrolLog).where(PatrolLog.worker_id == w.worker_id)))
+        reqs = list(s.scalars(sa.select(Exemption).where(Exemption.worker_id == w.worker_id)))
+    assert len(logs) == 1 and len(logs[0].photos) == 1
+    assert len(reqs) == 4 and other["id"] not in ids and len(set(twice)) == 2
