@@ -150,20 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
     from contextlib import ExitStack
 
-    from bench.reliability.harness import ServerProc, seed_phones, stored_counts
-    from checkins.db.engine import make_engine
-    from checkins.db.migrate import upgrade
+    from bench.reliability.harness import ServerProc, bench_database, seed_phones, stored_counts
 
-    os.environ["GRIDPATROL_TEST_PG_ADMIN_URL"] = args.pg_admin_url
     with ExitStack() as stack:
-        if args.database_url:
-            url = args.database_url
-        else:
-            from tests.conftest import throwaway_pg_database
-
-            url = stack.enter_context(throwaway_pg_database("gridpatrol_rel_dup"))
-        engine = make_engine(url)
-        upgrade(engine)
+        url, engine = bench_database(stack, args.database_url, args.pg_admin_url,
+                                     "gridpatrol_rel_dup")
         phones = seed_phones(engine, args.phones)
         server = ServerProc(url, Path(tempfile.mkdtemp(prefix="gp-rel-")), workers=args.server_workers)
         server.start()

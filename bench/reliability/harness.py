@@ -39,6 +39,26 @@ LON0, LAT0 = 121.30, 32.60  # a township of its own, away from other tests' grid
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
+def bench_database(stack: Any, database_url: str | None, pg_admin_url: str,
+                   name: str) -> tuple[str, sa.Engine]:
+    """The run's database URL and a migrated engine: ``database_url`` if given, else a
+    throwaway PostgreSQL database ``name_*`` on ``pg_admin_url``, dropped when the
+    ``ExitStack`` ``stack`` closes."""
+    from checkins.db.engine import make_engine
+    from checkins.db.migrate import upgrade
+
+    os.environ["GRIDPATROL_TEST_PG_ADMIN_URL"] = pg_admin_url
+    if database_url:
+        url = database_url
+    else:
+        from tests.conftest import throwaway_pg_database
+
+        url = stack.enter_context(throwaway_pg_database(name))
+    engine = make_engine(url)
+    upgrade(engine)
+    return url, engine
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as s:

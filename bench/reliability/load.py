@@ -214,20 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="bench/out/reliability_load.json")
     args = ap.parse_args(argv)
 
-    from bench.reliability.harness import seed_phones
-    from checkins.db.engine import make_engine
-    from checkins.db.migrate import upgrade
+    from bench.reliability.harness import bench_database, seed_phones
 
-    os.environ["GRIDPATROL_TEST_PG_ADMIN_URL"] = args.pg_admin_url
     with ExitStack() as stack:
-        if args.database_url:
-            url = args.database_url
-        else:
-            from tests.conftest import throwaway_pg_database
-
-            url = stack.enter_context(throwaway_pg_database("gridpatrol_rel_load"))
-        engine = make_engine(url)
-        upgrade(engine)
+        url, engine = bench_database(stack, args.database_url, args.pg_admin_url,
+                                     "gridpatrol_rel_load")
         phones = seed_phones(engine, args.phones)
         servers = []
         for _ in range(args.servers):
