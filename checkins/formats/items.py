@@ -11,13 +11,11 @@ profile, rule ids and item codes are checked too.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from decimal import Decimal, InvalidOperation
 from os import PathLike
-from pathlib import Path
 
+from checkins.formats.csvrows import read_csv_rows
 from checkins.formats.errors import FormatError
 from scoring.items import EnteredItem, ItemError, check_items, parse_period
 from scoring.profiles import Profile
@@ -41,43 +39,12 @@ def read_items(
     source: str | PathLike[str] | bytes, name: str | None = None, profile: Profile | None = None
 ) -> list[EnteredItem]:
     """Read an entered-items CSV (path or bytes, UTF-8 with or without BOM)."""
-    if isinstance(source, bytes | bytearray):
-        data, name = bytes(source), name or "<upload>"
-    else:
-        name = name or str(source)
-        try:
-            data = Path(source).read_bytes()
-        except OSError as exc:
-            raise FormatError(name, None, None, f"cannot read file: {exc.strerror}") from exc
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FormatError(name, data[: exc.start].count(b"\n") + 1, None, "not UTF-8 text") from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise FormatError(name, 1, None, "empty file: expected a header row") from None
-    except csv.Error as exc:
-        raise FormatError(name, 1, None, f"bad CSV: {exc}") from exc
-    for col in REQUIRED_COLUMNS:
-        if col not in header:
-            raise FormatError(name, 1, col, "missing column")
-    if "date" not in header and "period" not in header:
+    name, index, data_rows = read_csv_rows(source, name, REQUIRED_COLUMNS)
+    if "date" not in index and "period" not in index:
         raise FormatError(name, 1, "date", "missing column: date or period is required")
-    index = {c: header.index(c) for c in header if c}
     items: list[EnteredItem] = []
     lines: dict[str, int] = {}
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise FormatError(name, reader.line_num, None, f"bad CSV: {exc}") from exc
-        line = reader.line_num
-        if not values or all(not v.strip() for v in values):
-            continue
+    for line, values in data_rows:
 
         def get(col: str, _v: list[str] = values) -> str:
             i = index.get(col)

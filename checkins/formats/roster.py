@@ -8,13 +8,11 @@ without a grid, reported as a warning by the importer); extra columns are kept i
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from os import PathLike
-from pathlib import Path
 
+from checkins.formats.csvrows import read_csv_rows
 from checkins.formats.errors import FormatError
 
 ROLES = ("head", "fulltime", "parttime")
@@ -38,44 +36,10 @@ class RosterRow:
 
 def read_roster(source: str | PathLike[str] | bytes, name: str | None = None) -> list[RosterRow]:
     """Read a roster CSV (path or bytes, UTF-8 with or without BOM) into rows."""
-    if isinstance(source, bytes | bytearray):
-        data, name = bytes(source), name or "<upload>"
-    else:
-        name = name or str(source)
-        try:
-            data = Path(source).read_bytes()
-        except OSError as exc:
-            raise FormatError(name, None, None, f"cannot read file: {exc.strerror}") from exc
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise FormatError(name, line, None, "not UTF-8 text") from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise FormatError(name, 1, None, "empty file: expected a header row") from None
-    except csv.Error as exc:
-        raise FormatError(name, 1, None, f"bad CSV: {exc}") from exc
-    columns = [h.strip() for h in header]
-    for col in REQUIRED_COLUMNS:
-        if col not in columns:
-            raise FormatError(name, 1, col, "missing column")
-    index = {c: columns.index(c) for c in columns if c}
+    name, index, data_rows = read_csv_rows(source, name, REQUIRED_COLUMNS)
     rows: list[RosterRow] = []
     seen: dict[str, int] = {}
-    line = 1
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise FormatError(name, reader.line_num, None, f"bad CSV: {exc}") from exc
-        line = reader.line_num
-        if not values or all(not v.strip() for v in values):
-            continue
+    for line, values in data_rows:
 
         def get(col: str, _values: list[str] = values) -> str:
             i = index[col]
