@@ -9,22 +9,17 @@ PostgreSQL database), loaded with the demo township, its day evaluated by
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from bench.reliability.harness import ServerProc
 from tests.conftest import empty_database
 
 CHROMIUM = "/usr/bin/chromium"
@@ -47,11 +42,6 @@ class Demo:
     leave_worker_name: str
     exemption_id: int
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _prepare(url: str) -> dict:
@@ -98,39 +88,15 @@ def demo(db_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     tmp = tmp_path_factory.mktemp("browser")
     with empty_database(db_backend, tmp) as url:
         info = _prepare(url)
-        port = _free_port()
-        env = dict(os.environ)
-        env.update({"DATABASE_URL": url, "GRIDPATROL_ENVIRONMENT": "test",
-                    "GRIDPATROL_SECRET_KEY": SECRET, "GRIDPATROL_DATA_DIR": str(tmp / "data"),
-                    "GRIDPATROL_DEMO_ON_EMPTY": "false", "GRIDPATROL_LOG_LEVEL": "WARNING",
-                    "GRIDPATROL_SCHEDULER_ENABLED": "false"})
-        log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed below
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        base = f"http://127.0.0.1:{port}"
+        srv = ServerProc(url, tmp / "data",
+                         env={"GRIDPATROL_SECRET_KEY": SECRET,
+                              "GRIDPATROL_SCHEDULER_ENABLED": "false"})
+        srv.start(timeout_s=30)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail("server did not start:\n" + (tmp / "server.log").read_text()[-1500:])
-                time.sleep(0.1)
-            yield Demo(url=base, day=info["day"], village_id="V01", leave_worker=info["worker"],
+            yield Demo(url=srv.url, day=info["day"], village_id="V01", leave_worker=info["worker"],
                        leave_worker_name=info["name"], exemption_id=info["exemption_id"])
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
+            srv.stop()
 
 
 @pytest.fixture(scope="module")

@@ -8,72 +8,35 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from bench.reliability.harness import ServerProc
 from checkins.models import Position
 from mobile_api_spec.simulator import PhoneSimulator, TrackPoint, synthetic_track
 from tests.mobile.conftest import PREFIX, SECRET
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server_url(migrated_engine: sa.Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start ``uvicorn server.app:create_app`` against the test database; yield its URL."""
-    port = _free_port()
     data = tmp_path_factory.mktemp("server-data")
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": migrated_engine.url.render_as_string(hide_password=False),
-        "GRIDPATROL_ENVIRONMENT": "test", "GRIDPATROL_SECRET_KEY": SECRET,
-        "GRIDPATROL_DATA_DIR": str(data), "GRIDPATROL_DEMO_ON_EMPTY": "false",
-        "GRIDPATROL_LOG_LEVEL": "WARNING",
-        "GRIDPATROL_MOBILE_UPLOAD_BURST": "10000", "GRIDPATROL_MOBILE_UPLOAD_PER_S": "10000",
-        "GRIDPATROL_MOBILE_LOGIN_BURST": "1000", "GRIDPATROL_MOBILE_LOGIN_PER_MIN": "60000",
-        "GRIDPATROL_MOBILE_GRID_CACHE_S": "0",
-    })
-    log = open(data / "server.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2],
-    )
-    url = f"http://127.0.0.1:{port}"
+    srv = ServerProc(migrated_engine.url.render_as_string(hide_password=False), data,
+                     env={"GRIDPATROL_SECRET_KEY": SECRET,
+                          "GRIDPATROL_MOBILE_UPLOAD_BURST": "10000",
+                          "GRIDPATROL_MOBILE_UPLOAD_PER_S": "10000",
+                          "GRIDPATROL_MOBILE_GRID_CACHE_S": "0"})
+    srv.start(timeout_s=30)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("server did not start:\n" + (data / "server.log").read_text()[-3000:])
-            time.sleep(0.1)
-        yield url
+        yield srv.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        srv.stop()
 
 
 def _count(engine: sa.Engine, worker_id: str) -> int:
