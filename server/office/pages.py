@@ -59,7 +59,9 @@ def _latest_date(session: Any, village_id: str) -> dt.date:
     return d or oq.local_today(session, village_id)
 
 
-def _redirect(url: str, msg: str | None = None, error: str | None = None) -> RedirectResponse:
+def redirect_with_message(url: str, msg: str | None = None, error: str | None = None
+                          ) -> RedirectResponse:
+    """303 to ``url`` with a ``msg`` (or ``error``) query parameter for the page banner."""
     sep = "&" if "?" in url else "?"
     if msg:
         url += f"{sep}msg={quote(msg)}"
@@ -89,10 +91,10 @@ def login_form(session: SessionDep, settings: SettingsDep,
     try:
         got = login(session, username, password)
     except LoginThrottled:
-        return _redirect(f"/office/login?next={quote(target)}",
+        return redirect_with_message(f"/office/login?next={quote(target)}",
                          error="登录失败次数过多，请稍后再试")
     if got is None:
-        return _redirect(f"/office/login?next={quote(target)}", error="用户名或密码错误")
+        return redirect_with_message(f"/office/login?next={quote(target)}", error="用户名或密码错误")
     session.commit()
     resp = RedirectResponse(target, status_code=303)
     set_login_cookie(resp, got[0], settings.environment == "production")
@@ -116,7 +118,7 @@ def home(scope: ScopeDep, session: SessionDep) -> Response:
     """The day table of the user's village on the latest evaluated date."""
     vid = scope.default_village(session)
     if vid is None:
-        return _redirect("/office/decisions")
+        return redirect_with_message("/office/decisions")
     return RedirectResponse(f"/office/villages/{vid}/days/{_latest_date(session, vid)}",
                             status_code=303)
 
@@ -212,9 +214,9 @@ def flag_form(worker_id: str, date: dt.date, scope: ScopeDep, session: SessionDe
         decisions.decide_flag(session, worker_id=worker_id, day=date, kind=kind, key=key,
                               decision=decision, reason=reason, actor=scope.actor)
     except decisions.DecisionError as exc:
-        return _redirect(back, error=str(exc))
+        return redirect_with_message(back, error=str(exc))
     session.commit()
-    return _redirect(back, msg="已记录")
+    return redirect_with_message(back, msg="已记录")
 
 
 # --------------------------------------------------------------------------- decisions
@@ -241,10 +243,10 @@ def exemption_form(exemption_id: int, scope: ScopeDep, session: SessionDep,
         out = decisions.decide_exemption(session, exemption_id=exemption_id, decision=decision,
                                          reason=reason, actor=scope.actor)
     except decisions.DecisionError as exc:
-        return _redirect("/office/decisions", error=str(exc))
+        return redirect_with_message("/office/decisions", error=str(exc))
     session.commit()
     word = "已批准" if out["status"] == "approved" else "已驳回"
-    return _redirect("/office/decisions", msg=f"申请 {exemption_id} {word}")
+    return redirect_with_message("/office/decisions", msg=f"申请 {exemption_id} {word}")
 
 
 @router.post("/devices/{device_id}/decision")
@@ -257,9 +259,9 @@ def device_form(device_id: int, scope: ScopeDep, session: SessionDep,
         decisions.decide_device(session, device_id=device_id, decision=decision, reason=reason,
                                 actor=scope.actor)
     except decisions.DecisionError as exc:
-        return _redirect("/office/decisions", error=str(exc))
+        return redirect_with_message("/office/decisions", error=str(exc))
     session.commit()
-    return _redirect("/office/decisions", msg=f"设备 {device_id} 已处理")
+    return redirect_with_message("/office/decisions", msg=f"设备 {device_id} 已处理")
 
 
 @router.get("/audit", response_class=HTMLResponse)

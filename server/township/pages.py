@@ -23,6 +23,7 @@ from scoring.items import period_of
 from scoring.profiles import list_profiles
 from server.deps import SessionDep
 from server.office.auth import ScopeDep
+from server.office.pages import redirect_with_message
 
 router = APIRouter(prefix="/office/township", include_in_schema=False)
 TQ = Annotated[str | None, Query(max_length=32)]
@@ -39,15 +40,6 @@ def _page(request: Request, name: str, scope: OfficeScope, session: Any, **ctx: 
     ctx.update(request=request, scope=scope, villages=scope.villages(session),
                message=request.query_params.get("msg"), error=request.query_params.get("error"))
     return templates.TemplateResponse(request, name, ctx)
-
-
-def _redirect(url: str, msg: str | None = None, error: str | None = None) -> RedirectResponse:
-    sep = "&" if "?" in url else "?"
-    if msg:
-        url += f"{sep}msg={quote(msg)}"
-    elif error:
-        url += f"{sep}error={quote(error)}"
-    return RedirectResponse(url, status_code=303)
 
 
 def _base(period: str, township_id: str | None = None) -> str:
@@ -101,9 +93,9 @@ def close_form(period: str, scope: ScopeDep, session: SessionDep, township_id: T
     try:
         out = svc.close_period(session, scope, t, period, reason)
     except svc.ScoresError as exc:
-        return _redirect(_base(period, township_id), error=str(exc))
+        return redirect_with_message(_base(period, township_id), error=str(exc))
     session.commit()
-    return _redirect(_base(period, township_id), msg=f"{period} 已结算锁定 (第 {out['revision']} 版)")
+    return redirect_with_message(_base(period, township_id), msg=f"{period} 已结算锁定 (第 {out['revision']} 版)")
 
 
 @router.post("/periods/{period}/reopen")
@@ -114,9 +106,9 @@ def reopen_form(period: str, scope: ScopeDep, session: SessionDep, township_id: 
     try:
         svc.reopen_period(session, scope, t, period, reason)
     except svc.ScoresError as exc:
-        return _redirect(_base(period, township_id), error=str(exc))
+        return redirect_with_message(_base(period, township_id), error=str(exc))
     session.commit()
-    return _redirect(_base(period, township_id), msg=f"{period} 已重新开放")
+    return redirect_with_message(_base(period, township_id), msg=f"{period} 已重新开放")
 
 
 @router.post("/periods/{period}/quota")
@@ -138,9 +130,9 @@ def quota_form(period: str, scope: ScopeDep, session: SessionDep,
         svc.set_quota(session, scope, t, period, village_id=village_id, role=role,
                       excellent=n(excellent), good=n(good), pass_=n(pass_), reason=reason)
     except svc.ScoresError as exc:
-        return _redirect(_base(period, township_id), error=str(exc))
+        return redirect_with_message(_base(period, township_id), error=str(exc))
     session.commit()
-    return _redirect(_base(period, township_id), msg=f"{village_id} 等次名额已调整")
+    return redirect_with_message(_base(period, township_id), msg=f"{village_id} 等次名额已调整")
 
 
 @router.get("/periods/{period}/whatif", response_class=HTMLResponse)
@@ -155,7 +147,7 @@ def whatif_page(request: Request, period: str, scope: ScopeDep, session: Session
         except svc.ScoresError as exc:
             if exc.status == 403:
                 raise
-            return _redirect(_base(period + "/whatif", township_id), error=str(exc))
+            return redirect_with_message(_base(period + "/whatif", township_id), error=str(exc))
     elif not scope.all_villages:
         raise svc.ScoresError("township office or administrator role required", 403)
     return _page(request, "township_whatif.html", scope, session, period=period,
@@ -175,7 +167,7 @@ def whatif_upload(request: Request, period: str, scope: ScopeDep, session: Sessi
     except svc.ScoresError as exc:
         if exc.status == 403:
             raise
-        return _redirect(_base(period + "/whatif", township_id), error=str(exc))
+        return redirect_with_message(_base(period + "/whatif", township_id), error=str(exc))
     return _page(request, "township_whatif.html", scope, session, period=period,
                  profiles=list_profiles(), chosen=file.filename, w=result,
                  current=svc.township_profile(t).id)
@@ -212,16 +204,16 @@ def item_form(scope: ScopeDep, session: SessionDep,
     try:
         day = dt.date.fromisoformat(date) if date.strip() else None
     except ValueError:
-        return _redirect(_items(township_id), error=f"日期格式错误: {date}")
+        return redirect_with_message(_items(township_id), error=f"日期格式错误: {date}")
     try:
         out = svc.add_item(session, scope, t, subject_id=subject_id.strip(), rule=rule.strip(),
                            item=item.strip(), note=note, value=value or "1", date=day,
                            period=period.strip() or None)
     except svc.ScoresError as exc:
-        return _redirect(_items(township_id), error=str(exc))
+        return redirect_with_message(_items(township_id), error=str(exc))
     session.commit()
     extra = f"（{', '.join(out['closed_periods'])} 已锁定，重新开放后才计入）" if out["closed_periods"] else ""
-    return _redirect(_items(township_id), msg=f"已录入 {out['item_id']}{extra}")
+    return redirect_with_message(_items(township_id), msg=f"已录入 {out['item_id']}{extra}")
 
 
 @router.post("/items/import")
@@ -236,9 +228,9 @@ def import_form(scope: ScopeDep, session: SessionDep,
             raise svc.ScoresError("文件过大 (5 MB)", 413)
         out = svc.import_items(session, scope, t, data, file.filename or "<upload>")
     except svc.ScoresError as exc:
-        return _redirect(_items(township_id), error=str(exc))
+        return redirect_with_message(_items(township_id), error=str(exc))
     session.commit()
-    return _redirect(_items(township_id), msg=f"已导入 {out['imported']} 条")
+    return redirect_with_message(_items(township_id), msg=f"已导入 {out['imported']} 条")
 
 
 @router.post("/items/{item_id}/withdraw")
@@ -248,6 +240,6 @@ def withdraw_form(item_id: str, scope: ScopeDep, session: SessionDep, township_i
     try:
         svc.withdraw_item(session, scope, item_id, reason)
     except svc.ScoresError as exc:
-        return _redirect(_items(township_id), error=str(exc))
+        return redirect_with_message(_items(township_id), error=str(exc))
     session.commit()
-    return _redirect(_items(township_id), msg=f"已撤回 {item_id}")
+    return redirect_with_message(_items(township_id), msg=f"已撤回 {item_id}")
