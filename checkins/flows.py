@@ -517,12 +517,11 @@ def apply_flag_decisions(result: Any, decisions: dict[tuple[str, str], str] | No
     if not decisions:
         return result
 
-    def key(t: float) -> str:
-        return dt.datetime.fromtimestamp(round(t), tz).isoformat()
+    from geo.engine import local_iso
 
-    offpost = tuple(replace(o, decision=decisions.get(("offpost", key(o.start))))
+    offpost = tuple(replace(o, decision=decisions.get(("offpost", local_iso(o.start, tz))))
                     for o in result.offpost)
-    suspects = tuple(replace(s, decision=decisions.get(("suspect", key(s.t))))
+    suspects = tuple(replace(s, decision=decisions.get(("suspect", local_iso(s.t, tz))))
                      for s in result.suspect_fixes)
     return replace(result, offpost=offpost, suspect_fixes=suspects)
 

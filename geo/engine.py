@@ -411,11 +411,17 @@ def _evaluate_batch(
 
 
 # ---------------------------------------------------------------------------- JSON
-def _iso(ts: float | None, tz: ZoneInfo) -> str | None:
-    if ts is None:
-        return None
-    # whole seconds: interpolated crossing times carry float noise below a microsecond
+def local_iso(ts: float, tz: ZoneInfo) -> str:
+    """POSIX seconds as ISO 8601 local time with offset, to the whole second (rounded).
+
+    The one spelling of a time in day entries, their deductions' evidence and the keys of
+    office flag decisions: interpolated crossing times carry float noise below a microsecond.
+    """
     return dt.datetime.fromtimestamp(round(ts), tz).isoformat()
+
+
+def _iso(ts: float | None, tz: ZoneInfo) -> str | None:
+    return None if ts is None else local_iso(ts, tz)
 
 
 def day_result_to_json(result: DayResult, tz: str) -> dict:
@@ -482,4 +488,4 @@ def day_result_to_json(result: DayResult, tz: str) -> dict:
     }
 
 
-__all__ = ["evaluate_day", "evaluate_days", "day_result_to_json", "LOST_NAMES"]
+__all__ = ["evaluate_day", "evaluate_days", "day_result_to_json", "local_iso", "LOST_NAMES"]

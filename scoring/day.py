@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from geo.engine import local_iso
 from geo.types import DayResult
 from scoring.profiles import DayTrigger, Profile
 
@@ -59,11 +60,6 @@ Fact = Iterator[tuple[str, dict[str, Any]]]
 
 def _label(window: str) -> str:
     return WINDOW_LABELS.get(window, window)
-
-
-def _iso(t: float, tz: ZoneInfo) -> str:
-    # whole seconds, rounded as the day entry (geo.engine.day_result_to_json) rounds them
-    return dt.datetime.fromtimestamp(round(t), tz).isoformat()
 
 
 def _hhmm(t: float, tz: ZoneInfo) -> str:
@@ -113,7 +109,7 @@ def _signin_evidence(r: DayResult, tz: ZoneInfo) -> dict[str, Any]:
     s = r.signin
     return {
         "status": s.status,
-        "at": None if s.at is None else _iso(s.at, tz),
+        "at": None if s.at is None else local_iso(s.at, tz),
         "distance_m": None if s.distance_m is None else round(s.distance_m, 1),
     }
 
@@ -137,7 +133,7 @@ def _signin_late(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
 
 
 def _interval_evidence(start: float, end: float, tz: ZoneInfo) -> dict[str, Any]:
-    return {"start": _iso(start, tz), "end": _iso(end, tz), "duration_s": int(round(end - start))}
+    return {"start": local_iso(start, tz), "end": local_iso(end, tz), "duration_s": int(round(end - start))}
 
 
 def _span(start: float, end: float, tz: ZoneInfo) -> str:
@@ -171,7 +167,7 @@ def _crosspost(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
 def _suspect_confirmed(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
     for s in r.suspect_fixes:
         if s.decision == "confirmed":
-            ev = {"at": _iso(s.t, tz), "lon": s.lon, "lat": s.lat, "reasons": list(s.reasons),
+            ev = {"at": local_iso(s.t, tz), "lon": s.lon, "lat": s.lat, "reasons": list(s.reasons),
                   "decision": s.decision}
             yield (f"false location (乱定位) at {_hhmm(s.t, tz)} confirmed by the office "
                    f"({', '.join(s.reasons)})", ev)
