@@ -8,10 +8,15 @@ suspect fixes, heartbeats every 10 minutes and a silent gap for some workers.
 Measured side by side in one run:
 (a) ``geo.engine.evaluate_days``: every GEO rule, batched across workers, one core;
 (b) a straightforward per-point ``Polygon.contains(Point)`` loop computing in-grid time;
+(b2) a straightforward per-point shapely loop evaluating the same rules as the engine
+     (``bench/geo_loop_baseline.py``: GEO-VALID, -SPOOF, -STILL, -INGRID without
+     interpolated crossings, YK-PATROL, GEO-OFFPOST/-CROSSPOST with an STRtree query per
+     outside fix, GEO-PHONEOFF, NB-ONLINE, GEO-SIGNIN), on the same subset as (b), scaled;
 (c) MovingPandas ``Trajectory.clip`` + durations (on a subset, scaled);
 (d) raw ``shapely.contains_xy`` over the same points: the floor for point-in-polygon work.
 
-Run: ``uv run python bench/geo_bench.py [--workers N] [--vertices 20|500] [--quick]``;
+Run: ``uv run python bench/geo_bench.py [--workers N] [--vertices 20|500] [--quick]``
+(``--loop-workers N``: the subset timed for (b) and (b2));
 ``--processes 2`` also times the engine on two forked processes (wall clock), reported
 apart from the one-core figures.
 Prints a table and writes ``bench/out/geo_bench.json``.
@@ -41,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.geo_loop_baseline import engine_sanity, loop_sanity, rules_loop, status_agreement  # noqa: E402
 from geo.crs import project, projection_key, unproject  # noqa: E402
 from geo.duty import local_instant  # noqa: E402
 from geo.engine import evaluate_days  # noqa: E402
@@ -308,6 +314,7 @@ def run(
             for _ in range(max(1, repeat))] if processes > 1 else [])
     sub_loop = days[: min(loop_n, n_workers)]
     loop_res, t_loop = _timed(per_point_loop, sub_loop, params.max_gap_s)
+    rules_res, t_rules = _timed(rules_loop, sub_loop, params, index)
     sub_mp = days[: min(mp_n, n_workers)]
     mp_res, t_mp = _timed(movingpandas_clip, sub_mp) if mp_n > 0 else ([], float("nan"))
     cin = contains_inputs(days)
@@ -324,6 +331,7 @@ def run(
 
     wd_engine = n_workers / t_engine
     wd_loop = len(sub_loop) / t_loop
+    wd_rules = len(sub_loop) / t_rules
     wd_mp = len(sub_mp) / t_mp if sub_mp else float("nan")
     per_fix_engine = t_engine / n_fix
     per_fix_raw = t_raw / n_fix
@@ -345,14 +353,18 @@ def run(
             "speedup_wall_vs_one_process": round(wall_engine / min(p["wall_s"] for p in par), 2)},
         "per_point_loop": {"workers": len(sub_loop), "seconds": round(t_loop, 3),
                            "worker_days_per_s": round(wd_loop, 2)},
+        "rules_loop": {"workers": len(sub_loop), "seconds": round(t_rules, 3),
+                       "worker_days_per_s": round(wd_rules, 2)},
         "movingpandas": {"workers": len(sub_mp), "seconds": round(t_mp, 3),
                          "worker_days_per_s": round(wd_mp, 2)},
         "raw_contains_xy": {"seconds": round(t_raw, 3), "seconds_all_runs": [round(x, 3) for x in t_raw_all], "ns_per_fix": round(per_fix_raw * 1e9, 1),
                             "points_per_s": round(n_fix / t_raw)},
         "ratios": {"engine_vs_movingpandas": round(wd_engine / wd_mp, 1),
                    "engine_vs_per_point_loop": round(wd_engine / wd_loop, 1),
+                   "engine_vs_rules_loop": round(wd_engine / wd_rules, 1),
                    "engine_cost_per_fix_vs_contains_xy": round(per_fix_engine / per_fix_raw, 1)},
         "targets": {"worker_days_per_s": 1000, "vs_movingpandas": 100, "vs_per_point_loop": 20,
+                    "vs_rules_loop": 20,
                     "cost_per_fix_vs_contains_xy_max": 10},
         "memory": {"peak_rss_mb": round(maxrss_kb / 1024, 1),
                    "tracemalloc_peak_mb_evaluate": None if peak_tm is None else round(peak_tm / 2**20, 1)},
@@ -366,6 +378,10 @@ def run(
             "phone_off_intervals": int(sum(len(r.phone_off) for r in results)),
             "suspect_fixes": int(sum(len(r.suspect_fixes) for r in results)),
             "stationary_patrols": int(sum(p.stationary for r in results for p in r.patrols.values())),
+            # (b2) beside the engine on the same workers (the loop subset)
+            "rules_loop": loop_sanity(rules_res),
+            "engine_on_loop_subset": engine_sanity(results[: len(sub_loop)]),
+            "patrol_status_agreement": round(status_agreement(rules_res, results[: len(sub_loop)]), 4),
         },
     }
     return summary
@@ -376,6 +392,7 @@ def print_table(s: dict) -> None:
     rows = [
         ("geo.engine.evaluate_days (all rules)", s["workers"], s["engine"]["seconds"], s["engine"]["worker_days_per_s"]),
         ("per-point Polygon.contains loop", s["per_point_loop"]["workers"], s["per_point_loop"]["seconds"], s["per_point_loop"]["worker_days_per_s"]),
+        ("per-point shapely loop, all rules (b2)", s["rules_loop"]["workers"], s["rules_loop"]["seconds"], s["rules_loop"]["worker_days_per_s"]),
         ("MovingPandas Trajectory.clip", s["movingpandas"]["workers"], s["movingpandas"]["seconds"], s["movingpandas"]["worker_days_per_s"]),
         ("raw shapely.contains_xy (floor)", s["workers"], s["raw_contains_xy"]["seconds"], round(s["workers"] / s["raw_contains_xy"]["seconds"], 1)),
     ]
@@ -392,12 +409,17 @@ def print_table(s: dict) -> None:
               f"{p['parent_cpu_s']} s + children {p['children_cpu_s']} s")
     r = s["ratios"]
     print(f"engine vs MovingPandas: {r['engine_vs_movingpandas']}x (target >= 100)")
-    print(f"engine vs per-point loop: {r['engine_vs_per_point_loop']}x (target >= 20)")
+    print(f"engine vs per-point loop (in-grid time only): {r['engine_vs_per_point_loop']}x (target >= 20)")
+    print(f"engine vs per-point loop, all rules (b2): {r['engine_vs_rules_loop']}x (target >= 20)")
     print(f"engine cost per fix: {s['engine']['ns_per_fix']} ns = {r['engine_cost_per_fix_vs_contains_xy']}x raw contains_xy "
           f"({s['raw_contains_xy']['ns_per_fix']} ns) (target <= 10x)")
     print(f"memory: peak RSS {s['memory']['peak_rss_mb']} MB, tracemalloc peak of evaluate_days "
           f"{s['memory']['tracemalloc_peak_mb_evaluate']} MB")
-    print("sanity:", json.dumps(s["sanity"]))
+    san = {k: v for k, v in s["sanity"].items() if k not in ("rules_loop", "engine_on_loop_subset")}
+    print("sanity:", json.dumps(san))
+    el, rl = s["sanity"]["engine_on_loop_subset"], s["sanity"]["rules_loop"]
+    print(f"sanity on the {s['rules_loop']['workers']} loop workers, engine vs (b2):",
+          ", ".join(f"{k} {el[k]} vs {rl[k]}" for k in el))
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -405,7 +427,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--workers", type=int, default=5000)
     ap.add_argument("--vertices", type=int, default=20)
     ap.add_argument("--quick", action="store_true", help="200 workers, smaller peer subsets")
-    ap.add_argument("--loop-workers", type=int, default=200)
+    ap.add_argument("--loop-workers", type=int, default=200,
+                    help="workers timed for the per-point loops (b) and (b2), scaled")
     ap.add_argument("--mp-workers", type=int, default=50)
     ap.add_argument("--chunk", type=int, default=5000, help="worker-days per evaluate_days call")
     ap.add_argument("--no-memory", action="store_true")
