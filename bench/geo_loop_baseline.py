@@ -132,21 +132,25 @@ def judge_day(day: WorkerDay, params: GeoParams, tree, tree_ids) -> dict:
     buffered = grid_m.buffer(params.boundary_tolerance_m)
     xs, ys = tr.transform(f.lon, f.lat)
     recv = f.received_at if f.received_at is not None else np.full(len(f), np.nan)
-    items = sorted(
-        (float(f.t[i]), i) for i in range(len(f)) if d0 <= f.t[i] < d1 and math.isfinite(f.t[i])
+    # plain Python rows (what an analyst gets from ``zip(*columns)`` or a DataFrame)
+    rows = sorted(
+        r for r in zip(f.t.tolist(), f.lon.tolist(), f.lat.tolist(), f.accuracy_m.tolist(),
+                       recv.tolist(), f.mock.tolist(), f.is_heartbeat.tolist(), xs.tolist(),
+                       ys.tolist(), strict=True)
+        if d0 <= r[0] < d1  # the local day (NaN times compare False)
     )
 
     # ------------------------------------------------------------ GEO-VALID
     rejected: Counter = Counter()
     valid = []  # (t, lon, lat, Point in metres, mock)
-    for t, i in items:
-        if f.is_heartbeat[i]:
+    for t, lon, lat, acc, rcv, mock, hb, x, y in rows:
+        if hb:
             continue
-        why = _valid_reason(float(f.lon[i]), float(f.lat[i]), float(f.accuracy_m[i]), t, float(recv[i]), params)
+        why = _valid_reason(lon, lat, acc, t, rcv, params)
         if why is not None:
             rejected[why] += 1
             continue
-        valid.append((t, float(f.lon[i]), float(f.lat[i]), Point(xs[i], ys[i]), bool(f.mock[i])))
+        valid.append((t, lon, lat, Point(x, y), mock))
 
     # ------------------------------------------------------------ GEO-SPOOF
     suspect = [v[4] for v in valid]  # mock flag
@@ -267,7 +271,7 @@ def judge_day(day: WorkerDay, params: GeoParams, tree, tree_ids) -> dict:
     close(run)
 
     # ------------------------------------------------------------ GEO-PHONEOFF, NB-ONLINE
-    times = [t for t, _ in items]
+    times = [r[0] for r in rows]
     down = [(s.start, s.end) for s in day.server_down]
     phone_off = []
     for a, b in zip([-math.inf, *times], [*times, math.inf], strict=True):
