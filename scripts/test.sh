@@ -37,9 +37,7 @@ ensure_postgres() {
   }
   if ! has_postgis; then
     echo "==> installing PostGIS (apt-get install -y postgresql-15-postgis-3)"
-    if [ ! -f "$OUT/.apt-updated" ]; then
-      apt-get update -qq && touch "$OUT/.apt-updated" || true
-    fi
+    apt_update_once
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15-postgis-3 || true
   fi
   if ! has_postgis; then
@@ -86,6 +84,23 @@ PY
   if [ "$code" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   PASSED[$name]=$p; FAILED[$name]=$f; SKIPPED[$name]=$s
 }
+
+# The office pages are tested in Debian's Chromium (Playwright with executable_path, never a
+# browser download). Install it like PostGIS; with CI=true the browser test fails without it.
+apt_update_once() {
+  if [ ! -f "$OUT/.apt-updated" ]; then
+    apt-get update -qq && touch "$OUT/.apt-updated" || true
+  fi
+}
+if [ ! -x /usr/bin/chromium ]; then
+  echo "==> installing Chromium for the browser tests (apt-get install -y chromium)"
+  apt_update_once
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || true
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  echo "WARNING: /usr/bin/chromium is missing; the browser test cannot run" >&2
+fi
+export GRIDPATROL_REQUIRE_BROWSER="${GRIDPATROL_REQUIRE_BROWSER:-$CI}"
 
 PYTEST_ARGS=("$@")
 run_suite sqlite GRIDPATROL_TEST_DB=sqlite

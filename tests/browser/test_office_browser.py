@@ -9,6 +9,7 @@ PostgreSQL database), loaded with the demo township, its day evaluated by
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ SHOTS = ROOT / "test-output" / "browser"
 SECRET = "browser-test-secret-" + "z" * 24
 PASSWORD = "demo office pw 1"
 
+# scripts/test.sh installs Debian's chromium; with CI=true (GRIDPATROL_REQUIRE_BROWSER=true)
+# a missing browser is a failure, never a skip.
+if not Path(CHROMIUM).exists() and os.environ.get("GRIDPATROL_REQUIRE_BROWSER") == "true":
+    raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium (scripts/test.sh does)")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium")
 
 
