@@ -422,19 +422,12 @@ def _events(session: Session, ids: Sequence[str], start: float, end: float
 
 
 def server_outages(session: Session, start: float, end: float) -> tuple[Interval, ...]:
-    """Intervals when the server was not receiving (GEO-PHONEOFF); none are recorded yet."""
-    insp = sa.inspect(session.get_bind())
-    if not insp.has_table("server_outage"):
-        return ()
-    rows = session.execute(sa.text(
-        "SELECT start_at, end_at FROM server_outage WHERE start_at < :b AND end_at > :a"),
-        {"a": _utc(start), "b": _utc(end)}).all()
-    out = []
-    for s, e in rows:
-        s = dt.datetime.fromisoformat(s) if isinstance(s, str) else s
-        e = dt.datetime.fromisoformat(e) if isinstance(e, str) else e
-        out.append(Interval(start=s.timestamp(), end=e.timestamp()))
-    return tuple(out)
+    """Intervals when the server itself was not receiving (``server_outage`` rows, detected
+    or recorded by hand, :mod:`checkins.outages`): never charged as GEO-PHONEOFF."""
+    from checkins.outages import outages_between
+
+    return tuple(Interval(start=o.start_at.timestamp(), end=o.end_at.timestamp())
+                 for o in outages_between(session, _utc(start), _utc(end)))
 
 
 # --------------------------------------------------------------------------- the flow
@@ -554,6 +547,7 @@ def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
         by_date.setdefault(it[1], []).append(it)
     for date in sorted(by_date):
         group = by_date[date]
+        outages = _day_outages(session, date, tz)
         for part in _chunks(group, 20_000):
             days = build_db_worker_days(session, part, ctx, until=until, timings=timings)
             for batch in batch_by_date(days, MAX_FIXES_PER_BATCH):
@@ -564,10 +558,43 @@ def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
                     result = apply_flag_decisions(
                         result, decided.get((result.worker_id, result.date)), tz)
                     entry, _ = day_entry(result, prof)
+                    if outages:
+                        add_outage_evidence(entry, result, outages, tz)
                     out.append((result, entry))
                 _add(timings, "scoring_json_s", t0)
     out.sort(key=lambda p: (p[1]["worker_id"], p[1]["date"]))
     return out
+
+
+def _day_outages(session: Session, date: dt.date, tz: ZoneInfo) -> list[Any]:
+    from checkins.outages import outages_between
+
+    start, end = local_day_bounds(date, tz)
+    return outages_between(session, _utc(start), _utc(end))
+
+
+def add_outage_evidence(entry: dict[str, Any], result: Any, outages: Sequence[Any],
+                        tz: ZoneInfo) -> None:
+    """Show the server's outages of the day in its entry (GEO-PHONEOFF evidence).
+
+    ``server_outages``: each outage overlapping the local day (never charged as phone-off);
+    a ``phone_off`` interval that starts or ends at an outage's edge (cut by it) names the
+    outage in ``cut_by_outage``. Days without outages keep the plain ``evaluate`` entry.
+    """
+    from geo.engine import local_iso
+
+    edges: dict[float, int] = {}
+    for o in outages:
+        edges[o.start_at.timestamp()] = o.id
+        edges[o.end_at.timestamp()] = o.id
+    entry["server_outages"] = [
+        {"rule": "GEO-PHONEOFF", "id": o.id, "start": local_iso(o.start_at.timestamp(), tz),
+         "end": local_iso(o.end_at.timestamp(), tz), "cause": o.cause, "reason": o.reason,
+         "charged": False} for o in outages]
+    for item, p in zip(entry["phone_off"], result.phone_off, strict=True):
+        cut = edges.get(p.end, edges.get(p.start))
+        if cut is not None:
+            item["cut_by_outage"] = cut
 
 
 def _profile(session: Session, profile: Profile | str | None) -> Profile:

@@ -17,7 +17,8 @@ from server.settings import Settings, get_settings
 # ``register(app)`` or ``router``.
 OPTIONAL_ROUTERS = ("server.mobile.routes", "server.mobile.api", "server.office",
                     "server.routers.office", "server.routers.review", "server.routers.jobs",
-                    "server.scheduler", "server.township")
+                    "server.scheduler", "server.liveness", "server.township",
+                    "server.routers.outages")
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:

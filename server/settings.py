@@ -52,13 +52,34 @@ class Settings(BaseSettings):
     offduty_keep_days: int = Field(
         7, description="PIPL: positions outside every rule window kept this many days")
     retention_at: str = Field("03:10", description="jobs: local time of the retention purge")
+    liveness_enabled: bool | None = Field(
+        None, description="write liveness ticks and detect the server's own outages "
+        "(GEO-PHONEOFF; None: on unless environment is test)")
+    liveness_tick_seconds: float = Field(
+        20, gt=0, description="outages: each server process beats this often")
+    outage_gap_minutes: float = Field(
+        3, gt=0, description="outages: a gap in the beats longer than this is an outage")
+    outage_detect_minutes: float = Field(
+        10, gt=0, description="outages: look for new gaps this often (and at start-up)")
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.environment != "development" and self.secret_key == DEFAULT_SECRET:
             raise ValueError(
                 "GRIDPATROL_SECRET_KEY is still the default: set a secret outside development")
+        if self.outage_gap_minutes * 60 < 3 * self.liveness_tick_seconds:
+            raise ValueError(
+                "GRIDPATROL_OUTAGE_GAP_MINUTES must be at least 3 beats "
+                "(GRIDPATROL_LIVENESS_TICK_SECONDS): a late beat is not an outage")
         return self
+
+    @property
+    def liveness_on(self) -> bool:
+        """Whether this process beats and detects outages (``liveness_enabled``, default
+        on except in the test environment)."""
+        if self.liveness_enabled is None:
+            return self.environment != "test"
+        return self.liveness_enabled
 
     @property
     def scheduler_on(self) -> bool:

@@ -165,13 +165,15 @@ def live_page(request: Request, village_id: str, scope: ScopeDep, session: Sessi
 
 
 def timeline(result: dict[str, Any] | None, day_start: str) -> list[dict[str, Any]]:
-    """Segments of the day's off-post and phone-off intervals as percentages of 24 h."""
+    """Segments of the day's off-post and phone-off intervals and of the server's own
+    outages (never charged, GEO-PHONEOFF) as percentages of 24 h."""
     if not result:
         return []
     t0 = dt.datetime.fromisoformat(day_start)
     out = []
     for kind, items in (("offpost", result.get("offpost") or []),
-                        ("phoneoff", result.get("phone_off") or [])):
+                        ("phoneoff", result.get("phone_off") or []),
+                        ("outage", result.get("server_outages") or [])):
         for i in items:
             a = (dt.datetime.fromisoformat(i["start"]) - t0).total_seconds()
             b = (dt.datetime.fromisoformat(i["end"]) - t0).total_seconds()
@@ -182,7 +184,8 @@ def timeline(result: dict[str, Any] | None, day_start: str) -> list[dict[str, An
             out.append({"cls": cls, "left": round(a / 864, 3),
                         "width": max(round((b - a) / 864, 3), 0.15),
                         "title": f"{i.get('rule')} {_hhmm(i['start'])}–{_hhmm(i['end'])} "
-                                 f"({round(i.get('duration_s', b - a) / 60)} 分钟)"})
+                                 f"({round(i.get('duration_s', b - a) / 60)} 分钟)"
+                                 + (" 服务器故障，不计关机" if kind == "outage" else "")})
     return out
 
 
