@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from checkins.db import citus, partitions
 from checkins.db.engine import make_engine
-from checkins.db.migrate import downgrade, load_all_models, schema_diff, upgrade
+from checkins.db.migrate import REPO_ROOT, downgrade, load_all_models, schema_diff, upgrade
 from checkins.db.types import UTCDateTime
 from tests.conftest import empty_database
 
@@ -43,6 +43,12 @@ def test_distribution_script_orders_reference_tables_and_fk_targets_first():
             target = fk.column.table.name
             assert target == table or target in done, f"{table} before {target}"
         done.add(table)
+
+
+def test_docs_show_the_script_the_move_runs():
+    doc = (REPO_ROOT / "docs" / "scaling.md").read_text(encoding="utf-8")
+    missing = [stmt for stmt in citus.distribution_sql() if stmt not in doc]
+    assert missing == [], "docs/scaling.md lacks: " + "; ".join(missing)
 
 
 def test_models_declare_worker_id_in_every_key():
@@ -169,7 +175,8 @@ def test_catalog_keys_of_distributed_tables_include_worker_id(connection, db_bac
 
 def test_catalog_check_notices_a_key_without_worker_id(connection, db_backend):
     """The check above can fail: keys without worker_id, on a table or a partition, are named."""
-    connection.execute(sa.text("CREATE UNIQUE INDEX uq_stray ON signin (device_id, signed_at)"))
+    # unique whatever rows other tests committed (id is), yet without worker_id
+    connection.execute(sa.text("CREATE UNIQUE INDEX uq_stray ON signin (id, client_id)"))
     connection.execute(sa.text("CREATE TABLE stray (id INTEGER PRIMARY KEY, s INTEGER, w VARCHAR(32), "
                                "FOREIGN KEY (s) REFERENCES patrol_session (id))"
                                if db_backend == "sqlite" else
