@@ -227,7 +227,7 @@ class Position(SQLModel, table=True):
         sa.Index("ix_position_worker_id_recorded_at", "worker_id", "recorded_at"),
         sa.Index("ix_position_geom", "geom", postgresql_using="gist",
                  info={"postgresql_only": True}).ddl_if(dialect="postgresql"),
-        {"postgresql_partition_by": "RANGE (recorded_at)", "info": SQLITE_ROWID},
+        {"postgresql_partition_by": "RANGE (recorded_at)", "info": dict(SQLITE_ROWID)},
     )
 
     id: int | None = Field(default=None, sa_column=sa.Column(
@@ -278,7 +278,7 @@ class Signin(SQLModel, table=True):
         sa.UniqueConstraint("worker_id", "device_id", "client_id"),
         sa.CheckConstraint(_in("datum", DATUMS), name="datum"),
         sa.Index("ix_signin_worker_id_signed_at", "worker_id", "signed_at"),
-        {"info": SQLITE_ROWID},
+        {"info": dict(SQLITE_ROWID)},
     )
 
     id: int | None = _row_id()
@@ -308,7 +308,7 @@ class PatrolSession(SQLModel, table=True):
         # unique there too (its primary key is the rowid alone); PostgreSQL has the PK
         sa.Index("uq_patrol_session_worker_id_id", "worker_id", "id", unique=True,
                  info={"sqlite_only": True}).ddl_if(dialect="sqlite"),
-        {"info": SQLITE_ROWID},
+        {"info": dict(SQLITE_ROWID)},
     )
 
     id: int | None = _row_id()
@@ -333,7 +333,7 @@ class PatrolLog(SQLModel, table=True):
         sa.Index("ix_patrol_log_worker_id_written_at", "worker_id", "written_at"),
         # the phone's id of the entry: a resent upload is the same entry (idempotent)
         sa.Index("uq_patrol_log_worker_id_client_id", "worker_id", "client_id", unique=True),
-        {"info": SQLITE_ROWID},
+        {"info": dict(SQLITE_ROWID)},
     )
 
     id: int | None = _row_id()
@@ -357,7 +357,7 @@ class Exemption(SQLModel, table=True):
         sa.Index("ix_exemption_worker_id_start_at", "worker_id", "start_at"),
         sa.Index("uq_exemption_worker_id_client_id", "worker_id", "client_id", unique=True),
         _worker_pk("exemption"),
-        {"info": SQLITE_ROWID},
+        {"info": dict(SQLITE_ROWID)},
     )
 
     id: int | None = _row_id()
@@ -420,7 +420,7 @@ class DayResult(SQLModel, table=True):
 
     __tablename__ = "day_result"
     __table_args__ = (_worker_pk("day_result"), sa.UniqueConstraint("worker_id", "work_date"),
-                      {"info": SQLITE_ROWID})
+                      {"info": dict(SQLITE_ROWID)})
 
     id: int | None = _row_id()
     worker_id: str = _fk("worker.worker_id")

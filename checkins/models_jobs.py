@@ -67,7 +67,7 @@ class Alert(SQLModel, table=True):
         sa.Index("ix_alert_status_village_id", "status", "village_id"),
         sa.Index("ix_alert_worker_id_work_date", "worker_id", "work_date"),
         sa.PrimaryKeyConstraint("worker_id", "id", name="pk_alert"),  # Citus: by worker
-        {"info": SQLITE_ROWID},
+        {"info": dict(SQLITE_ROWID)},
     )
 
     id: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, autoincrement=True,

@@ -81,7 +81,7 @@ class DeviceSeqRun(SQLModel, table=True):
         sa.CheckConstraint("seq_to >= seq_from", name="seq_order"),
         sa.Index("ix_device_seq_run_device_id_seq_from", "device_id", "seq_from"),
         sa.PrimaryKeyConstraint("worker_id", "id", name="pk_device_seq_run"),  # Citus: by worker
-        {"info": SQLITE_ROWID},
+        {"info": dict(SQLITE_ROWID)},
     )
 
     id: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, autoincrement=True,

@@ -53,7 +53,7 @@ class FlagDecision(SQLModel, table=True):
         sa.CheckConstraint("decision IN ('confirmed', 'dismissed')", name="decision"),
         sa.Index("ix_flag_decision_worker_id_work_date", "worker_id", "work_date"),
         sa.PrimaryKeyConstraint("worker_id", "id", name="pk_flag_decision"),  # Citus: by worker
-        {"info": SQLITE_ROWID},
+        {"info": dict(SQLITE_ROWID)},
     )
 
     id: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, autoincrement=True,
