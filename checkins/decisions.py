@@ -104,7 +104,8 @@ def decide_exemption(session: Session, *, exemption_id: int, decision: str, reas
     if decision not in ("approve", "deny"):
         raise DecisionError(422, "decision must be approve or deny")
     text = _reason(reason)
-    e = session.get(Exemption, exemption_id)
+    e = session.scalars(sa.select(Exemption).where(  # its key is (worker_id, id)
+        Exemption.id == exemption_id)).first()
     if e is None:
         raise DecisionError(404, f"exemption {exemption_id} not found")
     status = "approved" if decision == "approve" else "denied"

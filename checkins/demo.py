@@ -635,7 +635,10 @@ def load_demo_township(session: Any, demo: DemoTownship) -> dict[str, int]:
     start = dt.datetime.combine(demo.day, dt.time(0), tzinfo=tz)
     tagged = tag_positions(session, start, start + dt.timedelta(days=1))
     session.flush()
-    return {"villages": len(offices), "grids": len(demo.grids_doc["features"]) - len(offices),
+    # the demo's own villages (``offices`` holds every village of the database)
+    n_villages = sum(f["properties"].get("kind") == "village_office"
+                     for f in demo.grids_doc["features"])
+    return {"villages": n_villages, "grids": len(demo.grids_doc["features"]) - n_villages,
             "workers": len(demo.workers), "devices": len(demo.devices),
             "positions": len(rows), "tagged_positions": tagged, "signins": len(demo.signins),
             "patrol_sessions": len(demo.patrol_sessions), "patrol_logs": len(demo.patrol_logs),

@@ -10,7 +10,9 @@ The stages, in order, over one batch from one device (traccar's ProcessingHandle
 4. **suspect** (GEO-SPOOF, per-fix part): the phone's mock-location flag;
 5. **grid tag**: the grid containing each usable fix (shapely STRtree, before the write);
 6. **write**: one transaction; ``INSERT .. ON CONFLICT DO NOTHING RETURNING`` on the unique
-   key ``(device_id, client_id, recorded_at)``: rows not returned were stored before
+   key ``(worker_id, device_id, client_id, recorded_at)`` (the client id per device; the
+   worker is the token's, the same on every resend, and the Citus distribution column, see
+   docs/scaling.md; the time is the day-partition key): rows not returned were stored before
    (``duplicate``); sequence runs recorded; already-evaluated worker-days marked
    ``needs_reevaluation``; COMMIT before the answer (acknowledged = durable).
 """
@@ -208,11 +210,13 @@ def _ensure_partitions(session: Session, days: set[dt.date], timezone: str) -> N
 
 # ------------------------------------------------------------------ the batch
 # plain statements on the hot path (no ORM unit of work per batch)
-_SEQ_PG = "INSERT INTO device_seq_run (device_id, seq_from, seq_to, received_at) VALUES (%s, %s, %s, %s)"
+_SEQ_PG = ("INSERT INTO device_seq_run (worker_id, device_id, seq_from, seq_to, received_at) "
+           "VALUES (%s, %s, %s, %s, %s)")
 _REEVAL_PG = ("UPDATE day_result SET needs_reevaluation = true WHERE worker_id = %s "
               "AND work_date = ANY(%s) AND NOT needs_reevaluation RETURNING work_date")
 _SEQ_SQL = sa.text(
-    "INSERT INTO device_seq_run (device_id, seq_from, seq_to, received_at) VALUES (:d, :a, :b, :r)"
+    "INSERT INTO device_seq_run (worker_id, device_id, seq_from, seq_to, received_at) "
+    "VALUES (:w, :d, :a, :b, :r)"
 ).bindparams(sa.bindparam("r", type_=UTCDateTime()))
 _REEVAL_SQL = (
     sa.text("UPDATE day_result SET needs_reevaluation = :yes WHERE worker_id = :w "
@@ -380,13 +384,14 @@ def ingest_batch(
         dbapi_conn = session.connection().connection.dbapi_connection
         with dbapi_conn.cursor() as cur:
             if runs:
-                cur.executemany(_SEQ_PG, [(device_id, a, b, now) for a, b in runs])
+                cur.executemany(_SEQ_PG, [(worker_id, device_id, a, b, now) for a, b in runs])
             if new_days:
                 cur.execute(_REEVAL_PG, (worker_id, sorted(new_days)))
                 report.days_marked = [(worker_id, d) for (d,) in cur.fetchall()]
     else:
         if runs:
-            session.execute(_SEQ_SQL, [{"d": device_id, "a": a, "b": b, "r": now} for a, b in runs])
+            session.execute(_SEQ_SQL, [{"w": worker_id, "d": device_id, "a": a, "b": b, "r": now}
+                                       for a, b in runs])
         if new_days:
             res = session.execute(_REEVAL_SQL, {"w": worker_id, "days": sorted(new_days)})
             report.days_marked = [(worker_id, d) for (d,) in res.all()]
@@ -395,6 +400,8 @@ def ingest_batch(
     return report
 
 
+DEDUPE_KEY = ("worker_id", "device_id", "client_id", "recorded_at")
+"""The unique key of ``position`` that makes a resent fix a ``duplicate``."""
 _COLS = ("recorded_at", "received_at", "kind", "worker_id", "device_id", "client_id", "seq",
          "lon", "lat", "datum", "accuracy_m", "speed_mps", "mock", "battery_pct", "charging",
          "network", "gps_on", "app_state", "grid_id", "reject_reason", "suspect", "suspect_reason")
@@ -428,7 +435,7 @@ def _insert_rows(session: Session, cols: dict[str, list[Any]], n: int) -> set[st
         values.append(v)
     stmt = (
         sqlite_insert(Position).values(values)
-        .on_conflict_do_nothing(index_elements=["device_id", "client_id", "recorded_at"])
+        .on_conflict_do_nothing(index_elements=list(DEDUPE_KEY))
         .returning(Position.client_id)
     )
     return {cid for (cid,) in session.execute(stmt).all()}
@@ -458,7 +465,7 @@ _PG_SQL = (
     f"SELECT {', '.join(_COLS)}, "
     "CASE WHEN glon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(glon, glat), 4326) END "
     "FROM position_in "
-    "ON CONFLICT (device_id, client_id, recorded_at) DO NOTHING RETURNING client_id"
+    f"ON CONFLICT ({', '.join(DEDUPE_KEY)}) DO NOTHING RETURNING client_id"
 )
 _staged: weakref.WeakSet[Any] = weakref.WeakSet()
 # the common case (nothing of the batch stored before): COPY straight into ``position``
@@ -543,18 +550,26 @@ def seq_gaps(session: Session, device_id: int, *, since_seq: int | None = None) 
 
 
 def compact_seq_runs(session: Session, device_id: int) -> int:
-    """Merge a device's overlapping or adjacent runs into as few rows as possible."""
+    """Merge a device's overlapping or adjacent runs into as few rows as possible.
+
+    Runs are merged per worker that sent them (a run stays beside its worker's fixes).
+    """
     rows = session.execute(
-        sa.select(DeviceSeqRun.seq_from, DeviceSeqRun.seq_to).where(DeviceSeqRun.device_id == device_id)
+        sa.select(DeviceSeqRun.worker_id, DeviceSeqRun.seq_from, DeviceSeqRun.seq_to)
+        .where(DeviceSeqRun.device_id == device_id)
     ).all()
-    merged = _merge(sorted(rows))
+    by_worker: dict[str, list[tuple[int, int]]] = {}
+    for w, a, b in rows:
+        by_worker.setdefault(w, []).append((a, b))
+    merged = {w: _merge(sorted(runs)) for w, runs in by_worker.items()}
     session.execute(sa.delete(DeviceSeqRun).where(DeviceSeqRun.device_id == device_id))
-    if merged:
-        session.execute(sa.insert(DeviceSeqRun), [
-            {"device_id": device_id, "seq_from": a, "seq_to": b,
-             "received_at": dt.datetime.now(dt.UTC)} for a, b in merged])
+    now = dt.datetime.now(dt.UTC)
+    new_rows = [{"worker_id": w, "device_id": device_id, "seq_from": a, "seq_to": b,
+                 "received_at": now} for w, runs in merged.items() for a, b in runs]
+    if new_rows:
+        session.execute(sa.insert(DeviceSeqRun), new_rows)
     session.flush()
-    return len(rows) - len(merged)
+    return len(rows) - len(new_rows)
 
 
 def _merge(runs: list[tuple[int, int]]) -> list[tuple[int, int]]:

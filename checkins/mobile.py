@@ -262,8 +262,9 @@ def sign_in(session: Session, *, worker_id: str, device_id: int, client_id: str,
             mock: bool, params: GeoParams) -> dict[str, Any]:
     """Store a sign-in (idempotent on the client id) and judge it at once."""
     w = worker_of(session, worker_id)
-    existing = session.scalars(sa.select(Signin).where(
-        Signin.device_id == device_id, Signin.client_id == client_id)).first()
+    existing = session.scalars(sa.select(Signin).where(  # the unique key, worker first
+        Signin.worker_id == worker_id, Signin.device_id == device_id,
+        Signin.client_id == client_id)).first()
     duplicate = existing is not None
     if existing is None:
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
@@ -291,8 +292,9 @@ def sign_in(session: Session, *, worker_id: str, device_id: int, client_id: str,
 def start_patrol(session: Session, *, worker_id: str, device_id: int, client_id: str,
                  started_at: dt.datetime, params: GeoParams) -> dict[str, Any]:
     """Start a patrol (idempotent on the client id)."""
-    p = session.scalars(sa.select(PatrolSession).where(
-        PatrolSession.device_id == device_id, PatrolSession.client_id == client_id)).first()
+    p = session.scalars(sa.select(PatrolSession).where(  # the unique key, worker first
+        PatrolSession.worker_id == worker_id, PatrolSession.device_id == device_id,
+        PatrolSession.client_id == client_id)).first()
     duplicate = p is not None
     if p is None:
         grid = grid_on(session, worker_id, local_date(started_at, params.timezone))
@@ -300,8 +302,6 @@ def start_patrol(session: Session, *, worker_id: str, device_id: int, client_id:
                           grid_id=grid.grid_id if grid else None, started_at=started_at)
         session.add(p)
         session.commit()
-    elif p.worker_id != worker_id:
-        raise NotFound(client_id)
     return {"id": str(p.id), "started_at": p.started_at, "ended_at": p.ended_at,
             "duplicate": duplicate}
 

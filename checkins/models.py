@@ -52,6 +52,28 @@ def _pk_int() -> Any:
     return Field(default=None, sa_column=sa.Column(sa.Integer, primary_key=True))
 
 
+# Tables distributed by worker with Citus when one database no longer holds a province
+# (docs/scaling.md "Citus: the decisions, now"). Citus requires the distribution column in
+# every primary key, unique constraint and foreign key between distributed tables, so these
+# tables carry ``worker_id`` in all of them; tests/checkins/test_citus_keys.py keeps it so.
+DISTRIBUTED_BY_WORKER = ("position", "signin", "patrol_session", "patrol_log", "exemption",
+                         "day_result", "alert", "flag_decision", "device_seq_run")
+SQLITE_ROWID = {"sqlite_primary_key": ("id",)}
+"""Table info of a worker-keyed table: on SQLite ``id`` alone is the key (a rowid alias that
+numbers new rows); PostgreSQL gets the declared ``(worker_id, id, ...)`` key."""
+
+
+def _worker_pk(table: str, *more: str) -> PrimaryKeyConstraint:
+    """The primary key ``(worker_id, id, *more)`` of a table distributed by worker."""
+    return sa.PrimaryKeyConstraint("worker_id", "id", *more, name=f"pk_{table}")
+
+
+def _row_id() -> Any:
+    """The numbered ``id`` of a worker-keyed table (part of ``(worker_id, id)``)."""
+    return Field(default=None, sa_column=sa.Column(sa.Integer, autoincrement=True,
+                                                   nullable=False))
+
+
 def _fk(target: str, *, nullable: bool = False, length: int | None = 32, index: bool = False,
         ondelete: str | None = None) -> Any:
     typ = sa.String(length) if length else sa.Integer
@@ -190,20 +212,22 @@ class Position(SQLModel, table=True):
     unusable fixes). A fix failing GEO-VALID keeps its ``reject_reason``; a GEO-SPOOF
     candidate has ``suspect`` set. On PostgreSQL the table is partitioned by day on
     ``recorded_at`` (:mod:`checkins.db.partitions`), so the primary and unique keys
-    include ``recorded_at``; on SQLite ``id`` alone is the key (a rowid alias).
+    include ``recorded_at``, and they lead with ``worker_id``, the Citus distribution
+    column; on SQLite ``id`` alone is the key (a rowid alias). The dedupe key is the
+    phone's client id per device (and time, and the token's worker: a resend carries the
+    same worker, so it is still one fix).
     """
 
     __tablename__ = "position"
     __table_args__ = (
-        sa.PrimaryKeyConstraint("id", "recorded_at", name="pk_position"),
-        sa.UniqueConstraint("device_id", "client_id", "recorded_at"),
+        _worker_pk("position", "recorded_at"),
+        sa.UniqueConstraint("worker_id", "device_id", "client_id", "recorded_at"),
         sa.CheckConstraint(_in("kind", POSITION_KINDS), name="kind"),
         sa.CheckConstraint(_in("datum", DATUMS), name="datum"),
         sa.Index("ix_position_worker_id_recorded_at", "worker_id", "recorded_at"),
         sa.Index("ix_position_geom", "geom", postgresql_using="gist",
                  info={"postgresql_only": True}).ddl_if(dialect="postgresql"),
-        {"postgresql_partition_by": "RANGE (recorded_at)",
-         "info": {"sqlite_primary_key": ("id",)}},
+        {"postgresql_partition_by": "RANGE (recorded_at)", "info": dict(SQLITE_ROWID)},
     )
 
     id: int | None = Field(default=None, sa_column=sa.Column(
@@ -250,12 +274,14 @@ class Signin(SQLModel, table=True):
 
     __tablename__ = "signin"
     __table_args__ = (
-        sa.UniqueConstraint("device_id", "client_id"),
+        _worker_pk("signin"),
+        sa.UniqueConstraint("worker_id", "device_id", "client_id"),
         sa.CheckConstraint(_in("datum", DATUMS), name="datum"),
         sa.Index("ix_signin_worker_id_signed_at", "worker_id", "signed_at"),
+        {"info": dict(SQLITE_ROWID)},
     )
 
-    id: int | None = _pk_int()
+    id: int | None = _row_id()
     worker_id: str = _fk("worker.worker_id")
     device_id: int | None = _fk("device.id", nullable=True, length=None)
     client_id: str | None = _col(sa.String(64))
@@ -274,12 +300,18 @@ class PatrolSession(SQLModel, table=True):
 
     __tablename__ = "patrol_session"
     __table_args__ = (
-        sa.UniqueConstraint("device_id", "client_id"),
+        _worker_pk("patrol_session"),
+        sa.UniqueConstraint("worker_id", "device_id", "client_id"),
         sa.CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="time_order"),
         sa.Index("ix_patrol_session_worker_id_started_at", "worker_id", "started_at"),
+        # SQLite: the target of patrol_log's (worker_id, patrol_session_id) key must be
+        # unique there too (its primary key is the rowid alone); PostgreSQL has the PK
+        sa.Index("uq_patrol_session_worker_id_id", "worker_id", "id", unique=True,
+                 info={"sqlite_only": True}).ddl_if(dialect="sqlite"),
+        {"info": dict(SQLITE_ROWID)},
     )
 
-    id: int | None = _pk_int()
+    id: int | None = _row_id()
     worker_id: str = _fk("worker.worker_id")
     device_id: int | None = _fk("device.id", nullable=True, length=None)
     client_id: str | None = _col(sa.String(64))
@@ -294,14 +326,19 @@ class PatrolLog(SQLModel, table=True):
 
     __tablename__ = "patrol_log"
     __table_args__ = (
+        _worker_pk("patrol_log"),
+        # a log's patrol is the same worker's (the key includes the distribution column)
+        sa.ForeignKeyConstraint(["worker_id", "patrol_session_id"],
+                                ["patrol_session.worker_id", "patrol_session.id"]),
         sa.Index("ix_patrol_log_worker_id_written_at", "worker_id", "written_at"),
         # the phone's id of the entry: a resent upload is the same entry (idempotent)
         sa.Index("uq_patrol_log_worker_id_client_id", "worker_id", "client_id", unique=True),
+        {"info": dict(SQLITE_ROWID)},
     )
 
-    id: int | None = _pk_int()
+    id: int | None = _row_id()
     worker_id: str = _fk("worker.worker_id")
-    patrol_session_id: int | None = _fk("patrol_session.id", nullable=True, length=None)
+    patrol_session_id: int | None = _col(sa.Integer)
     written_at: dt.datetime = _col(UTCDateTime(), nullable=False)
     received_at: dt.datetime = _created_at()
     text: str = _col(sa.Text, nullable=False, default="")
@@ -319,9 +356,11 @@ class Exemption(SQLModel, table=True):
         sa.CheckConstraint("end_at > start_at", name="time_order"),
         sa.Index("ix_exemption_worker_id_start_at", "worker_id", "start_at"),
         sa.Index("uq_exemption_worker_id_client_id", "worker_id", "client_id", unique=True),
+        _worker_pk("exemption"),
+        {"info": dict(SQLITE_ROWID)},
     )
 
-    id: int | None = _pk_int()
+    id: int | None = _row_id()
     worker_id: str = _fk("worker.worker_id")
     kind: str = _col(sa.String(16), nullable=False)
     start_at: dt.datetime = _col(UTCDateTime(), nullable=False)
@@ -380,9 +419,10 @@ class DayResult(SQLModel, table=True):
     """The evaluated verdict of one worker on one local date (JSON of ``evaluate``'s day)."""
 
     __tablename__ = "day_result"
-    __table_args__ = (sa.UniqueConstraint("worker_id", "work_date"),)
+    __table_args__ = (_worker_pk("day_result"), sa.UniqueConstraint("worker_id", "work_date"),
+                      {"info": dict(SQLITE_ROWID)})
 
-    id: int | None = _pk_int()
+    id: int | None = _row_id()
     worker_id: str = _fk("worker.worker_id")
     work_date: dt.date = _col(sa.Date, nullable=False)
     result: dict[str, Any] = Field(default_factory=dict,

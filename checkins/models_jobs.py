@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel
 
 import checkins.models  # noqa: F401  (the tables referred to, and the naming convention)
 from checkins.db.types import UTCDateTime
+from checkins.models import SQLITE_ROWID
 
 ALERT_KINDS = ("phone_off", "offpost", "crosspost")
 ALERT_STATUSES = ("open", "closed")
@@ -65,9 +66,12 @@ class Alert(SQLModel, table=True):
         sa.CheckConstraint("status IN ('open', 'closed')", name="status"),
         sa.Index("ix_alert_status_village_id", "status", "village_id"),
         sa.Index("ix_alert_worker_id_work_date", "worker_id", "work_date"),
+        sa.PrimaryKeyConstraint("worker_id", "id", name="pk_alert"),  # Citus: by worker
+        {"info": dict(SQLITE_ROWID)},
     )
 
-    id: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, primary_key=True))
+    id: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, autoincrement=True,
+                                                             nullable=False))
     worker_id: str = Field(sa_column=sa.Column(
         sa.String(32), sa.ForeignKey("worker.worker_id", ondelete="CASCADE"), nullable=False))
     village_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(32)))

@@ -5,7 +5,9 @@
 * ``mobile_session``: one login on one device = one refresh-token family;
 * ``refresh_token``: the tokens of a family, stored as SHA-256 hashes, each usable once;
 * ``device_seq_run``: contiguous runs of per-device sequence numbers received, so a lost
-  batch (a gap) can be told from a phone that sent nothing (:func:`checkins.ingest.seq_gaps`).
+  batch (a gap) can be told from a phone that sent nothing (:func:`checkins.ingest.seq_gaps`);
+  each run carries the worker whose token sent it (the Citus distribution column, so the
+  runs live beside that worker's fixes; migration ``keys01``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlmodel import Field, SQLModel
 
 import checkins.models  # noqa: F401  (the tables this module refers to, and the naming convention)
 from checkins.db.types import UTCDateTime
+from checkins.models import SQLITE_ROWID
 
 
 def _now() -> dt.datetime:
@@ -77,9 +80,14 @@ class DeviceSeqRun(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint("seq_to >= seq_from", name="seq_order"),
         sa.Index("ix_device_seq_run_device_id_seq_from", "device_id", "seq_from"),
+        sa.PrimaryKeyConstraint("worker_id", "id", name="pk_device_seq_run"),  # Citus: by worker
+        {"info": dict(SQLITE_ROWID)},
     )
 
-    id: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, primary_key=True))
+    id: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, autoincrement=True,
+                                                             nullable=False))
+    worker_id: str = Field(sa_column=sa.Column(
+        sa.String(32), sa.ForeignKey("worker.worker_id", ondelete="CASCADE"), nullable=False))
     device_id: int = Field(sa_column=sa.Column(
         sa.Integer, sa.ForeignKey("device.id", ondelete="CASCADE"), nullable=False))
     seq_from: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))

@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel
 
 import checkins.models  # noqa: F401  (the tables referred to, and the naming convention)
 from checkins.db.types import UTCDateTime
+from checkins.models import SQLITE_ROWID
 
 FLAG_KINDS = ("suspect", "offpost")
 FLAG_DECISIONS = ("confirmed", "dismissed")
@@ -51,9 +52,12 @@ class FlagDecision(SQLModel, table=True):
         sa.CheckConstraint("kind IN ('suspect', 'offpost')", name="kind"),
         sa.CheckConstraint("decision IN ('confirmed', 'dismissed')", name="decision"),
         sa.Index("ix_flag_decision_worker_id_work_date", "worker_id", "work_date"),
+        sa.PrimaryKeyConstraint("worker_id", "id", name="pk_flag_decision"),  # Citus: by worker
+        {"info": dict(SQLITE_ROWID)},
     )
 
-    id: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, primary_key=True))
+    id: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, autoincrement=True,
+                                                             nullable=False))
     worker_id: str = Field(sa_column=sa.Column(
         sa.String(32), sa.ForeignKey("worker.worker_id"), nullable=False))
     work_date: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))

@@ -94,7 +94,8 @@ class OfficeScope:
 
     def exemption(self, session: Session, exemption_id: int) -> Exemption:
         """The exemption if its worker is visible, else :class:`NotVisible`."""
-        e = session.get(Exemption, exemption_id)
+        e = session.scalars(sa.select(Exemption).where(  # its key is (worker_id, id)
+            Exemption.id == exemption_id)).first()
         if e is None:
             raise NotVisible(f"exemption {exemption_id}")
         self.worker(session, e.worker_id)

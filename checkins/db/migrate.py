@@ -86,9 +86,11 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
                    compare_to: Any) -> bool:
-    """Skip objects marked ``postgresql_only`` when comparing against another backend."""
+    """Skip objects marked ``postgresql_only`` / ``sqlite_only`` on the other backend."""
     if type_ == "index" and not reflected and obj.info.get("postgresql_only"):
         return _dialect_name() == "postgresql"
+    if type_ == "index" and not reflected and obj.info.get("sqlite_only"):
+        return _dialect_name() == "sqlite"
     return True
 
 

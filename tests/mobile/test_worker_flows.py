@@ -131,7 +131,7 @@ def test_patrol_start_stop_and_log_with_photos(client, make_worker, township, mi
     assert ph["content_type"] == "image/jpeg" and ph["exif_taken_at"] == "2026:03:02 09:15:00"
     assert abs(ph["exif_lat"] - 32.45) < 1e-6 and abs(ph["exif_lon"] - 121.05) < 1e-6
     with Session(migrated_engine) as s:
-        row = s.get(PatrolLog, int(log["id"]))
+        row = s.get(PatrolLog, (w.worker_id, int(log["id"])))
         path = tmp_path / "data" / row.photos[0]["path"]
         assert path.read_bytes() == photo
 
@@ -240,7 +240,7 @@ def test_worker_cannot_reach_another_workers_data(client, make_worker, township,
 
         assert s.scalar(sa.select(sa.func.count()).select_from(Position).where(
             Position.worker_id == b.worker_id)) == 0
-        p = s.get(PatrolSession, int(pb["id"]))
+        p = s.get(PatrolSession, (b.worker_id, int(pb["id"])))
         assert p.ended_at is None and p.worker_id == b.worker_id
         assert s.scalar(sa.select(sa.func.count()).select_from(Exemption).where(
             Exemption.worker_id == b.worker_id)) == 1

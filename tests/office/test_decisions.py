@@ -14,6 +14,11 @@ from checkins.models_office import FlagDecision
 from tests.office.conftest import DAY
 
 
+def _exemption(session, exemption_id):
+    """An exemption by its number (its key is ``(worker_id, id)``)."""
+    return session.scalars(sa.select(Exemption).where(Exemption.id == exemption_id)).one()
+
+
 def _audit_since(session, last_id):
     return list(session.scalars(sa.select(AuditLog).where(AuditLog.id > last_id)
                                 .order_by(AuditLog.id)))
@@ -50,7 +55,7 @@ def test_approving_a_leave_writes_one_audit_row_and_reevaluates_the_day(client, 
     assert a.actor == f"office:{world.tag}-village_office" and a.reason == "病假条已收"
     assert a.before["status"] == "requested" and a.after["status"] == "approved"
     assert a.at is not None
-    e = s.get(Exemption, ex)
+    e = _exemption(s, ex)
     assert (e.status, e.decided_by, e.decision_reason) == (
         "approved", f"office:{world.tag}-village_office", "病假条已收")
     after = _day(s, wid)
@@ -87,7 +92,7 @@ def test_a_decision_needs_a_reason(client, world, reason):
                     headers=world.headers("village_office"),
                     json={"decision": "approve", "reason": reason})
     assert r.status_code == 422
-    assert _audit_since(s, last) == [] and s.get(Exemption, ex).status == "requested"
+    assert _audit_since(s, last) == [] and _exemption(s, ex).status == "requested"
 
 
 def test_deciding_the_same_thing_twice_is_a_conflict(client, world):
@@ -178,7 +183,7 @@ def test_when_the_flow_fails_the_decision_stands_and_the_day_stays_marked(world,
     out = decisions.decide_exemption(s, exemption_id=ex, decision="approve", reason="病假",
                                      actor="office:t")
     assert out["reevaluation"] == "pending"
-    assert s.get(Exemption, ex).status == "approved"
+    assert _exemption(s, ex).status == "approved"
     assert _day(s, world.workers["own"]).needs_reevaluation is True
 
 
@@ -255,7 +260,7 @@ def test_live_status_from_positions_patrols_and_leave(client, world):
     _fix(world, silent, now - dt.timedelta(minutes=45), *inside, world.grids["own"])
     _fix(world, idle, now - dt.timedelta(minutes=2), *inside, world.grids["own"])
     ex = world.exemption("own", status="approved")
-    s.get(Exemption, ex).worker_id = leave
+    _exemption(s, ex).worker_id = leave
     s.flush()
     r = client.get(f"/api/office/villages/{vid}/live",
                    params={"at": now.isoformat()}, headers=world.headers("village_office"))

@@ -227,7 +227,8 @@ def test_day_table_tells_a_lost_upload_from_a_silent_phone(client, world):
 
     dev = world.device("own", status="approved")
     for a, b in ((1, 10), (16, 20)):
-        world.session.add(DeviceSeqRun(device_id=dev, seq_from=a, seq_to=b,
+        world.session.add(DeviceSeqRun(worker_id=world.workers["own"], device_id=dev,
+                                       seq_from=a, seq_to=b,
                                        received_at=dt.datetime.now(dt.UTC)))
     world.session.flush()
     h = world.headers("township_office")

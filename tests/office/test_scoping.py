@@ -265,8 +265,8 @@ def test_ids_in_the_body_are_refused_not_used(client, world):
                     headers=world.headers("village_office"),
                     json={"decision": "approve", "reason": "ok", "worker_id": world.workers["other"]})
     assert r.status_code == 422
-    assert world.session.get(Exemption, ex).status == "requested"
-    assert world.session.get(Exemption, own).status == "requested"
+    assert world.session.get(Exemption, (world.workers["other"], ex)).status == "requested"
+    assert world.session.get(Exemption, (world.workers["own"], own)).status == "requested"
     assert _count(world, AuditLog) == n0
 
 
