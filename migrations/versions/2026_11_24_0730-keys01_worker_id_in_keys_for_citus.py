@@ -21,7 +21,7 @@ there too (batch mode). Downgrade restores the old keys (it fails if rows were s
 that only the new, wider keys tell apart: a re-bound device resending a client id).
 
 Revision ID: keys01
-Revises: mob02
+Revises: outage01
 Create Date: 2026-11-24 07:30:00
 
 """
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'keys01'
-down_revision: str | Sequence[str] | None = 'mob02'
+down_revision: str | Sequence[str] | None = 'outage01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
