@@ -196,16 +196,32 @@ def _ensure_partitions(session: Session, days: set[dt.date], timezone: str) -> N
     if not missing:
         return
     # a separate short transaction: DDL must not hold locks for the batch's lifetime,
-    # and a concurrent creator is harmless (ensure_* checks first; a race retries once)
+    # and a concurrent creator is harmless (ensure_* checks first; a race retries once).
+    # It runs on a connection of its own, outside the request's pool: the session already
+    # holds one pooled connection, and many first uploads of an old day at once, each
+    # waiting for a second pooled connection, would exhaust the pool and stall.
+    ddl = _ddl_engine(bind)
     for day in missing:
         for _attempt in range(2):
             try:
-                with bind.begin() as conn:
+                with ddl.begin() as conn:
                     ensure_position_partitions(conn, day, 1, timezone)
                 break
             except sa.exc.DBAPIError:
                 continue
         _known_days.add((key, day))
+
+
+_ddl_engines: dict[str, sa.Engine] = {}
+
+
+def _ddl_engine(bind: sa.Engine) -> sa.Engine:
+    """An unpooled engine on ``bind``'s database for the rare partition DDL."""
+    key = bind.url.render_as_string(hide_password=False)
+    eng = _ddl_engines.get(key)
+    if eng is None:
+        eng = _ddl_engines[key] = sa.create_engine(bind.url, poolclass=sa.pool.NullPool)
+    return eng
 
 
 # ------------------------------------------------------------------ the batch
