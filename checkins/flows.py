@@ -511,19 +511,23 @@ def apply_flag_decisions(result: Any, decisions: dict[tuple[str, str], str] | No
 
     A flag is keyed as the day entry shows it (``checkins.decisions.flags_of``): an off-post
     or cross-post interval by its start, a suspect fix by its time, both ISO 8601 to the
-    whole second in the township's zone. ``scoring.day`` then leaves dismissed intervals
-    uncharged and charges confirmed false locations (YK-SAFETY).
+    whole second in the township's zone; a GEO-SPOOF review flag (kind ``suspect`` too) by
+    its time and reason (``geo.spoof.review_key``). ``scoring.day`` then leaves dismissed
+    intervals uncharged and charges confirmed false locations (YK-SAFETY).
     """
     if not decisions:
         return result
 
     from geo.engine import local_iso
+    from geo.spoof import review_key
 
     offpost = tuple(replace(o, decision=decisions.get(("offpost", local_iso(o.start, tz))))
                     for o in result.offpost)
     suspects = tuple(replace(s, decision=decisions.get(("suspect", local_iso(s.t, tz))))
                      for s in result.suspect_fixes)
-    return replace(result, offpost=offpost, suspect_fixes=suspects)
+    flags = tuple(replace(f, decision=decisions.get(("suspect", review_key(local_iso(f.t, tz), f.reason))))
+                  for f in result.spoof_flags)
+    return replace(result, offpost=offpost, suspect_fixes=suspects, spoof_flags=flags)
 
 
 def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
