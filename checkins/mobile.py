@@ -477,6 +477,7 @@ def load_fixes(session: Session, worker_id: str, start: dt.datetime, end: dt.dat
 
 def my_day(session: Session, *, worker_id: str, now: dt.datetime, params: GeoParams) -> dict[str, Any]:
     """Today's patrol progress (geo engine), flags raised, and the month's points so far."""
+    from checkins.flows import worker_platforms
     from geo.engine import evaluate_day
 
     w = worker_of(session, worker_id)
@@ -503,6 +504,7 @@ def my_day(session: Session, *, worker_id: str, now: dt.datetime, params: GeoPar
             patrol_sessions=tuple(Interval(p.started_at.timestamp(),
                                            (p.ended_at or now).timestamp()) for p in sessions),
             exemptions=tuple(_geo_exemption(e) for e in ex),
+            platform=worker_platforms(session, [worker_id]).get(worker_id),
         )
         res = evaluate_day(wd, params)
         for name, p in res.patrols.items():

@@ -239,7 +239,8 @@ def _evaluate_batch(
     uend = np.searchsorted(uw, ar, side="right")
     used = np.bincount(uw, weights=in_day[vsel][us], minlength=n)
     # GEO-SPOOF review flags on usable fixes: they exclude nothing (geo.spoof.review_flags)
-    rf = review_flags(ux, uy, ut, acc[vsel][us], uw, in_day[vsel][us], params)
+    ios = np.array([d.platform == "ios" for d in days], dtype=bool)[uw]
+    rf = review_flags(ux, uy, ut, acc[vsel][us], uw, in_day[vsel][us], params, ios)
     rf_lim = np.searchsorted(uw[rf.at], np.arange(n + 1), side="left")
     a = np.flatnonzero(uw[1:] == uw[:-1])
     b = a + 1

@@ -21,10 +21,9 @@ run on the usable fixes (valid, not suspect) of the local day, per worker, in ti
 4. ``constant_accuracy``: a run of at least ``constant_accuracy_min_count`` consecutive
    usable fixes with bit-identical accuracy (unknown accuracy never matches), while the track
    moves: some fix of the run lies more than ``constant_accuracy_min_extent_m`` from the
-   run's first fix, and the accuracy is not one of ``constant_accuracy_ignore_m`` (a
-   township whose phones are mostly iPhones may list their quantised values there, at the
-   price of missing an emulator that reports one of them). One flag per run, at its first
-   fix.
+   run's first fix, unless the phone is known to be an iPhone (``ios``) and the accuracy
+   is one of ``constant_accuracy_ios_values_m`` (the quantised values iPhones hold
+   honestly). One flag per run, at its first fix.
 5. ``jump``: a segment between consecutive usable fixes longer than ``jump_min_distance_m``
    and faster than ``spike_speed_kmh``. A jump away and straight back is a ``speed_spike``
    (the far fix is suspect, so no usable segment jumps); a jump that stays is flagged once,
@@ -177,6 +176,7 @@ def review_flags(
     w: np.ndarray,
     in_day: np.ndarray,
     params: GeoParams,
+    ios: np.ndarray | None = None,
 ) -> ReviewFlags:
     """GEO-SPOOF review flags (``constant_accuracy``, ``jump``) on usable fixes, vectorised.
 
@@ -185,7 +185,7 @@ def review_flags(
     x, y : metres in a local projection; t : POSIX seconds; acc : accuracy in metres (NaN
     unknown); w : worker index, the arrays sorted by (w, t); in_day : the fix lies in its
     worker's local day (only those are judged: runs break at the day's edges, a jump must
-    land inside the day).
+    land inside the day); ios : the fix comes from a phone known to be an iPhone (None: no).
     """
     n = x.shape[0]
     reasons: list[np.ndarray] = []
@@ -208,8 +208,9 @@ def review_flags(
             d = np.hypot(x - x[first][run], y - y[first][run])
             extent = np.maximum.reduceat(d, first)
             ok = (length >= k_min) & (extent > params.constant_accuracy_min_extent_m) & in_day[first]
-            if params.constant_accuracy_ignore_m:
-                ok &= ~np.isin(acc[first], np.asarray(params.constant_accuracy_ignore_m, float))
+            if ios is not None and params.constant_accuracy_ios_values_m:
+                quantised = np.isin(acc[first], np.asarray(params.constant_accuracy_ios_values_m, float))
+                ok &= ~(ios[first] & quantised)
             f = first[ok]
             add(FLAG_CONSTANT_ACCURACY, f, f + length[ok] - 1, length[ok], acc[f], extent[ok])
     # --- jumps: long and fast segments between consecutive usable fixes of a worker

@@ -143,6 +143,9 @@ class WorkerDay:
     patrol_sessions: tuple[Interval, ...] = ()
     exemptions: tuple[Exemption, ...] = ()
     server_down: tuple[Interval, ...] = ()
+    # the worker's phone platform when known and the same for all their phones ("ios",
+    # "android"); None unknown. Used only by GEO-SPOOF's constant_accuracy review flag.
+    platform: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,8 +205,9 @@ class GeoParams:
     constant_accuracy_min_count: int = 20
     # ... while some fix of the run lies more than this far from the run's first fix
     constant_accuracy_min_extent_m: float = 200.0
-    # ... unless the run's accuracy is one of these values (m; e.g. iPhones' quantised 5, 10, 65)
-    constant_accuracy_ignore_m: tuple[float, ...] = ()
+    # ... unless the phone is an iPhone (WorkerDay.platform "ios") and the run's accuracy is
+    # one of the quantised values iPhones hold honestly for long stretches (m)
+    constant_accuracy_ios_values_m: tuple[float, ...] = (5.0, 10.0, 65.0)
     # jump: a segment faster than spike_speed_kmh and longer than this
     jump_min_distance_m: float = 1000.0
 

@@ -8,13 +8,14 @@ GEO-SPOOF flagged (``geo.spoof.suspect_bits``: suspect fixes, left out; then
 exclude nothing; a fix counts as flagged if it is suspect or lies in a flagged run / is the
 fix a jump lands on); per demo seed, the flags on the valid fixes of workers whose simulated
 behaviour is not ``mock`` (their tracks are all genuine), as the demo simulates them
-(Android-like accuracies, 4–18 m to 0.1 m) and with iPhone-like quantised accuracies.
+(Android-like accuracies, 4–18 m to 0.1 m) and with iPhone-like quantised accuracies, on
+the demo's iPhones (platform known, as the database flow passes it) and on every phone with
+the platform unknown (as from position files).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import json
 from typing import Any
@@ -34,8 +35,9 @@ REVIEW = (FLAG_CONSTANT_ACCURACY, FLAG_JUMP)
 IOS_VALUES = (5.0, 10.0, 65.0)
 IOS_WEIGHTS = (0.5, 0.35, 0.15)
 IOS_STAY = 0.97
-# the profile setting a township of iPhones could choose (docs/geo.md): those values ignored
-PARAMS_IOS_IGNORED = dataclasses.replace(PARAMS, constant_accuracy_ignore_m=IOS_VALUES)
+# sensitivity: iPhones that also hold a value the profile does not list (30 m, 15 % of runs)
+IOS_VALUES_UNLISTED = (5.0, 10.0, 30.0, 65.0)
+IOS_WEIGHTS_UNLISTED = (0.45, 0.3, 0.15, 0.1)
 
 
 def walk(n: int = 240, step_s: float = 15.0, seed: int = 1) -> dict[str, np.ndarray]:
@@ -48,13 +50,14 @@ def walk(n: int = 240, step_s: float = 15.0, seed: int = 1) -> dict[str, np.ndar
             "acc": rng.uniform(4, 25, n)}
 
 
-def ios_accuracy(n: int, rng: np.random.Generator) -> np.ndarray:
+def ios_accuracy(n: int, rng: np.random.Generator, values=IOS_VALUES, weights=IOS_WEIGHTS
+                 ) -> np.ndarray:
     """``n`` iPhone-like accuracies: quantised values held for long stretches (see IOS_*)."""
     out = np.empty(n)
-    cur = rng.choice(IOS_VALUES, p=IOS_WEIGHTS)
+    cur = rng.choice(values, p=weights)
     for i in range(n):
         if rng.uniform() > IOS_STAY:
-            cur = rng.choice(IOS_VALUES, p=IOS_WEIGHTS)
+            cur = rng.choice(values, p=weights)
         out[i] = cur
     return out
 
@@ -91,12 +94,15 @@ def scenarios() -> dict[str, tuple[dict[str, np.ndarray], np.ndarray]]:
     return out
 
 
-def judge(x, y, t, acc, mock, w, params=PARAMS) -> tuple[np.ndarray, dict[str, np.ndarray], Any]:
+def judge(x, y, t, acc, mock, w, ios=None, params=PARAMS
+          ) -> tuple[np.ndarray, dict[str, np.ndarray], Any]:
     """GEO-SPOOF as the engine runs it: suspect bits per fix, then review flags on the usable
-    fixes; returns (bits, {review reason: bool mask of the fixes it covers}, flags)."""
+    fixes (``ios``: per fix, the phone is known to be an iPhone); returns (bits, {review
+    reason: bool mask of the fixes it covers}, flags)."""
     bits = suspect_bits(x, y, t, mock, w, params)
     us = np.flatnonzero(bits == 0)
-    rf = review_flags(x[us], y[us], t[us], acc[us], w[us], np.ones(us.size, bool), params)
+    rf = review_flags(x[us], y[us], t[us], acc[us], w[us], np.ones(us.size, bool), params,
+                      None if ios is None else ios[us])
     covered = {r: np.zeros(x.shape[0], bool) for r in REVIEW}
     for reason, a, o in zip(rf.reason, rf.at, rf.other, strict=True):
         if reason == FLAG_JUMP:  # the fix it lands on
@@ -113,11 +119,13 @@ def bits_of(tr: dict[str, np.ndarray]) -> np.ndarray:
                         np.zeros(n, np.int64), PARAMS)
 
 
-def flagged_of(tr: dict[str, np.ndarray], params=PARAMS) -> tuple[np.ndarray, np.ndarray, Any]:
-    """(suspect bits, fixes flagged by anything, review flags) of one worker's track."""
+def flagged_of(tr: dict[str, np.ndarray], ios: bool = False
+               ) -> tuple[np.ndarray, np.ndarray, Any]:
+    """(suspect bits, fixes flagged by anything, review flags) of one worker's track, from a
+    phone of unknown platform (or known to be an iPhone)."""
     n = tr["x"].shape[0]
     bits, cov, rf = judge(tr["x"], tr["y"], tr["t"].astype(float), tr["acc"], tr["mock"],
-                          np.zeros(n, np.int64), params)
+                          np.zeros(n, np.int64), np.full(n, ios) if ios else None)
     return bits, (bits != 0) | cov[FLAG_CONSTANT_ACCURACY] | cov[FLAG_JUMP], rf
 
 
@@ -144,8 +152,8 @@ def _demo_tracks(seed: int, day: dt.date):
 
 
 def _flag_figures(workers, x, y, t, w, acc, mock, only: np.ndarray | None = None,
-                  params=PARAMS) -> dict[str, Any]:
-    bits, cov, rf = judge(x, y, t, acc, mock, w, params)
+                  ios: np.ndarray | None = None) -> dict[str, Any]:
+    bits, cov, rf = judge(x, y, t, acc, mock, w, None if ios is None else ios[w])
     sel = np.ones(x.shape[0], bool) if only is None else only[w]
     nw = len(workers) if only is None else int(only.sum())
     any_flag = (bits != 0) | cov[FLAG_CONSTANT_ACCURACY] | cov[FLAG_JUMP]
@@ -174,22 +182,27 @@ def _flag_figures(workers, x, y, t, w, acc, mock, only: np.ndarray | None = None
 
 def demo_false_flags(seed: int, day: dt.date) -> dict[str, Any]:
     """Flags on the valid fixes of the demo workers without the mock behaviour: as simulated
-    (Android-like accuracies), then with iPhone-like accuracies (``ios_accuracy``) for the
-    workers whose demo phone is an iPhone, and for every worker."""
+    (Android-like accuracies; platforms as registered), then with iPhone-like accuracies
+    (``ios_accuracy``) for the workers whose demo phone is an iPhone (platform known), and
+    for every worker with the platform unknown."""
     workers, x, y, t, w, acc, mock, is_ios = _demo_tracks(seed, day)
     out: dict[str, Any] = {"seed": seed, "day": day.isoformat()}
-    out |= _flag_figures(workers, x, y, t, w, acc, mock)
+    out |= _flag_figures(workers, x, y, t, w, acc, mock, ios=is_ios)
     rng = np.random.default_rng(seed)
-    acc_ios = acc.copy()
+    acc_ios, acc_ios30 = acc.copy(), acc.copy()
     for i in range(len(workers)):
         sel = w == i
         acc_ios[sel] = ios_accuracy(int(sel.sum()), rng)
-    out["iphone_like_accuracy_on_demo_iphones"] = _flag_figures(
-        workers, x, y, t, w, np.where(is_ios[w], acc_ios, acc), mock, only=is_ios)
-    out["iphone_like_accuracy_on_every_phone"] = _flag_figures(
+        acc_ios30[sel] = ios_accuracy(int(sel.sum()), rng, IOS_VALUES_UNLISTED, IOS_WEIGHTS_UNLISTED)
+    acc_demo_ios = np.where(is_ios[w], acc_ios, acc)
+    out["iphone_like_accuracy_on_demo_iphones_platform_known"] = _flag_figures(
+        workers, x, y, t, w, acc_demo_ios, mock, only=is_ios, ios=is_ios)
+    out["iphone_like_accuracy_on_demo_iphones_platform_unknown"] = _flag_figures(
+        workers, x, y, t, w, acc_demo_ios, mock, only=is_ios)
+    out["iphone_like_accuracy_on_every_phone_platform_unknown"] = _flag_figures(
         workers, x, y, t, w, acc_ios, mock)
-    out["iphone_like_accuracy_on_every_phone_ios_values_ignored"] = _flag_figures(
-        workers, x, y, t, w, acc_ios, mock, params=PARAMS_IOS_IGNORED)
+    out["iphone_like_with_unlisted_30m_on_demo_iphones_platform_known"] = _flag_figures(
+        workers, x, y, t, w, np.where(is_ios[w], acc_ios30, acc), mock, only=is_ios, ios=is_ios)
     return out
 
 
@@ -198,8 +211,11 @@ def run(seeds: list[int]) -> dict[str, Any]:
     res: dict[str, Any] = {"rule": "GEO-SPOOF", "params": {
         k: getattr(PARAMS, k) for k in ("spike_speed_kmh", "frozen_min_count", "frozen_min_speed_mps",
                                         "constant_accuracy_min_count",
-                                        "constant_accuracy_min_extent_m", "jump_min_distance_m")},
-        "ios_model": {"values_m": IOS_VALUES, "weights": IOS_WEIGHTS, "stay": IOS_STAY},
+                                        "constant_accuracy_min_extent_m",
+                                        "constant_accuracy_ios_values_m", "jump_min_distance_m")},
+        "ios_model": {"values_m": IOS_VALUES, "weights": IOS_WEIGHTS, "stay": IOS_STAY,
+                      "unlisted_variant": {"values_m": IOS_VALUES_UNLISTED,
+                                           "weights": IOS_WEIGHTS_UNLISTED}},
         "scenarios": {}, "demo": []}
     for name, (tr, m) in scenarios().items():
         b, flagged, rf = flagged_of(tr)
@@ -209,11 +225,13 @@ def run(seeds: list[int]) -> dict[str, Any]:
             "excluded_fixes": int((b != 0).sum()),
             "reasons": sorted({r for r, bit in SUSPECT if (b & bit).any()} | set(rf.reason)),
             "track_flagged": bool(flagged.any())}
-    tr, m = scenarios()["constant_accuracy"]
-    _, flagged, _ = flagged_of(tr, PARAMS_IOS_IGNORED)
-    res["constant_accuracy_with_ios_values_ignored"] = {
-        "constant_accuracy_ignore_m": IOS_VALUES, "falsified_fixes": int(m.sum()),
-        "flagged_of_those": int(flagged[m].sum())}
+    tr, m = scenarios()["constant_accuracy"]  # the same emulator, registered as an iPhone
+    res["constant_accuracy_on_a_phone_registered_as_ios"] = {}
+    for value in (10.0, 12.5):
+        tr["acc"] = np.full(m.size, value)
+        _, flagged, _ = flagged_of(tr, ios=True)
+        res["constant_accuracy_on_a_phone_registered_as_ios"][f"{value:g} m"] = {
+            "falsified_fixes": int(m.sum()), "flagged_of_those": int(flagged[m].sum())}
     for i, seed in enumerate(seeds):
         res["demo"].append(demo_false_flags(seed, dt.date(2026, 11, 16) + dt.timedelta(days=i)))
     return res

@@ -85,14 +85,21 @@ def test_constant_accuracy_needs_the_track_to_move(world, params):
     assert evaluate_day(worker_day(world, f), params).spoof_flags == ()
 
 
-def test_constant_accuracy_ignored_values_and_unknown_accuracy(world, params):
-    """A profile listing 10.0 in constant_accuracy_ignore_m does not flag a 10.0 m run (but
-    still a 12.5 m one); unknown accuracy (NaN) never makes a run."""
+def test_constant_accuracy_iphones_quantised_values_and_unknown_accuracy(world, params):
+    """On a phone known to be an iPhone (platform "ios"), a run at one of
+    constant_accuracy_ios_values_m (default 5, 10, 65) is not flagged, a 12.5 m run is; on
+    an Android phone or an unknown one the 10.0 m run is flagged; an empty list flags the
+    iPhone too. Unknown accuracy (NaN) never makes a run."""
     t, x, _ = _walk(world, 25)
     y = np.full(25, 500.0)
-    p = dataclasses.replace(params, constant_accuracy_ignore_m=(5.0, 10.0, 65.0))
-    assert evaluate_day(worker_day(world, world.fixes(t, x, y, accuracy_m=10.0)), p).spoof_flags == ()
-    assert len(evaluate_day(worker_day(world, world.fixes(t, x, y, accuracy_m=12.5)), p).spoof_flags) == 1
+    f10, f12 = (world.fixes(t, x, y, accuracy_m=a) for a in (10.0, 12.5))
+    assert params.constant_accuracy_ios_values_m == (5.0, 10.0, 65.0)
+    assert evaluate_day(worker_day(world, f10, platform="ios"), params).spoof_flags == ()
+    assert len(evaluate_day(worker_day(world, f12, platform="ios"), params).spoof_flags) == 1
+    for plat in ("android", None):
+        assert len(evaluate_day(worker_day(world, f10, platform=plat), params).spoof_flags) == 1
+    p = dataclasses.replace(params, constant_accuracy_ios_values_m=())
+    assert len(evaluate_day(worker_day(world, f10, platform="ios"), p).spoof_flags) == 1
     f = world.fixes(t, x, y, accuracy_m=np.nan)
     assert evaluate_day(worker_day(world, f), params).spoof_flags == ()
 

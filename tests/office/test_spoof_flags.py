@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import shapely
 import sqlalchemy as sa
 
-from checkins.flows import evaluate_worker_days
-from checkins.models import AuditLog, Position
+from checkins.flows import evaluate_worker_days, worker_platforms
+from checkins.models import AuditLog, Device, Position
 from checkins.models import DayResult as DayRow
 from tests.office.conftest import DAY, LAT0, LON0, TZ
 
@@ -108,3 +108,27 @@ def test_confirm_charges_once_dismiss_clears(client, world):
     r = client.post(url, headers=h, json={"kind": "suspect", "key": jump_key.split("#")[0],
                                           "decision": "confirm", "reason": "试试"})
     assert r.status_code == 404
+
+
+def _phone(world, side: str, platform: str | None, status: str = "approved") -> None:
+    world.session.add(Device(device_uid=f"{world.tag}-p{world.next_id()}",
+                             worker_id=world.workers[side], platform=platform, model="t",
+                             status=status))
+    world.session.flush()
+
+
+def test_the_registered_platform_reaches_the_engine(world):
+    """A worker whose phones are all iPhones: the 10.0 m run is an iPhone's quantised
+    accuracy (constant_accuracy_ios_values_m), not flagged; the jump still is. A pending
+    phone does not count; an Android phone beside the iPhone makes the platform unknown."""
+    s = world.session
+    wid, date = _spoofed_track(world, "own")
+    _phone(world, "own", "iOS")
+    _phone(world, "own", "android", status="pending")
+    assert worker_platforms(s, [wid]) == {wid: "ios"}
+    [entry] = evaluate_worker_days(s, [(wid, date)])
+    assert [f["reasons"] for f in entry["spoof_flags"]] == [["jump"]]
+    _phone(world, "own", "android")
+    assert worker_platforms(s, [wid]) == {}
+    [entry] = evaluate_worker_days(s, [(wid, date)])
+    assert [f["reasons"] for f in entry["spoof_flags"]] == [["constant_accuracy"], ["jump"]]

@@ -9,13 +9,7 @@ import datetime as dt
 
 import pytest
 
-from bench.security.spoof_bench import (
-    PARAMS_IOS_IGNORED,
-    demo_false_flags,
-    flagged_of,
-    scenarios,
-    walk,
-)
+from bench.security.spoof_bench import demo_false_flags, flagged_of, scenarios, walk
 
 EXCLUDED = ("mock_location_flag", "jump_50km_in_a_minute_and_back",
             "repeated_identical_coordinates")
@@ -46,10 +40,13 @@ def test_demo_normal_tracks_false_flag_rate():
     # no GEO-SPOOF flag of any kind
     assert r["flagged_fixes"] == 0 and r["review_flags"] == 0, r
     assert set(r["by_reason"]) == {"mock", "spike", "frozen", "constant_accuracy", "jump"}
-    # iPhone-like quantised accuracies are flagged (measured, docs/security.md §8) ...
-    ios = r["iphone_like_accuracy_on_demo_iphones"]
-    assert ios["by_reason"]["constant_accuracy"] > 0 and ios["by_reason"]["jump"] == 0
-    # ... unless the profile ignores the quantised values, at the price of the emulator's 10 m
-    assert r["iphone_like_accuracy_on_every_phone_ios_values_ignored"]["review_flags"] == 0
-    track, falsified = scenarios()["constant_accuracy"]
-    assert not flagged_of(track, PARAMS_IOS_IGNORED)[1].any()
+    # iPhone-like quantised accuracies (measured, docs/security.md §8): flagged when the
+    # platform is unknown, not on a phone known to be an iPhone ...
+    unknown = r["iphone_like_accuracy_on_demo_iphones_platform_unknown"]
+    assert unknown["by_reason"]["constant_accuracy"] > 0 and unknown["by_reason"]["jump"] == 0
+    assert r["iphone_like_accuracy_on_demo_iphones_platform_known"]["review_flags"] == 0
+    # ... at the price of an emulator at 10.0 m that registered as an iPhone (12.5 m: caught)
+    track, _ = scenarios()["constant_accuracy"]
+    assert not flagged_of(track, ios=True)[1].any()
+    track["acc"][:] = 12.5
+    assert flagged_of(track, ios=True)[1].all()
