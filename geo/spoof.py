@@ -204,10 +204,16 @@ def review_flags(
         if int(same.sum()) >= k_min - 1:
             first = np.flatnonzero(~same)
             length = np.diff(np.append(first, n))
-            run = np.cumsum(~same) - 1
-            d = np.hypot(x - x[first][run], y - y[first][run])
-            extent = np.maximum.reduceat(d, first)
-            ok = (length >= k_min) & (extent > params.constant_accuracy_min_extent_m) & in_day[first]
+            keep = (length >= k_min) & in_day[first]
+            first, length = first[keep], length[keep]
+        else:
+            first = length = np.zeros(0, dtype=np.int64)
+        if first.size:  # the extent of the long runs only: distance of each fix to the first
+            f0 = np.repeat(first, length)
+            at = f0 + (np.arange(f0.size) - np.repeat(np.cumsum(length) - length, length))
+            d = np.hypot(x[at] - x[f0], y[at] - y[f0])
+            extent = np.maximum.reduceat(d, np.cumsum(length) - length)
+            ok = extent > params.constant_accuracy_min_extent_m
             if ios is not None and params.constant_accuracy_ios_values_m:
                 quantised = np.isin(acc[first], np.asarray(params.constant_accuracy_ios_values_m, float))
                 ok &= ~(ios[first] & quantised)
@@ -215,13 +221,13 @@ def review_flags(
             add(FLAG_CONSTANT_ACCURACY, f, f + length[ok] - 1, length[ok], acc[f], extent[ok])
     # --- jumps: long and fast segments between consecutive usable fixes of a worker
     if n >= 2:
-        a = np.flatnonzero((w[1:] == w[:-1]) & in_day[1:])
+        d = np.hypot(np.diff(x), np.diff(y))  # d[k]: fix k -> k + 1
+        a = np.flatnonzero((d > params.jump_min_distance_m) & (w[1:] == w[:-1]) & in_day[1:])
         b = a + 1
-        d = np.hypot(x[b] - x[a], y[b] - y[a])
-        dt = t[b] - t[a]
+        d, dt = d[a], t[b] - t[a]
         with np.errstate(divide="ignore", invalid="ignore"):
             v = np.where(dt > 0, d / np.where(dt > 0, dt, 1.0), np.inf) * 3.6  # km/h
-        j = (d > params.jump_min_distance_m) & (v > params.spike_speed_kmh)
+        j = v > params.spike_speed_kmh
         add(FLAG_JUMP, b[j], a[j], np.full(int(j.sum()), 2), v[j], d[j])
     if not reasons:
         z = np.zeros(0, dtype=np.int64)
