@@ -149,8 +149,9 @@ def decide_device(session: Session, *, device_id: int, decision: str, reason: st
 
 def flags_of(result: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     """The flags of one kind in a day result JSON, each with its ``key``."""
-    if kind == "suspect":
-        return [f | {"key": f["at"]} for f in result.get("suspect_fix_details") or []]
+    if kind == "suspect":  # suspect fixes (by time), then GEO-SPOOF review flags (own key)
+        return ([f | {"key": f["at"]} for f in result.get("suspect_fix_details") or []]
+                + [dict(f) for f in result.get("spoof_flags") or []])
     return [f | {"key": f["start"]} for f in result.get("offpost") or []]
 
 

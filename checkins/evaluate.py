@@ -116,6 +116,7 @@ def make_worker_day(
     params: GeoParams,
     bounds: tuple[float, float] | None = None,
     server_down: Sequence[Interval] = (),
+    platform: str | None = None,
 ) -> WorkerDay:
     """The ``WorkerDay`` of one worker and date from that worker's items (any wider span).
 
@@ -138,6 +139,7 @@ def make_worker_day(
         patrol_sessions=tuple(i for i in patrols if i.start < end and i.end >= start),
         exemptions=tuple(e for e in exemptions if e.start < end and e.end > start),
         server_down=tuple(server_down),
+        platform=platform,
     )
 
 

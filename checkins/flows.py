@@ -42,6 +42,7 @@ from checkins.evaluate import (
 )
 from checkins.models import (
     DayResult,
+    Device,
     Exemption,
     Grid,
     GridAssignment,
@@ -80,6 +81,7 @@ class _Context:
     office: dict[str, Place | None]
     workers: dict[str, tuple[str, str]]  # worker_id -> (role, village_id)
     assignments: dict[str, list[tuple[dt.date, dt.date | None, str]]] = field(default_factory=dict)
+    platforms: dict[str, str] = field(default_factory=dict)  # worker_id -> "ios" | "android"
 
     def grid_on(self, worker_id: str, date: dt.date) -> str | None:
         """The grid assigned to the worker on ``date`` (latest ``valid_from`` wins)."""
@@ -125,7 +127,24 @@ def _context(session: Session, profile: Profile, worker_ids: Iterable[str]) -> _
     return _Context(profile=profile, params=params, tz=ZoneInfo(params.timezone),
                     grid_geom=grid_geom,
                     index=GridIndex(grid_ids=tuple(grid_geom), geoms=tuple(grid_geom.values())),
-                    office=offices, workers=workers, assignments=assignments)
+                    office=offices, workers=workers, assignments=assignments,
+                    platforms=worker_platforms(session, ids))
+
+
+def worker_platforms(session: Session, worker_ids: Sequence[str]) -> dict[str, str]:
+    """The phone platform of each worker whose registered, not pending, phones all report
+    the same one (lower case: ``ios``, ``android``); others are left out (unknown).
+
+    Only GEO-SPOOF's ``constant_accuracy`` review flag uses it (iPhones hold quantised
+    accuracies honestly). ``device.platform`` is what the app reported at registration.
+    """
+    seen: dict[str, set[str]] = {}
+    for chunk in _chunks(list(worker_ids), 5000):
+        for w, plat in session.execute(
+                sa.select(Device.worker_id, Device.platform).where(
+                    Device.worker_id.in_(chunk), Device.status != "pending")):
+            seen.setdefault(w, set()).add((plat or "").strip().lower())
+    return {w: next(iter(p)) for w, p in seen.items() if len(p) == 1 and "" not in p}
 
 
 def _chunks(seq: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
@@ -476,7 +495,7 @@ def build_db_worker_days(session: Session, items: Sequence[WorkerDate], ctx: _Co
                 office=ctx.office.get(village), fixes=fixes.get(w, Fixes.empty()),
                 signins=signins.get(w, ()), patrols=patrols.get(w, ()),
                 exemptions=exempt.get(w, ()), params=params, bounds=(start, end),
-                server_down=outages))
+                server_down=outages, platform=ctx.platforms.get(w)))
         _add(timings, "build_days_s", t0)
     return days
 
@@ -504,19 +523,23 @@ def apply_flag_decisions(result: Any, decisions: dict[tuple[str, str], str] | No
 
     A flag is keyed as the day entry shows it (``checkins.decisions.flags_of``): an off-post
     or cross-post interval by its start, a suspect fix by its time, both ISO 8601 to the
-    whole second in the township's zone. ``scoring.day`` then leaves dismissed intervals
-    uncharged and charges confirmed false locations (YK-SAFETY).
+    whole second in the township's zone; a GEO-SPOOF review flag (kind ``suspect`` too) by
+    its time and reason (``geo.spoof.review_key``). ``scoring.day`` then leaves dismissed
+    intervals uncharged and charges confirmed false locations (YK-SAFETY).
     """
     if not decisions:
         return result
 
     from geo.engine import local_iso
+    from geo.spoof import review_key
 
     offpost = tuple(replace(o, decision=decisions.get(("offpost", local_iso(o.start, tz))))
                     for o in result.offpost)
     suspects = tuple(replace(s, decision=decisions.get(("suspect", local_iso(s.t, tz))))
                      for s in result.suspect_fixes)
-    return replace(result, offpost=offpost, suspect_fixes=suspects)
+    flags = tuple(replace(f, decision=decisions.get(("suspect", review_key(local_iso(f.t, tz), f.reason))))
+                  for f in result.spoof_flags)
+    return replace(result, offpost=offpost, suspect_fixes=suspects, spoof_flags=flags)
 
 
 def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,

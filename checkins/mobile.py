@@ -477,6 +477,7 @@ def load_fixes(session: Session, worker_id: str, start: dt.datetime, end: dt.dat
 
 def my_day(session: Session, *, worker_id: str, now: dt.datetime, params: GeoParams) -> dict[str, Any]:
     """Today's patrol progress (geo engine), flags raised, and the month's points so far."""
+    from checkins.flows import worker_platforms
     from geo.engine import evaluate_day
 
     w = worker_of(session, worker_id)
@@ -503,6 +504,7 @@ def my_day(session: Session, *, worker_id: str, now: dt.datetime, params: GeoPar
             patrol_sessions=tuple(Interval(p.started_at.timestamp(),
                                            (p.ended_at or now).timestamp()) for p in sessions),
             exemptions=tuple(_geo_exemption(e) for e in ex),
+            platform=worker_platforms(session, [worker_id]).get(worker_id),
         )
         res = evaluate_day(wd, params)
         for name, p in res.patrols.items():
@@ -518,6 +520,9 @@ def my_day(session: Session, *, worker_id: str, now: dt.datetime, params: GeoPar
         for sf in res.suspect_fixes:
             flags.append({"kind": "suspect_fix", "rule": "GEO-SPOOF", "date": day,
                           "detail": ",".join(sf.reasons), "start": ts(sf.t), "end": None})
+        for fl in res.spoof_flags:  # review flags: nothing excluded, nothing deducted unreviewed
+            flags.append({"kind": "suspect_fix", "rule": "GEO-SPOOF", "date": day,
+                          "detail": fl.reason, "start": ts(fl.start), "end": ts(fl.end)})
         for o in res.offpost:
             flags.append({"kind": o.kind, "rule": "GEO-CROSSPOST" if o.kind == "crosspost" else "GEO-OFFPOST",
                           "date": day, "detail": o.other_grid_id or "", "start": ts(o.start), "end": ts(o.end)})
@@ -542,6 +547,10 @@ def my_day(session: Session, *, worker_id: str, now: dt.datetime, params: GeoPar
         if n_suspect:
             flags.append({"kind": "suspect_fix", "rule": "GEO-SPOOF", "date": r.work_date,
                           "detail": f"{n_suspect} suspect fixes", "start": None, "end": None})
+        for fl in (r.result or {}).get("spoof_flags", []) or []:
+            flags.append({"kind": "suspect_fix", "rule": "GEO-SPOOF", "date": r.work_date,
+                          "detail": ",".join(fl.get("reasons") or []), "start": fl.get("start"),
+                          "end": fl.get("end")})
     points = round(sum(float(d.get("points", 0)) for d in deductions), 2)
     return {"worker_id": worker_id, "date": day, "provisional": True, "patrols": patrols,
             "signin_status": signin_status, "flags": flags, "month": f"{day:%Y-%m}",

@@ -97,6 +97,7 @@ def day_row(worker: Worker, row: DayResult | None, tz: str, grace_s: float = GRA
         "phone_off_count": len(phone_off),
         "phone_off_min": _minutes(sum(p.get("duration_s", 0) for p in phone_off)),
         "suspect_fixes": int(r.get("suspect_fixes") or 0),
+        "spoof_flags": len(r.get("spoof_flags") or []),
         "points": round(sum(float(d.get("points", 0)) for d in deductions), 2),
         "rules": sorted({d.get("rule") for d in deductions if d.get("rule")}),
         "provisional": is_provisional(row, tz, grace_s=grace_s) if row else None,
@@ -126,7 +127,8 @@ def _matches(row: dict[str, Any], status: str | None, role: str | None, q: str |
     if q and q not in row["name"] and q not in row["worker_id"]:
         return False
     if status == "problem":
-        return bool(row["points"]) or row["offpost_count"] > 0 or row["suspect_fixes"] > 0
+        return (bool(row["points"]) or row["offpost_count"] > 0 or row["suspect_fixes"] > 0
+                or row["spoof_flags"] > 0)
     if status == "ok":
         return row["evaluated"] and not row["points"]
     if status == "unevaluated":

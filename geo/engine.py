@@ -40,7 +40,7 @@ from geo.online import online_seconds
 from geo.patrol import patrol_status
 from geo.phoneoff import phone_off_intervals
 from geo.signin import judge_signin
-from geo.spoof import reasons_of, suspect_bits
+from geo.spoof import reasons_of, review_flags, review_key, spoof_flags_of, suspect_bits
 from geo.still import stay_cut_times
 from geo.types import (
     DayResult,
@@ -238,6 +238,10 @@ def _evaluate_batch(
     ustart = np.searchsorted(uw, ar, side="left")
     uend = np.searchsorted(uw, ar, side="right")
     used = np.bincount(uw, weights=in_day[vsel][us], minlength=n)
+    # GEO-SPOOF review flags on usable fixes: they exclude nothing (geo.spoof.review_flags)
+    ios = np.array([d.platform == "ios" for d in days], dtype=bool)[uw]
+    rf = review_flags(ux, uy, ut, acc[vsel][us], uw, in_day[vsel][us], params, ios)
+    rf_lim = np.searchsorted(uw[rf.at], np.arange(n + 1), side="left")
     a = np.flatnonzero(uw[1:] == uw[:-1])
     b = a + 1
     sw = uw[a]
@@ -402,6 +406,7 @@ def _evaluate_batch(
             worker_id=d.worker_id, date=d.date, role=role, grid_id=d.grid_id, working_day=wk,
             patrols=patrols, signin=signin, offpost=tuple(offp[i]), phone_off=tuple(poff[i]),
             suspect_fixes=sf,
+            spoof_flags=spoof_flags_of(rf, rf_lim[i], rf_lim[i + 1], ut, ulon, ulat),
             rejected={REASONS[k]: int(c) for k, c in enumerate(rej[i]) if k > 0 and c > 0},
             fixes_used=int(used[i]),
             online_rate=float(online_s[i] / duty_s[i]) if duty_s[i] > 0 else None,
@@ -480,6 +485,13 @@ def day_result_to_json(result: DayResult, tz: str) -> dict:
             {"rule": "GEO-SPOOF", "at": _iso(s.t, z), "lon": s.lon, "lat": s.lat,
              "reasons": list(s.reasons), **({"decision": s.decision} if s.decision else {})}
             for s in result.suspect_fixes
+        ],
+        "spoof_flags": [
+            {"rule": "GEO-SPOOF", "at": _iso(f.t, z), "lon": f.lon, "lat": f.lat,
+             "reasons": [f.reason], "key": review_key(_iso(f.t, z), f.reason),
+             "start": _iso(f.start, z), "end": _iso(f.end, z), "excludes_fixes": False,
+             "evidence": dict(f.evidence), **({"decision": f.decision} if f.decision else {})}
+            for f in result.spoof_flags
         ],
         "rejected": {"rule": "GEO-VALID", **dict(sorted(result.rejected.items()))},
         "fixes_used": result.fixes_used,

@@ -12,13 +12,41 @@ Three tests, applied in order on each worker's valid fixes sorted by time:
 
 Suspect fixes are kept and reported but left out of every computation: the track bridges
 over them. Distances are metres in the local projection.
+
+Two more tests raise *review flags* (:func:`review_flags`) that exclude nothing: honest
+iPhones report flat, quantised accuracies for long stretches, and after a one-way jump the
+track goes on from the new place, so leaving fixes out would be wrong or would cascade. They
+run on the usable fixes (valid, not suspect) of the local day, per worker, in time order:
+
+4. ``constant_accuracy``: a run of at least ``constant_accuracy_min_count`` consecutive
+   usable fixes with bit-identical accuracy (unknown accuracy never matches), while the track
+   moves: some fix of the run lies more than ``constant_accuracy_min_extent_m`` from the
+   run's first fix, unless the phone is known to be an iPhone (``ios``) and the accuracy
+   is one of ``constant_accuracy_ios_values_m`` (the quantised values iPhones hold
+   honestly). One flag per run, at its first fix.
+5. ``jump``: a segment between consecutive usable fixes longer than ``jump_min_distance_m``
+   and faster than ``spike_speed_kmh``. A jump away and straight back is a ``speed_spike``
+   (the far fix is suspect, so no usable segment jumps); a jump that stays is flagged once,
+   at the fix it lands on; an excursion of several fixes gives one flag out, one back.
+
+Nothing is deducted for a flag until an office confirms it (``scoring.day``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from geo.types import SUSPECT_FROZEN, SUSPECT_MOCK, SUSPECT_SPIKE, GeoParams
+from geo.types import (
+    FLAG_CONSTANT_ACCURACY,
+    FLAG_JUMP,
+    SUSPECT_FROZEN,
+    SUSPECT_MOCK,
+    SUSPECT_SPIKE,
+    GeoParams,
+    SpoofFlag,
+)
 
 RULE_ID = "GEO-SPOOF"
 BIT_MOCK = 1
@@ -111,3 +139,126 @@ def suspect_bits(
 def reasons_of(bits: int) -> tuple[str, ...]:
     """Stable reason strings of one fix's suspect bits."""
     return tuple(name for bit, name in BITS if bits & bit)
+
+
+# ---------------------------------------------------------------------------- review flags
+@dataclass(frozen=True)
+class ReviewFlags:
+    """Review flags of a batch, as parallel arrays (indices into the arrays given).
+
+    ``at``: the fix the flag is shown at (first fix of a run; the fix a jump lands on);
+    ``other``: the run's last fix, or the fix a jump leaves; ``count``: fixes in the run (2
+    for a jump); ``value``: the run's accuracy (m) or the jump's speed (km/h); ``dist_m``:
+    the run's extent from its first fix or the jump's length.
+    """
+
+    reason: np.ndarray  # object: FLAG_CONSTANT_ACCURACY | FLAG_JUMP
+    at: np.ndarray
+    other: np.ndarray
+    count: np.ndarray
+    value: np.ndarray
+    dist_m: np.ndarray
+
+
+def review_key(at_iso: str, reason: str) -> str:
+    """The key an office decision uses for a review flag: its local ISO time and reason.
+
+    (A suspect fix is keyed by its time alone; a review flag may share a fix's time.)
+    """
+    return f"{at_iso}#{reason}"
+
+
+def review_flags(
+    x: np.ndarray,
+    y: np.ndarray,
+    t: np.ndarray,
+    acc: np.ndarray,
+    w: np.ndarray,
+    in_day: np.ndarray,
+    params: GeoParams,
+    ios: np.ndarray | None = None,
+) -> ReviewFlags:
+    """GEO-SPOOF review flags (``constant_accuracy``, ``jump``) on usable fixes, vectorised.
+
+    Parameters
+    ----------
+    x, y : metres in a local projection; t : POSIX seconds; acc : accuracy in metres (NaN
+    unknown); w : worker index, the arrays sorted by (w, t); in_day : the fix lies in its
+    worker's local day (only those are judged: runs break at the day's edges, a jump must
+    land inside the day); ios : the fix comes from a phone known to be an iPhone (None: no).
+    """
+    n = x.shape[0]
+    reasons: list[np.ndarray] = []
+    cols: list[list[np.ndarray]] = [[], [], [], [], []]
+
+    def add(reason: str, *arrays: np.ndarray) -> None:
+        reasons.append(np.full(arrays[0].size, reason, dtype=object))
+        for c, a in zip(cols, arrays, strict=True):
+            c.append(np.asarray(a))
+
+    # --- constant accuracy: runs of bit-identical accuracy among in-day fixes of a worker
+    k_min = params.constant_accuracy_min_count
+    if n >= k_min >= 2:
+        same = np.zeros(n, dtype=bool)
+        same[1:] = (acc[1:] == acc[:-1]) & (w[1:] == w[:-1]) & in_day[1:] & in_day[:-1]
+        if int(same.sum()) >= k_min - 1:
+            first = np.flatnonzero(~same)
+            length = np.diff(np.append(first, n))
+            keep = (length >= k_min) & in_day[first]
+            first, length = first[keep], length[keep]
+        else:
+            first = length = np.zeros(0, dtype=np.int64)
+        if first.size:  # the extent of the long runs only: distance of each fix to the first
+            f0 = np.repeat(first, length)
+            at = f0 + (np.arange(f0.size) - np.repeat(np.cumsum(length) - length, length))
+            d = np.hypot(x[at] - x[f0], y[at] - y[f0])
+            extent = np.maximum.reduceat(d, np.cumsum(length) - length)
+            ok = extent > params.constant_accuracy_min_extent_m
+            if ios is not None and params.constant_accuracy_ios_values_m:
+                quantised = np.isin(acc[first], np.asarray(params.constant_accuracy_ios_values_m, float))
+                ok &= ~(ios[first] & quantised)
+            f = first[ok]
+            add(FLAG_CONSTANT_ACCURACY, f, f + length[ok] - 1, length[ok], acc[f], extent[ok])
+    # --- jumps: long and fast segments between consecutive usable fixes of a worker
+    if n >= 2:
+        d = np.hypot(np.diff(x), np.diff(y))  # d[k]: fix k -> k + 1
+        a = np.flatnonzero((d > params.jump_min_distance_m) & (w[1:] == w[:-1]) & in_day[1:])
+        b = a + 1
+        d, dt = d[a], t[b] - t[a]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.where(dt > 0, d / np.where(dt > 0, dt, 1.0), np.inf) * 3.6  # km/h
+        j = v > params.spike_speed_kmh
+        add(FLAG_JUMP, b[j], a[j], np.full(int(j.sum()), 2), v[j], d[j])
+    if not reasons:
+        z = np.zeros(0, dtype=np.int64)
+        return ReviewFlags(np.zeros(0, dtype=object), z, z, z, np.zeros(0), np.zeros(0))
+    at = np.concatenate(cols[0]).astype(np.int64)
+    order = np.argsort(at, kind="stable")  # by worker and time (the arrays' order)
+    return ReviewFlags(
+        reason=np.concatenate(reasons)[order], at=at[order],
+        other=np.concatenate(cols[1]).astype(np.int64)[order],
+        count=np.concatenate(cols[2]).astype(np.int64)[order],
+        value=np.concatenate(cols[3]).astype(np.float64)[order],
+        dist_m=np.concatenate(cols[4]).astype(np.float64)[order],
+    )
+
+
+def spoof_flags_of(rf: ReviewFlags, lo: int, hi: int, t: np.ndarray, lon: np.ndarray,
+                   lat: np.ndarray) -> tuple[SpoofFlag, ...]:
+    """The review flags ``lo:hi`` of ``rf`` as ``SpoofFlag``s (t, lon, lat: the fixes' arrays)."""
+    out = []
+    for k in range(lo, hi):
+        i, o = int(rf.at[k]), int(rf.other[k])
+        if rf.reason[k] == FLAG_JUMP:
+            v = float(rf.value[k])
+            ev = {"distance_m": round(float(rf.dist_m[k]), 1), "seconds": round(float(t[i] - t[o]), 1),
+                  "speed_kmh": round(v, 1) if np.isfinite(v) else None,
+                  "from_lon": float(lon[o]), "from_lat": float(lat[o])}
+            start, end = float(t[o]), float(t[i])
+        else:
+            ev = {"accuracy_m": float(rf.value[k]), "fixes": int(rf.count[k]),
+                  "extent_m": round(float(rf.dist_m[k]), 1)}
+            start, end = float(t[i]), float(t[o])
+        out.append(SpoofFlag(reason=str(rf.reason[k]), t=float(t[i]), lon=float(lon[i]),
+                             lat=float(lat[i]), start=start, end=end, evidence=ev))
+    return tuple(out)

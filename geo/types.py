@@ -31,6 +31,9 @@ REJECT_FUTURE = "device_time_in_future"
 SUSPECT_MOCK = "mock_location"
 SUSPECT_SPIKE = "speed_spike"
 SUSPECT_FROZEN = "frozen_coordinates"
+# GEO-SPOOF review flags: raised for an office's review, excluding nothing
+FLAG_CONSTANT_ACCURACY = "constant_accuracy"
+FLAG_JUMP = "jump"
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,9 @@ class WorkerDay:
     patrol_sessions: tuple[Interval, ...] = ()
     exemptions: tuple[Exemption, ...] = ()
     server_down: tuple[Interval, ...] = ()
+    # the worker's phone platform when known and the same for all their phones ("ios",
+    # "android"); None unknown. Used only by GEO-SPOOF's constant_accuracy review flag.
+    platform: str | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,16 @@ class GeoParams:
     # GEO-PHONEOFF cause only (explanation, not a deduction): a battery at or below this
     # percentage just before a silence explains it as "phone_off"
     phoneoff_low_battery_pct: float = 5.0
+    # GEO-SPOOF review flags (exclude nothing; RULES.md defaults, docs/geo.md):
+    # constant_accuracy: this many consecutive usable fixes with bit-identical accuracy ...
+    constant_accuracy_min_count: int = 20
+    # ... while some fix of the run lies more than this far from the run's first fix
+    constant_accuracy_min_extent_m: float = 200.0
+    # ... unless the phone is an iPhone (WorkerDay.platform "ios") and the run's accuracy is
+    # one of the quantised values iPhones hold honestly for long stretches (m)
+    constant_accuracy_ios_values_m: tuple[float, ...] = (5.0, 10.0, 65.0)
+    # jump: a segment faster than spike_speed_kmh and longer than this
+    jump_min_distance_m: float = 1000.0
 
 
 @dataclass(frozen=True)
@@ -246,6 +262,26 @@ class SuspectFix:
 
 
 @dataclass(frozen=True)
+class SpoofFlag:
+    """A GEO-SPOOF review flag (``constant_accuracy`` or ``jump``): it excludes nothing.
+
+    ``t``/``lon``/``lat``: the fix it is shown at (a run's first fix, the fix a jump lands
+    on); ``start``/``end``: the run's first and last fix, or the fix a jump leaves and the
+    one it lands on; ``evidence``: the figures of the test (see ``geo.spoof``).
+    """
+
+    reason: str
+    t: float
+    lon: float
+    lat: float
+    start: float
+    end: float
+    evidence: dict[str, float | int | None] = field(default_factory=dict)
+    # an office's review ("confirmed" | "dismissed"), attached by checkins after the engine
+    decision: str | None = None
+
+
+@dataclass(frozen=True)
 class SigninResult:
     """The day's sign-in verdict (GEO-SIGNIN, YK-SIGNIN-PLACE, YK-LOG for parttime)."""
 
@@ -272,3 +308,4 @@ class DayResult:
     fixes_used: int
     online_rate: float | None  # NB-ONLINE, share of duty time online, None off duty
     duty_s: int  # on-duty seconds after exemptions
+    spoof_flags: tuple[SpoofFlag, ...] = ()  # GEO-SPOOF review flags (exclude nothing)

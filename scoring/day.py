@@ -16,8 +16,10 @@ Facts (one occurrence each):
 - ``offpost`` / ``crosspost`` / ``phone_off``: each interval the engine reported
   (GEO-OFFPOST, GEO-CROSSPOST, GEO-PHONEOFF; QS-POS). An off-post or cross-post interval an
   office *dismissed* on review is not an occurrence; a confirmed one is, as is an unreviewed one.
-- ``suspect_confirmed``: a GEO-SPOOF suspect fix an office *confirmed* as false location
-  (乱定位, YK-SAFETY). Unreviewed suspects are never charged (RULES.md GEO-SPOOF).
+- ``suspect_confirmed``: a GEO-SPOOF suspect fix, or a GEO-SPOOF review flag (a
+  ``constant_accuracy`` run, a ``jump``: one occurrence each), an office *confirmed* as
+  false location (乱定位, YK-SAFETY). Unreviewed or dismissed ones are never charged
+  (RULES.md GEO-SPOOF).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from geo.engine import local_iso
-from geo.types import DayResult
+from geo.types import FLAG_JUMP, DayResult, SpoofFlag
 from scoring.profiles import DayTrigger, Profile
 
 WINDOW_LABELS = {"am": "morning", "pm": "afternoon"}
@@ -171,6 +173,21 @@ def _suspect_confirmed(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
                   "decision": s.decision}
             yield (f"false location (乱定位) at {_hhmm(s.t, tz)} confirmed by the office "
                    f"({', '.join(s.reasons)})", ev)
+    for f in r.spoof_flags:
+        if f.decision == "confirmed":
+            ev = {"at": local_iso(f.t, tz), "lon": f.lon, "lat": f.lat, "reasons": [f.reason],
+                  "start": local_iso(f.start, tz), "end": local_iso(f.end, tz),
+                  **dict(f.evidence), "decision": f.decision}
+            yield (f"false location (乱定位) {_span(f.start, f.end, tz)} confirmed by the office "
+                   f"({f.reason}: {_flag_figures(f)})", ev)
+
+
+def _flag_figures(f: SpoofFlag) -> str:
+    e = f.evidence
+    if f.reason == FLAG_JUMP:
+        speed = "instantly" if e.get("speed_kmh") is None else f"{e['speed_kmh']:g} km/h"
+        return f"{float(e['distance_m']) / 1000:.1f} km, {speed}"
+    return f"{e.get('fixes')} fixes at {e.get('accuracy_m'):g} m over {e.get('extent_m'):g} m"
 
 
 def _phone_off(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:

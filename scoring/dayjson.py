@@ -11,7 +11,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from geo.types import DayResult, OffPost, PatrolResult, PhoneOff, SigninResult, SuspectFix
+from geo.types import (
+    DayResult,
+    OffPost,
+    PatrolResult,
+    PhoneOff,
+    SigninResult,
+    SpoofFlag,
+    SuspectFix,
+)
 
 
 class DayJsonError(ValueError):
@@ -74,6 +82,14 @@ def day_from_json(entry: Mapping[str, Any], file: str = "<days>", index: int = 0
                        reasons=tuple(x.get("reasons", ())), decision=x.get("decision"))
             for x in entry.get("suspect_fix_details", [])
         )
+        flags = tuple(
+            SpoofFlag(reason=str((x.get("reasons") or ["?"])[0]),
+                      t=_ts(x["at"], file, index, "spoof_flags.at") or 0.0, lon=x["lon"], lat=x["lat"],
+                      start=_ts(x.get("start") or x["at"], file, index, "spoof_flags.start") or 0.0,
+                      end=_ts(x.get("end") or x["at"], file, index, "spoof_flags.end") or 0.0,
+                      evidence=dict(x.get("evidence") or {}), decision=x.get("decision"))
+            for x in entry.get("spoof_flags", [])
+        )
         rejected = {k: v for k, v in dict(entry.get("rejected", {})).items() if k != "rule"}
         result = DayResult(
             worker_id=str(entry["worker_id"]),
@@ -90,6 +106,7 @@ def day_from_json(entry: Mapping[str, Any], file: str = "<days>", index: int = 0
             fixes_used=int(entry.get("fixes_used", 0)),
             online_rate=entry.get("online_rate"),
             duty_s=int(entry.get("duty_s", 0)),
+            spoof_flags=flags,
         )
     except KeyError as exc:
         raise DayJsonError(file, index, str(exc.args[0]), "missing field") from None

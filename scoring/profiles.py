@@ -121,6 +121,8 @@ class Profile:
 
 _GEO_CONVERT: dict[str, Any] = {
     "frozen_min_count": int,
+    "constant_accuracy_min_count": int,
+    "constant_accuracy_ios_values_m": lambda v: tuple(float(x) for x in v),
     "duty_windows": lambda v: tuple((str(a), str(b)) for a, b in v),
     "working_days": str,
     "patrol_windows": lambda v: {k: (str(w[0]), str(w[1])) for k, w in v.items()},

@@ -15,7 +15,7 @@ def summarize(entries: list[dict[str, Any]]) -> dict[str, Any]:
     patrols: Counter[str] = Counter()
     signins: Counter[str] = Counter()
     points: Counter[str] = Counter()
-    offpost = phone_off = suspect = 0
+    offpost = phone_off = suspect = review = 0
     for e in entries:
         for window, p in sorted(e["patrols"].items()):
             patrols[f"{window}:{p['status']}"] += 1
@@ -23,12 +23,13 @@ def summarize(entries: list[dict[str, Any]]) -> dict[str, Any]:
         offpost += len(e["offpost"])
         phone_off += len(e["phone_off"])
         suspect += e["suspect_fixes"]
+        review += len(e.get("spoof_flags") or [])
         for d in e["deductions"]:
             points[d["rule"]] += d["points"]
     return {"worker_days": len(entries), "patrols": dict(sorted(patrols.items())),
             "signin": dict(sorted(signins.items())), "offpost_intervals": offpost,
             "phone_off_intervals": phone_off, "suspect_fixes": suspect,
-            "points": {k: round(v, 2) for k, v in sorted(points.items())}}
+            "spoof_review_flags": review, "points": {k: round(v, 2) for k, v in sorted(points.items())}}
 
 
 def evaluate_day(

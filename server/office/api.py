@@ -40,7 +40,8 @@ class Decision(BaseModel):
 
 
 class FlagDecisionIn(Decision):
-    """Confirm or dismiss a flag: ``kind`` suspect|offpost, ``key`` its ISO time."""
+    """Confirm or dismiss a flag: ``kind`` suspect|offpost, ``key`` as the day's flags show it
+    (an ISO time; a GEO-SPOOF review flag: ISO time#reason)."""
 
     kind: str = Field(max_length=16)
     key: str = Field(max_length=64)

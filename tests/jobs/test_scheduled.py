@@ -222,6 +222,7 @@ def test_evaluate_day_command_runs_the_flow_by_hand(demo_db, demo):
     ids = {w.worker_id for w in demo.workers if w.village_id == village and w.grid_id}
     assert summary["village"] == village and summary["worker_days"] == len(ids)
     assert sum(summary["signin"].values()) == len(ids)
+    assert summary["spoof_review_flags"] == 0  # the demo's tracks raise none (docs/security.md §8)
     bad = subprocess.run([*cmd[:-1], "2026-13-01"], capture_output=True, text=True, env=env,
                          timeout=600)
     assert bad.returncode == 2 and "not a date" in bad.stderr

@@ -358,3 +358,27 @@ def test_resent_patrol_log_and_request_are_stored_once(client, make_worker, migr
         reqs = list(s.scalars(sa.select(Exemption).where(Exemption.worker_id == w.worker_id)))
     assert len(logs) == 1 and len(logs[0].photos) == 1
     assert len(reqs) == 4 and other["id"] not in ids and len(set(twice)) == 2
+
+
+def test_my_day_lists_geo_spoof_review_flags(client, make_worker, township):
+    """25 fixes 30 s apart, ~19 m apart, all at 10.0 m accuracy (an emulator; the phone's
+    platform is unknown), then 5 fixes ~51 km east: today's flags show one
+    ``constant_accuracy`` and one ``jump`` (GEO-SPOOF, kind suspect_fix), nothing left out."""
+    w = make_worker(role="fulltime")
+    tok = login(client, w)
+    c = township.grid.centroid
+    now = dt.datetime.now(dt.UTC)
+    lons = [c.x + 2e-4 * i for i in range(25)] + [c.x + 0.55 + 2e-4 * k for k in range(5)]
+    accs = [10.0] * 25 + [7.3 + 0.6 * k for k in range(5)]
+    items = [{"client_id": f"s-{i}", "seq": i,
+              "recorded_at": (now - dt.timedelta(seconds=30 * (30 - i))).isoformat(),
+              "lon": lon, "lat": c.y, "datum": "wgs84", "accuracy_m": acc}
+             for i, (lon, acc) in enumerate(zip(lons, accs, strict=True))]
+    r = client.post(f"{PREFIX}/positions", content=json.dumps({"items": items}),
+                    headers={**bearer(tok), "Content-Type": "application/json"})
+    assert r.json()["accepted"] == 30
+    d = client.get(f"{PREFIX}/me/day", headers=bearer(tok))
+    assert d.status_code == 200, d.text
+    spoof = [f for f in d.json()["flags"] if f["rule"] == "GEO-SPOOF"]
+    assert [(f["kind"], f["detail"]) for f in spoof] == [
+        ("suspect_fix", "constant_accuracy"), ("suspect_fix", "jump")]
