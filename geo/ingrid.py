@@ -320,29 +320,31 @@ def _locate(e, row, px, py, want_d):
     inside = False
     on_edge = False
     cnt = e.count[row]
-    if not e.blocked:
-        best, inside, on_edge = _scan(e, row, 0, cnt, px, py, want_d, best, inside, on_edge)
-    else:
-        bs = e.block
-        for kb in range((cnt + bs - 1) // bs):
+    bs = e.block
+    for kb in range((cnt + bs - 1) // bs if e.blocked else 1):
+        j0, j1 = 0, cnt
+        if e.blocked:
             lo_x, lo_y, hi_x, hi_y = e.box[row, kb, 0], e.box[row, kb, 1], e.box[row, kb, 2], e.box[row, kb, 3]
             # the ray to +x can only cross this block's edges if the box spans py and
             # reaches px; the distance only matters if the box is nearer than the best
-            ray = lo_y <= py and py <= hi_y and px <= hi_x
-            near = False
-            if want_d:
-                gx = max(lo_x - px, px - hi_x, 0.0)
-                gy = max(lo_y - py, py - hi_y, 0.0)
-                near = gx * gx + gy * gy < best
-            if ray or near:
-                best, inside, on_edge = _scan(e, row, kb * bs, min(kb * bs + bs, cnt), px, py,
-                                              want_d, best, inside, on_edge)
+            gx = max(lo_x - px, px - hi_x, 0.0)
+            gy = max(lo_y - py, py - hi_y, 0.0)
+            if not ((lo_y <= py and py <= hi_y and px <= hi_x) or (want_d and gx * gx + gy * gy < best)):
+                continue
+            j0, j1 = kb * bs, min(kb * bs + bs, cnt)
+        best, inside, on_edge = _scan(e, row, j0, j1, px, py, want_d, best, inside, on_edge)
     if want_d and best == 0.0:
         on_edge = True
     return best, inside or on_edge
 
 
-@njit(inline="always", **JIT)
+@njit(**JIT)
+def _point_inside(e, row, px, py):
+    """Whether a point is in the polygon (closed), for zero-length segments."""
+    return _locate(e, row, px, py, False)[1]
+
+
+@njit(**JIT)
 def _crossings(e, row, x0, y0, x1, y1, ubuf):
     """Parameters u in [0, 1] of the proper crossings of a segment with the edges, written
     to ``ubuf`` after 0 and 1, sorted; returns how many values ``ubuf`` holds."""
@@ -510,14 +512,12 @@ def _pieces_kernel(sw, fa, fb, x0, y0, x1, y1, length, gidx, disc, tol, mb, cert
         b_done = False
         if certify:
             cx, cy, cr2 = disc[0, w], disc[1, w], disc[2, w]
-            # --- bounds at the start fix: taken over, or the disc, or measured
+            # --- bounds at the start fix: taken over from the previous segment, or the disc
             if fa[k] == last_fix:
                 k0, i0, lo0, hi0, ex0 = lk, li, llo, lhi, lex
             else:
                 k0, i0, lo0, hi0 = _disc_bound(cx, cy, cr2, x0[k], y0[k])
-                ex0 = not k0
-                if ex0:
-                    k0, i0, lo0, hi0 = _measure(er, row, x0[k], y0[k])
+                ex0 = False
             # --- bounds at the end fix: carried along the segment, and the disc
             k1, i1, lo1, hi1 = _disc_bound(cx, cy, cr2, x1[k], y1[k])
             ex1 = False
@@ -543,7 +543,7 @@ def _pieces_kernel(sw, fa, fb, x0, y0, x1, y1, length, gidx, disc, tol, mb, cert
         # --- exact parts of the segments the certificates did not settle
         if not r_done:
             if L == 0.0:
-                full_r[k] = _locate(er, row, x0[k], y0[k], False)[1]
+                full_r[k] = _point_inside(er, row, x0[k], y0[k])
             elif exact_r:
                 full_r[k], rseg, ru0, ru1, nr = _exact_parts(
                     er, row, k, x0[k], y0[k], x1[k], y1[k], rbuf, rseg, ru0, ru1, nr)
@@ -551,7 +551,7 @@ def _pieces_kernel(sw, fa, fb, x0, y0, x1, y1, length, gidx, disc, tol, mb, cert
                 left_r[k] = True
         if not b_done:
             if L == 0.0:
-                full_b[k] = _locate(eb, row, x0[k], y0[k], False)[1]
+                full_b[k] = _point_inside(eb, row, x0[k], y0[k])
             elif exact_b:
                 full_b[k], bseg, bu0, bu1, nbp = _exact_parts(
                     eb, row, k, x0[k], y0[k], x1[k], y1[k], bbuf, bseg, bu0, bu1, nbp)
