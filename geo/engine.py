@@ -29,7 +29,6 @@ from geo.ingrid import (
     COUNTED,
     LOST_NAMES,
     LOST_SUSPECT,
-    classify,
     inside_pieces,
     prepare_grids,
     segment_status,
@@ -264,8 +263,7 @@ def _evaluate_batch(
     cut = cut_fix[a]
 
     # ---------------------------------------------------------------- GEO-INGRID
-    lev = classify(gs, uw, ux, uy)
-    p_raw, p_buf = inside_pieces(gs, sw, x0, y0, x1, y1, lev[a], lev[b], a, b, seg_len)
+    p_raw, p_buf = inside_pieces(gs, sw, x0, y0, x1, y1, a, b, seg_len)
     sec_buf = window_seconds(p_buf, sw, t0, t1, status, cut, W0, W1)
     sec_raw = window_seconds(p_raw, sw, t0, t1, status, cut, W0, W1, counted_only=True)
 

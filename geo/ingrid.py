@@ -7,35 +7,55 @@ one LineString: tracks revisit places, so lengths cannot be mapped back to time.
 
 Both the raw grid R and the grid buffered by ``boundary_tolerance_m`` (B, round joins) are
 used: B gives the counted time, B minus R the seconds counted only thanks to the tolerance.
-Points on the boundary are inside (closed sets, ``intersects_xy``).
+Points on the boundary are inside (closed sets).
 
-Speed: a segment can only meet the boundary if an endpoint is within its half-length of
-it. Every fix is classified once against two helper polygons, R eroded by ``FILTER_M``
-(I) and R dilated by tolerance + ``FILTER_M`` (O); a disc inside I (per grid) settles
-most of the deep-inside fixes with a little arithmetic first. A segment no longer than
-``2 (FILTER_M - margin)`` with both ends in I is wholly inside R and B; with both ends
-outside O it is wholly outside both. Only the remaining segments (near the boundary or
-long) are intersected exactly with R and B (one vectorised ``shapely.intersection``).
-``margin`` covers the chord error of GEOS's round buffers and its 1% input simplification.
-MultiPolygons and holes need nothing special.
+The computation is one compiled pass (numba, :func:`_pieces_kernel`) over the segments of
+the batch, in order, each worker's segments one after the other:
+
+1. *Distance certificates.* The signed distance to R's boundary (negative inside) is
+   1-Lipschitz, so a segment whose ends are farther from a level (0 for R, the tolerance
+   for B) than its length allows cannot reach that level: it is wholly on one side. Lower
+   and upper bounds of each end's distance are enough, and most ends get them for free:
+   from a disc inside R per grid (a point at ρ from its centre is at least r - ρ inside),
+   or carried over from the previous fix (a fix s metres on from one d metres from the
+   boundary is at least d - s and at most d + s from it, on the same side). Only when those
+   bounds do not settle the segment are both ends measured exactly (one loop over R's
+   edges: distance to every edge and the crossing number).
+2. *Exact crossings* for the segments that remain (near the boundary, or long): the
+   parameters u in [0, 1] where the segment properly crosses an edge of R (or B) split it
+   into parts, each inside or outside as its midpoint (crossing number, closed); adjacent
+   inside parts are merged.
+
+Edge tables (:class:`Edges`) hold every ring of each polygon (holes and the parts of a
+MultiPolygon need nothing special) with a bounding box per block of edges, so points and
+segments skip the blocks far from them. Above ``MAX_NUMPY_EDGES`` edges per polygon the
+exact parts come from GEOS overlay instead (the reference path, used by the tests).
 
 Which segments *count* (gap <= ``max_gap_s``, speed <= ``max_speed_kmh``, GEO-STILL cap)
-is decided by the caller; see :func:`window_seconds`.
+is decided by :func:`segment_status` and the GEO-STILL cut times; :func:`window_seconds`
+sums the counted and lost seconds per worker and window (compiled too).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 import shapely
+from numba import njit
 
 RULE_ID = "GEO-INGRID"
-#: Half the longest segment the fast classification handles, metres (an algorithm
-#: constant, not a rule parameter: results do not depend on it, only the speed does).
+#: Compiled once per machine (cached in __pycache__), released GIL, no fastmath: the
+#: kernels give the same floating-point results as the plain arithmetic they replace.
+JIT = {"cache": True, "nogil": True}
+
+#: Half-width of the band around the boundary used by :func:`classify` (a coarse
+#: classification for diagnostics; the engine uses the distance certificates).
 FILTER_M = 25.0
 _QUAD_SEGS = 8
-_QUAD_SEGS_FILTER = 4  # chord error 2% of the distance, inside the 5% margin
+_QUAD_SEGS_FILTER = 4  # chord error 2% of the distance
 _SIMPLIFY_M = 1.0
 
 LEVEL_IN = 0  # inside I: deep inside R
@@ -46,10 +66,19 @@ LEVEL_OUT = 2  # outside O: far outside B
 #: Edges are grouped in blocks of this many consecutive ring edges, each with a bounding
 #: box, so a point or segment is only tested against the few blocks near it
 #: (``SMALL_BLOCK`` for tables of at most ``SMALL_BLOCK_MAX_EDGES`` edges per polygon,
-#: e.g. the buffered 20-vertex grids: measured faster there, slower for 500 vertices).
+#: e.g. the buffered 20-vertex grids).
 BLOCK = 16
 SMALL_BLOCK = 8
 SMALL_BLOCK_MAX_EDGES = 128
+#: Up to this many edges per polygon the kernels loop over all edges without looking at
+#: the block boxes (cheaper for small polygons); above, they skip the blocks far away.
+MAX_COLUMN_EDGES = 32
+#: Above this many edges per polygon the exact parts come from GEOS overlay (the reference
+#: path; the compiled edge tests win for every grid size measured).
+MAX_NUMPY_EDGES = 1 << 20
+#: Use the distance certificates (tests switch them off to check them: every segment
+#: then goes through the exact crossing computation).
+CERTIFY = True
 
 
 @dataclass(frozen=True)
@@ -66,20 +95,12 @@ class Edges:
     bx1: np.ndarray
     by1: np.ndarray
     used: int  # columns holding at least one real edge
-    # the first ``used`` columns transposed (contiguous per column, one value per polygon;
-    # empty when ``used`` > MAX_COLUMN_EDGES, as the blocked tests do not need them),
-    # with each edge's direction and squared length precomputed (inf for padding and
-    # degenerate edges); the column loops read these (same arithmetic, fewer passes)
-    cx0: np.ndarray
-    cy0: np.ndarray
-    cdx: np.ndarray
-    cdy: np.ndarray
-    cl2: np.ndarray
     block: int  # edges per block
 
     @property
     def width(self) -> int:
         return int(self.x0.shape[1])
+
 
 
 def edge_table(polys: np.ndarray) -> Edges:
@@ -111,89 +132,92 @@ def edge_table(polys: np.ndarray) -> Edges:
     hi_x = np.where(pad, -np.inf, np.fmax(x0, x1)).reshape(u, nb, bs).max(axis=2)
     hi_y = np.where(pad, -np.inf, np.fmax(y0, y1)).reshape(u, nb, bs).max(axis=2)
     used = int(counts.max()) if counts.size else 0
-    nc = used if used <= MAX_COLUMN_EDGES else 0  # only the column loops read these
-    cx0 = np.ascontiguousarray(x0[:, :nc].T)
-    cy0 = np.ascontiguousarray(y0[:, :nc].T)
-    cdx = np.ascontiguousarray(x1[:, :nc].T) - cx0
-    cdy = np.ascontiguousarray(y1[:, :nc].T) - cy0
-    cl2 = cdx * cdx + cdy * cdy
-    cl2[~(cl2 > 0)] = np.inf  # padding (NaN) and degenerate edges
-    return Edges(x0, y0, x1, y1, lo_x, lo_y, hi_x, hi_y, used, cx0, cy0, cdx, cdy, cl2, bs)
+    return Edges(x0, y0, x1, y1, lo_x, lo_y, hi_x, hi_y, used, bs)
 
 
 @dataclass(frozen=True)
 class GridSet:
-    """Projected polygons per worker: raw R, buffered B, helper polygons I and O, edges."""
+    """Projected polygons per worker: raw R, buffered B, their edge tables, a disc in R."""
 
     raw: np.ndarray  # object array of shapely geometries (metres), one per worker
     buffered: np.ndarray
-    inner: np.ndarray
-    outer: np.ndarray
-    max_fast_len_m: float
     tolerance_m: float
     margin_m: float
     gidx: np.ndarray  # worker -> row of the edge tables
     edges_raw: Edges
     edges_buf: Edges
-    boundary_raw: np.ndarray  # prepared boundaries of R, one per worker
-    # cheap certificate for :func:`classify`: a disc inside I per worker (rows: centre x,
-    # centre y, squared radius; radius 0 when there is none)
-    disc: np.ndarray  # (3, n)
+    # a disc inside R per worker (rows: centre x, centre y, squared radius; radius 0 when
+    # there is none): the cheapest distance certificate
+    disc_raw: np.ndarray  # (3, n)
 
     def take(self, widx: np.ndarray) -> GridSet:
         """The grid set for workers given by their rows in this one."""
         return GridSet(
-            self.raw[widx], self.buffered[widx], self.inner[widx], self.outer[widx],
-            self.max_fast_len_m, self.tolerance_m, self.margin_m, self.gidx[widx],
-            self.edges_raw, self.edges_buf, self.boundary_raw[widx],
-            self.disc[:, widx],
+            self.raw[widx], self.buffered[widx], self.tolerance_m, self.margin_m,
+            self.gidx[widx], self.edges_raw, self.edges_buf, self.disc_raw[:, widx],
         )
 
+    # -- the coarse classification's helper polygons (built on first use, see classify)
+    @cached_property
+    def _rough(self) -> np.ndarray:
+        # the helper polygons only filter, so they are built from R simplified by
+        # _SIMPLIFY_M (Hausdorff distance <= _SIMPLIFY_M) with distances widened by it
+        rough = shapely.simplify(self.raw, _SIMPLIFY_M, preserve_topology=False)
+        bad = ~shapely.is_valid(rough)
+        rough[bad] = self.raw[bad]  # Douglas-Peucker may rarely break a polygon: keep R
+        return rough
 
-#: Above this many edges per polygon the numpy edge tests give way to GEOS overlay (the
-#: blocked numpy tests win for every grid size measured; the GEOS path is the reference).
-MAX_NUMPY_EDGES = 1 << 20
-#: Use the signed-distance certificates (tests switch them off to check them).
-CERTIFY = True
+    @cached_property
+    def inner(self) -> np.ndarray:
+        """I: R eroded by ``FILTER_M`` (and the simplification), prepared."""
+        i = shapely.buffer(self._rough, -(FILTER_M + _SIMPLIFY_M), quad_segs=_QUAD_SEGS_FILTER)
+        shapely.prepare(i)
+        return i
+
+    @cached_property
+    def outer(self) -> np.ndarray:
+        """O: R dilated by the tolerance + ``FILTER_M`` (and the simplification), prepared."""
+        o = shapely.buffer(
+            self._rough, self.tolerance_m + FILTER_M + _SIMPLIFY_M, quad_segs=_QUAD_SEGS_FILTER
+        )
+        shapely.prepare(o)
+        return o
+
+    @cached_property
+    def disc(self) -> np.ndarray:
+        """A disc inside I per worker (rows cx, cy, r2), for :func:`classify`."""
+        return _inner_discs(self.inner)
 
 
 def prepare_grids(raw_m: np.ndarray, tolerance_m: float) -> GridSet:
     """Buffer, prepare and tabulate the projected grids (one row per grid, metres)."""
     raw_m = np.asarray(raw_m, dtype=object)
     buffered = shapely.buffer(raw_m, tolerance_m, quad_segs=_QUAD_SEGS)
-    # The helper polygons only filter, so they are built from R simplified by _SIMPLIFY_M
-    # (Hausdorff distance <= _SIMPLIFY_M) with distances widened by it: I stays inside
-    # R eroded by FILTER_M and O contains R dilated by tolerance + FILTER_M.
-    rough = shapely.simplify(raw_m, _SIMPLIFY_M, preserve_topology=False)
-    bad = ~shapely.is_valid(rough)
-    rough[bad] = raw_m[bad]  # Douglas-Peucker may rarely break a polygon: keep R there
-    inner = shapely.buffer(rough, -(FILTER_M + _SIMPLIFY_M), quad_segs=_QUAD_SEGS_FILTER)
-    outer = shapely.buffer(rough, tolerance_m + FILTER_M + _SIMPLIFY_M, quad_segs=_QUAD_SEGS_FILTER)
-    boundary = shapely.boundary(raw_m)
-    for arr in (raw_m, buffered, inner, outer, boundary):
+    for arr in (raw_m, buffered):
         shapely.prepare(arr)
-    margin = 0.05 * (tolerance_m + FILTER_M) + 0.01
+    # B as built by GEOS lies within margin_m of the true offset curve at distance tol
+    # (chords of the round joins, and GEOS's 1% input simplification), on either side
+    margin = 0.05 * tolerance_m + 0.01
     return GridSet(
-        raw_m, buffered, inner, outer, 2.0 * (FILTER_M - margin), tolerance_m,
-        0.05 * tolerance_m + 0.01, np.arange(raw_m.shape[0]), edge_table(raw_m),
-        edge_table(buffered), boundary, _inner_discs(inner),
+        raw_m, buffered, tolerance_m, margin, np.arange(raw_m.shape[0]),
+        edge_table(raw_m), edge_table(buffered), _inner_discs(raw_m),
     )
 
 
-def _inner_discs(inner: np.ndarray) -> np.ndarray:
+def _inner_discs(polys: np.ndarray) -> np.ndarray:
     """A disc inside each polygon: centred on its centroid (or a point on its surface if
     the centroid is not inside), radius just short of the distance to its boundary; rows
     cx, cy, r2 (radius 0 when there is no such point)."""
-    disc = np.zeros((3, inner.shape[0]))
-    if inner.size == 0:
+    disc = np.zeros((3, polys.shape[0]))
+    if polys.size == 0:
         return disc
-    c = shapely.centroid(inner)
-    off = ~shapely.contains_properly(inner, c)
-    c[off] = shapely.point_on_surface(inner[off])
-    ok = ~shapely.is_empty(inner) & shapely.contains_properly(inner, c)
+    c = shapely.centroid(polys)
+    off = ~shapely.contains_properly(polys, c)
+    c[off] = shapely.point_on_surface(polys[off])
+    ok = ~shapely.is_empty(polys) & shapely.contains_properly(polys, c)
     if ok.any():
         xy = shapely.get_coordinates(c[ok])
-        r = shapely.distance(c[ok], shapely.boundary(inner[ok]))
+        r = shapely.distance(c[ok], shapely.boundary(polys[ok]))
         # keep well inside: a point in the shrunk disc is strictly inside the polygon
         r = np.maximum(r * (1.0 - 1e-9) - 1e-6, 0.0)
         disc[0, ok], disc[1, ok], disc[2, ok] = xy[:, 0], xy[:, 1], r * r
@@ -201,7 +225,11 @@ def _inner_discs(inner: np.ndarray) -> np.ndarray:
 
 
 def classify(gs: GridSet, w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """LEVEL_IN / LEVEL_BAND / LEVEL_OUT of each point against its worker's grid."""
+    """LEVEL_IN / LEVEL_BAND / LEVEL_OUT of each point against its worker's grid.
+
+    A coarse classification (inside I, between, outside O) for diagnostics and tests; the
+    engine's certificates (:func:`inside_pieces`) use distances instead.
+    """
     lev = np.full(x.shape[0], LEVEL_BAND, dtype=np.int8)
     if x.size == 0:
         return lev
@@ -228,169 +256,309 @@ def classify(gs: GridSet, w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.nda
     return lev
 
 
-_CHUNK = 4096  # (point or segment, block) pairs per numpy pass: bounded temporaries
+# ---------------------------------------------------------------------------- compiled
+class EdgeArrays(NamedTuple):
+    """An edge table as the compiled kernels read it: ``ed[row, j]`` holds edge j of
+    polygon ``row`` (each row's edges first, then padding) as start point, end point,
+    direction and 1 / squared length (0 for degenerate edges), see the ``E_*`` columns;
+    ``box[row, b]`` the bounding box of block b (lo x, lo y, hi x, hi y); ``count[row]``
+    the row's edges; ``blocked``: skip the blocks far away (else loop over every edge)."""
+
+    ed: np.ndarray
+    box: np.ndarray
+    count: np.ndarray
+    block: int
+    blocked: bool
 
 
-def _block_pairs(e: Edges, row, lo_x, lo_y, hi_x, hi_y, reach):
-    """(item, block) pairs whose boxes are within ``reach`` metres of each other."""
-    step = max(1, (1 << 20) // max(1, e.bx0.shape[1]))  # bounded temporaries
-    out_i, out_b = [], []
-    for s in range(0, row.shape[0], step):
-        sl = slice(s, s + step)
-        r = row[sl]
-        dx = np.maximum(np.maximum(e.bx0[r] - hi_x[sl, None], lo_x[sl, None] - e.bx1[r]), 0.0)
-        dy = np.maximum(np.maximum(e.by0[r] - hi_y[sl, None], lo_y[sl, None] - e.by1[r]), 0.0)
-        i, b = np.nonzero(dx * dx + dy * dy <= reach * reach)
-        out_i.append(i + s)
-        out_b.append(b)
-    if not out_i:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(out_i), np.concatenate(out_b)
+E_X0, E_Y0, E_X1, E_Y1, E_DX, E_DY, E_IL2 = range(7)
 
 
-def _block_edges(e: Edges, row, i, b):
+def _edge_arrays(e: Edges) -> EdgeArrays:
+    dx = e.x1 - e.x0
+    dy = e.y1 - e.y0
+    l2 = dx * dx + dy * dy
+    with np.errstate(divide="ignore", invalid="ignore"):
+        il2 = np.where(l2 > 0, 1.0 / l2, 0.0)
+    ed = np.stack([e.x0, e.y0, e.x1, e.y1, dx, dy, il2, np.zeros_like(dx)], axis=2)
+    box = np.ascontiguousarray(np.stack([e.bx0, e.by0, e.bx1, e.by1], axis=2))
+    count = (~np.isnan(e.x0)).sum(axis=1).astype(np.int64)
+    return EdgeArrays(ed, box, count, int(e.block), bool(e.used > MAX_COLUMN_EDGES))
+
+
+@njit(inline="always", **JIT)
+def _scan(e, row, j0, j1, px, py, want_d, best, inside, on_edge):
+    """Edges j0 .. j1-1 of a row: squared distance, crossing number, on an edge."""
+    for j in range(j0, j1):
+        ax = e.ed[row, j, E_X0]
+        ay = e.ed[row, j, E_Y0]
+        dx = e.ed[row, j, E_DX]
+        dy = e.ed[row, j, E_DY]
+        wx = px - ax
+        wy = py - ay
+        if want_d:  # squared distance to the edge
+            tt = min(max((wx * dx + wy * dy) * e.ed[row, j, E_IL2], 0.0), 1.0)
+            qx = wx - tt * dx
+            qy = wy - tt * dy
+            best = min(best, qx * qx + qy * qy)
+        by = e.ed[row, j, E_Y1]
+        if (ay > py) != (by > py):  # crossing number, half-open in y
+            if px < ax + (py - ay) * dx / dy:
+                inside = not inside
+        if not want_d and not on_edge and dx * wy - dy * wx == 0.0:
+            bx = e.ed[row, j, E_X1]
+            if min(ax, bx) <= px <= max(ax, bx) and min(ay, by) <= py <= max(ay, by):
+                on_edge = True
+    return best, inside, on_edge
+
+
+@njit(inline="always", **JIT)
+def _locate(e, row, px, py, want_d):
+    """(squared distance to the boundary or inf, inside) of a point; closed: a point on an
+    edge is inside. ``want_d`` False: only inside (the distance is not computed: inf)."""
+    best = np.inf
+    inside = False
+    on_edge = False
+    cnt = e.count[row]
     bs = e.block
-    cols = b[:, None] * bs + np.arange(bs)[None, :]
-    r = row[i][:, None]
-    return e.x0[r, cols], e.y0[r, cols], e.x1[r, cols], e.y1[r, cols]
+    for kb in range((cnt + bs - 1) // bs if e.blocked else 1):
+        j0, j1 = 0, cnt
+        if e.blocked:
+            lo_x, lo_y, hi_x, hi_y = e.box[row, kb, 0], e.box[row, kb, 1], e.box[row, kb, 2], e.box[row, kb, 3]
+            # the ray to +x can only cross this block's edges if the box spans py and
+            # reaches px; the distance only matters if the box is nearer than the best
+            gx = max(lo_x - px, px - hi_x, 0.0)
+            gy = max(lo_y - py, py - hi_y, 0.0)
+            if not ((lo_y <= py and py <= hi_y and px <= hi_x) or (want_d and gx * gx + gy * gy < best)):
+                continue
+            j0, j1 = kb * bs, min(kb * bs + bs, cnt)
+        best, inside, on_edge = _scan(e, row, j0, j1, px, py, want_d, best, inside, on_edge)
+    if want_d and best == 0.0:
+        on_edge = True
+    return best, inside or on_edge
 
 
-def _distance_columns(e: Edges, row, x, y, reach):
-    """Small grids: loop over the edge columns (cheaper than gathering blocks)."""
-    best = np.full(x.shape[0], reach * reach if np.isfinite(reach) else np.inf)
-    for j in range(e.used):
-        dx = e.cdx[j].take(row)
-        dy = e.cdy[j].take(row)
-        wx = x - e.cx0[j].take(row)
-        wy = y - e.cy0[j].take(row)
-        l2 = e.cl2[j].take(row)
-        tt = wx * dx
-        tt += wy * dy
-        tt /= l2
-        np.clip(tt, 0.0, 1.0, out=tt)
-        wx -= tt * dx
-        wy -= tt * dy
-        wx *= wx
-        wy *= wy
-        wx += wy
-        np.fmin(best, wx, out=best)  # NaN (padding) never wins
-    return np.sqrt(best)
+@njit(**JIT)
+def _point_inside(e, row, px, py):
+    """Whether a point is in the polygon (closed), for zero-length segments."""
+    return _locate(e, row, px, py, False)[1]
 
 
-def _crossings_columns(e: Edges, row, x0, y0, x1, y1):
-    """Small grids: loop over the edge columns."""
-    ks, us = [], []
+@njit(**JIT)
+def _crossings(e, row, x0, y0, x1, y1, ubuf):
+    """Parameters u in [0, 1] of the proper crossings of a segment with the edges, written
+    to ``ubuf`` after 0 and 1, sorted; returns how many values ``ubuf`` holds."""
+    ubuf[0] = 0.0
+    ubuf[1] = 1.0
+    m = 2
     rx = x1 - x0
     ry = y1 - y0
-    for j in range(e.used):
-        qx = e.cx0[j].take(row)
-        qy = e.cy0[j].take(row)
-        sx = e.cdx[j].take(row)
-        sy = e.cdy[j].take(row)
-        den = rx * sy - ry * sx
-        wx = qx - x0
-        wy = qy - y0
-        with np.errstate(invalid="ignore", divide="ignore"):
+    lo_x, hi_x = min(x0, x1), max(x0, x1)
+    lo_y, hi_y = min(y0, y1), max(y0, y1)
+    cnt = e.count[row]
+    nb = (cnt + e.block - 1) // e.block if e.blocked else 1
+    for kb in range(nb):
+        j0 = 0
+        j1 = cnt
+        if e.blocked:
+            if (e.box[row, kb, 0] > hi_x or e.box[row, kb, 2] < lo_x
+                    or e.box[row, kb, 1] > hi_y or e.box[row, kb, 3] < lo_y):
+                continue
+            j0 = kb * e.block
+            j1 = min(j0 + e.block, cnt)
+        for j in range(j0, j1):
+            qx = e.ed[row, j, E_X0]
+            qy = e.ed[row, j, E_Y0]
+            ex = e.ed[row, j, E_X1]
+            ey = e.ed[row, j, E_Y1]
+            if max(qx, ex) < lo_x or min(qx, ex) > hi_x or max(qy, ey) < lo_y or min(qy, ey) > hi_y:
+                continue  # boxes apart: no crossing
+            sx = e.ed[row, j, E_DX]
+            sy = e.ed[row, j, E_DY]
+            den = rx * sy - ry * sx
+            if den == 0.0:
+                continue
+            wx = qx - x0
+            wy = qy - y0
             u = (wx * sy - wy * sx) / den
             v = (wx * ry - wy * rx) / den
-            hit = (den != 0) & (u >= 0) & (u <= 1) & (v >= 0) & (v <= 1)
-        i = np.flatnonzero(hit)
-        if i.size:
-            ks.append(i)
-            us.append(u[i])
-    if not ks:
-        return np.zeros(0, np.int64), np.zeros(0)
-    return np.concatenate(ks), np.concatenate(us)
+            if u >= 0.0 and u <= 1.0 and v >= 0.0 and v <= 1.0:
+                ubuf[m] = u
+                m += 1
+    for i in range(2, m):  # insertion sort (few values)
+        u = ubuf[i]
+        k = i - 1
+        while k >= 0 and ubuf[k] > u:
+            ubuf[k + 1] = ubuf[k]
+            k -= 1
+        ubuf[k + 1] = u
+    return m
 
 
-#: Up to this many edges per polygon, loop over edge columns; above, use edge blocks.
-MAX_COLUMN_EDGES = 32
+@njit(**JIT)
+def _grow(a, n):
+    b = np.empty(max(2 * a.shape[0], n + 16), a.dtype)
+    b[: a.shape[0]] = a
+    return b
 
 
-def boundary_distance(
-    e: Edges, row: np.ndarray, x: np.ndarray, y: np.ndarray, reach: float = np.inf
-) -> np.ndarray:
-    """Distance (m) from each point to the boundary of its polygon, capped at ``reach``.
-
-    Only edge blocks whose box lies within ``reach`` are measured, so a point farther
-    than ``reach`` from every edge gets ``reach`` (a lower bound of its distance).
-    """
-    n = x.shape[0]
-    if e.used <= MAX_COLUMN_EDGES:
-        return _distance_columns(e, row, x, y, reach)
-    best = np.full(n, reach * reach if np.isfinite(reach) else np.inf)
-    if n == 0:
-        return np.sqrt(best)
-    i_all, b_all = _block_pairs(e, row, x, y, x, y, reach)
-    for s in range(0, i_all.size, _CHUNK):
-        i, b = i_all[s : s + _CHUNK], b_all[s : s + _CHUNK]
-        ax, ay, ex, ey = _block_edges(e, row, i, b)
-        dx = ex - ax
-        dy = ey - ay
-        wx = x[i, None] - ax
-        wy = y[i, None] - ay
-        l2 = dx * dx + dy * dy
-        l2[~(l2 > 0)] = np.inf  # padding (NaN) and degenerate edges
-        tt = np.clip((wx * dx + wy * dy) / l2, 0.0, 1.0)
-        d2 = (wx - tt * dx) ** 2 + (wy - tt * dy) ** 2
-        dmin = np.fmin.reduce(d2, axis=1)  # NaN (padding) never wins
-        first = np.flatnonzero(np.r_[True, i[1:] != i[:-1]])
-        np.minimum.at(best, i[first], np.fmin.reduceat(dmin, first))
-    return np.sqrt(best)
-
-
-def _crossings(e: Edges, row, x0, y0, x1, y1):
-    """(segment position, parameter u) of every proper crossing of a segment with an edge."""
-    if e.used <= MAX_COLUMN_EDGES:
-        return _crossings_columns(e, row, x0, y0, x1, y1)
-    i_all, b_all = _block_pairs(
-        e, row, np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1), np.maximum(y0, y1), 0.0
-    )
-    ks, us = [], []
-    for s in range(0, i_all.size, _CHUNK):
-        i, b = i_all[s : s + _CHUNK], b_all[s : s + _CHUNK]
-        qx, qy, ex, ey = _block_edges(e, row, i, b)
-        sx, sy = ex - qx, ey - qy
-        px, py = x0[i, None], y0[i, None]
-        rx, ry = x1[i, None] - px, y1[i, None] - py
-        den = rx * sy - ry * sx
-        wx, wy = qx - px, qy - py
-        with np.errstate(invalid="ignore", divide="ignore"):
-            u = (wx * sy - wy * sx) / den
-            v = (wx * ry - wy * rx) / den
-            hit = (den != 0) & (u >= 0) & (u <= 1) & (v >= 0) & (v <= 1)
-        p, q = np.nonzero(hit)
-        if p.size:
-            ks.append(i[p])
-            us.append(u[p, q])
-    if not ks:
-        return np.zeros(0, np.int64), np.zeros(0)
-    return np.concatenate(ks), np.concatenate(us)
+@njit(inline="always", **JIT)
+def _exact_parts(e, row, k, x0, y0, x1, y1, ubuf, pseg, pu0, pu1, npc):
+    """GEO-INGRID exact inside parts [u0, u1] of segment ``k`` (split at its crossings,
+    each part inside as its midpoint), appended to (pseg, pu0, pu1) from ``npc``.
+    Returns (wholly inside, arrays, new count); a whole segment is not appended."""
+    m = _crossings(e, row, x0, y0, x1, y1, ubuf)
+    start = npc
+    for i in range(m - 1):
+        ua = ubuf[i]
+        ub = ubuf[i + 1]
+        if not ub > ua:
+            continue
+        um = (ua + ub) / 2.0
+        _, inn = _locate(e, row, x0 + um * (x1 - x0), y0 + um * (y1 - y0), False)
+        if not inn:
+            continue
+        if npc > start and not ua > pu1[npc - 1]:  # adjacent to the previous part: merge
+            pu1[npc - 1] = ub
+            continue
+        if npc == pseg.shape[0]:
+            pseg = _grow(pseg, npc)
+            pu0 = _grow(pu0, npc)
+            pu1 = _grow(pu1, npc)
+        pseg[npc] = k
+        pu0[npc] = ua
+        pu1[npc] = ub
+        npc += 1
+    if npc == start + 1 and pu0[start] == 0.0 and pu1[start] == 1.0:
+        return True, pseg, pu0, pu1, start
+    return False, pseg, pu0, pu1, npc
 
 
-def _exact_pieces_numpy(polys, e: Edges, row, seg, x0, y0, x1, y1):
-    """Exact inside pieces by splitting at edge crossings and testing each part's midpoint."""
-    m = seg.size
-    k, u = _crossings(e, row, x0, y0, x1, y1)
-    k = np.concatenate([k, np.arange(m), np.arange(m)])
-    u = np.concatenate([u, np.zeros(m), np.ones(m)])
-    order = np.lexsort((u, k))
-    k, u = k[order], u[order]
-    nxt = np.flatnonzero((k[1:] == k[:-1]) & (u[1:] > u[:-1]))
-    ka, ua, ub = k[nxt], u[nxt], u[nxt + 1]
-    um = (ua + ub) / 2.0
-    mx = x0[ka] + um * (x1[ka] - x0[ka])
-    my = y0[ka] + um * (y1[ka] - y0[ka])
-    inside = shapely.intersects_xy(polys[ka], mx, my)
-    ka, ua, ub = ka[inside], ua[inside], ub[inside]
-    # merge adjacent inside parts of the same segment
-    if ka.size:
-        start = np.ones(ka.size, dtype=bool)
-        start[1:] = (ka[1:] != ka[:-1]) | (ua[1:] > ub[:-1])
-        first = np.flatnonzero(start)
-        last = np.append(first[1:], ka.size) - 1
-        ka, ua, ub = ka[first], ua[first], ub[last]
-    return seg[ka], ua, ub
+# Bounds of one fix's signed distance s to R's boundary (negative inside): known (the
+# side is known), inside, lo <= |s| <= hi.
+@njit(**JIT)
+def _disc_bound(cx, cy, cr2, px, py):
+    dx = px - cx
+    dy = py - cy
+    rho2 = dx * dx + dy * dy
+    if rho2 < cr2:
+        return True, True, np.sqrt(cr2) - np.sqrt(rho2), np.inf
+    return False, False, 0.0, np.inf
+
+
+@njit(inline="always", **JIT)
+def _measure(e, row, px, py):
+    """Exact bounds (lo == hi) of a fix: one pass over R's edges."""
+    d2, inside = _locate(e, row, px, py, True)
+    d = np.sqrt(d2)
+    return True, inside, d, d
+
+
+@njit(**JIT)
+def _s_range(known, inside, lo, hi):
+    """(smallest, largest) possible signed distance (negative inside)."""
+    if not known:
+        return -np.inf, np.inf
+    if inside:
+        return -hi, -lo
+    return lo, hi
+
+
+@njit(**JIT)
+def _certify(k0, i0, lo0, hi0, k1, i1, lo1, hi1, length, tol, mb):
+    """Which of R and B a segment provably does not cross, and the side it is on.
+    Returns (R settled, wholly inside R, B settled, wholly inside B)."""
+    lr = length + 1e-6
+    r_ok = lo0 + lo1 > lr and (k0 or k1)
+    r_in = (i0 if lo0 >= lo1 else i1) if (k0 and k1) else (i0 if k0 else i1)
+    smin0, smax0 = _s_range(k0, i0, lo0, hi0)
+    smin1, smax1 = _s_range(k1, i1, lo1, hi1)
+    # B as built by GEOS lies within mb of the true offset curve at distance tol
+    out_b = smin0 > tol + mb and smin1 > tol + mb and (smin0 - tol - mb) + (smin1 - tol - mb) > lr
+    in_b = smax0 < tol - mb and smax1 < tol - mb and (tol - mb - smax0) + (tol - mb - smax1) > lr
+    return r_ok, r_in, out_b or in_b, in_b
+
+
+@njit(**JIT)
+def _pieces_kernel(sw, fa, fb, x0, y0, x1, y1, length, gidx, disc, tol, mb, certify,
+                   er, eb, exact_r, exact_b):
+    """GEO-INGRID over all segments of a batch (sorted by worker then time; see the module
+    doc). Returns, for R then B: wholly inside (bool per segment), left for GEOS (bool per
+    segment, only when that kind's exact flag is off), and the partial parts."""
+    n = sw.shape[0]
+    full_r = np.zeros(n, np.bool_)
+    full_b = np.zeros(n, np.bool_)
+    left_r = np.zeros(n, np.bool_)
+    left_b = np.zeros(n, np.bool_)
+    cap = 64 + n // 8
+    rseg = np.empty(cap, np.int64)
+    ru0 = np.empty(cap)
+    ru1 = np.empty(cap)
+    bseg = np.empty(cap, np.int64)
+    bu0 = np.empty(cap)
+    bu1 = np.empty(cap)
+    nr = 0
+    nbp = 0
+    rbuf = np.empty(er.ed.shape[1] + 2)
+    bbuf = np.empty(eb.ed.shape[1] + 2)
+    # bounds at the last segment's end fix, taken over by the next segment if it starts there
+    last_fix = -1
+    lk, li, llo, lhi, lex = False, False, 0.0, np.inf, False
+    for k in range(n):
+        w = sw[k]
+        row = gidx[w]
+        L = length[k]
+        r_done = False
+        b_done = False
+        if certify:
+            cx, cy, cr2 = disc[0, w], disc[1, w], disc[2, w]
+            # --- bounds at the start fix: taken over from the previous segment, or the disc
+            if fa[k] == last_fix:
+                k0, i0, lo0, hi0, ex0 = lk, li, llo, lhi, lex
+            else:
+                k0, i0, lo0, hi0 = _disc_bound(cx, cy, cr2, x0[k], y0[k])
+                ex0 = False
+            # --- bounds at the end fix: carried along the segment, and the disc
+            k1, i1, lo1, hi1 = _disc_bound(cx, cy, cr2, x1[k], y1[k])
+            ex1 = False
+            if k0 and lo0 - L > 0.0:
+                if k1:
+                    lo1 = max(lo1, lo0 - L)
+                    hi1 = min(hi1, hi0 + L)
+                else:
+                    k1, i1, lo1, hi1 = True, i0, lo0 - L, hi0 + L
+            r_done, r_in, b_done, b_in = _certify(k0, i0, lo0, hi0, k1, i1, lo1, hi1, L, tol, mb)
+            if not (r_done and b_done):  # measure both ends exactly and try again
+                if not ex0:
+                    k0, i0, lo0, hi0 = _measure(er, row, x0[k], y0[k])
+                k1, i1, lo1, hi1 = _measure(er, row, x1[k], y1[k])
+                ex1 = True
+                r_done, r_in, b_done, b_in = _certify(k0, i0, lo0, hi0, k1, i1, lo1, hi1, L, tol, mb)
+            last_fix = fb[k]
+            lk, li, llo, lhi, lex = k1, i1, lo1, hi1, ex1
+            if r_done:
+                full_r[k] = r_in
+            if b_done:
+                full_b[k] = b_in
+        # --- exact parts of the segments the certificates did not settle
+        if not r_done:
+            if L == 0.0:
+                full_r[k] = _point_inside(er, row, x0[k], y0[k])
+            elif exact_r:
+                full_r[k], rseg, ru0, ru1, nr = _exact_parts(
+                    er, row, k, x0[k], y0[k], x1[k], y1[k], rbuf, rseg, ru0, ru1, nr)
+            else:
+                left_r[k] = True
+        if not b_done:
+            if L == 0.0:
+                full_b[k] = _point_inside(eb, row, x0[k], y0[k])
+            elif exact_b:
+                full_b[k], bseg, bu0, bu1, nbp = _exact_parts(
+                    eb, row, k, x0[k], y0[k], x1[k], y1[k], bbuf, bseg, bu0, bu1, nbp)
+            else:
+                left_b[k] = True
+    return (full_r, left_r, rseg[:nr], ru0[:nr], ru1[:nr],
+            full_b, left_b, bseg[:nbp], bu0[:nbp], bu1[:nbp])
 
 
 def _exact_pieces(polys, seg, x0, y0, x1, y1):
@@ -421,7 +589,9 @@ def _exact_pieces(polys, seg, x0, y0, x1, y1):
     u0 = np.clip(np.minimum(ua, ub), 0.0, 1.0)
     u1 = np.clip(np.maximum(ua, ub), 0.0, 1.0)
     keep = u1 > u0
-    return seg[pidx[keep]], u0[keep], u1[keep]
+    seg, u0, u1 = seg[pidx[keep]], u0[keep], u1[keep]
+    order = np.lexsort((u0, seg))
+    return seg[order], u0[order], u1[order]
 
 
 @dataclass(frozen=True)
@@ -442,8 +612,6 @@ def inside_pieces(
     y0: np.ndarray,
     x1: np.ndarray,
     y1: np.ndarray,
-    lev0: np.ndarray,
-    lev1: np.ndarray,
     fa: np.ndarray | None = None,
     fb: np.ndarray | None = None,
     length: np.ndarray | None = None,
@@ -452,85 +620,44 @@ def inside_pieces(
 
     Parameters
     ----------
-    gs : the workers' grids; sw : worker index of each segment.
-    x0, y0, x1, y1 : segment ends, metres; lev0, lev1 : :func:`classify` of the ends.
-    fa, fb : optional fix ids of the ends (shared ends are then measured once).
+    gs : the workers' grids; sw : worker index of each segment (sorted, then by time).
+    x0, y0, x1, y1 : segment ends, metres.
+    fa, fb : optional fix ids of the ends: a segment starting at the fix where the previous
+        one ended takes over that fix's distance bounds (the chain of certificates).
     length : optional ``hypot(x1 - x0, y1 - y0)`` if the caller has it already.
 
     Returns
     -------
-    (raw pieces, buffered pieces); a segment wholly inside gives one piece [0, 1].
+    (raw pieces, buffered pieces); a segment wholly inside is in ``full``.
     Zero-length segments (a phone lying still) are inside iff their point is.
     """
+    m = sw.shape[0]
     if length is None:
         length = np.hypot(x1 - x0, y1 - y0)
-    short = length <= gs.max_fast_len_m
-    full_in = short & (lev0 == LEVEL_IN) & (lev1 == LEVEL_IN)
-    full_out = short & (lev0 == LEVEL_OUT) & (lev1 == LEVEL_OUT)
-    rest = np.flatnonzero(~(full_in | full_out))
-    fin = np.flatnonzero(full_in)
-    sure_in: list[np.ndarray] = [fin, fin]
-    cand: list[np.ndarray] = [rest, rest]
-    if rest.size and CERTIFY:
-        # Signed distance to the raw boundary at both ends (negative inside). It is
-        # 1-Lipschitz along a segment, so a segment whose ends are farther from a level
-        # (0 for R, the tolerance for B) than its length allows cannot reach that level.
-        if fa is None or fb is None:
-            fa = np.arange(sw.size)
-            fb = fa + sw.size
-        ra, rb = fa[rest], fb[rest]
-        nfix = int(max(ra.max(), rb.max())) + 1
-        need = np.zeros(nfix, dtype=bool)
-        need[ra] = True
-        need[rb] = True
-        uid = np.flatnonzero(need)
-        fx = np.empty(nfix)
-        fy = np.empty(nfix)
-        fw = np.empty(nfix, dtype=np.int64)
-        fl = np.empty(nfix, dtype=np.int8)
-        fx[ra], fy[ra], fw[ra], fl[ra] = x0[rest], y0[rest], sw[rest], lev0[rest]
-        fx[rb], fy[rb], fw[rb], fl[rb] = x1[rest], y1[rest], sw[rest], lev1[rest]
-        ux, uy, uw, ul = fx[uid], fy[uid], fw[uid], fl[uid]
-        # I lies inside R and O contains R: only fixes in the band need the polygon test
-        inside = ul == LEVEL_IN
-        band = np.flatnonzero(ul == LEVEL_BAND)
-        inside[band] = shapely.intersects_xy(gs.raw[uw[band]], ux[band], uy[band])
-        # exact within reach of the band; beyond it a lower bound, which is enough
-        reach = gs.tolerance_m + FILTER_M + 5.0
-        usd = boundary_distance(gs.edges_raw, gs.gidx[uw], ux, uy, reach)
-        fsd = np.empty(nfix)
-        fsd[uid] = np.where(inside, -usd, usd)
-        sd = np.concatenate([fsd[ra], fsd[rb]])
-        s0, s1 = sd[: rest.size], sd[rest.size :]
-        lr = length[rest] + 1e-6
-        ok_r = np.abs(s0) + np.abs(s1) > lr
-        # B as built by GEOS lies within margin_m of the true offset curve at distance tol
-        # (chords of the round joins, and GEOS's 1% input simplification), on either side
-        tol, mb = gs.tolerance_m, gs.margin_m
-        out_b = (s0 > tol + mb) & (s1 > tol + mb) & ((s0 - tol - mb) + (s1 - tol - mb) > lr)
-        in_b = (s0 < tol - mb) & (s1 < tol - mb) & ((tol - mb - s0) + (tol - mb - s1) > lr)
-        sure_in = [
-            np.concatenate([fin, rest[ok_r & (s0 <= 0)]]),
-            np.concatenate([fin, rest[in_b]]),
-        ]
-        cand = [rest[~ok_r], rest[~(out_b | in_b)]]
-    out = []
-    for kind, (polys, edges) in enumerate(((gs.raw, gs.edges_raw), (gs.buffered, gs.edges_buf))):
-        c = cand[kind]
-        point = c[length[c] == 0.0]
-        line = c[length[c] > 0.0]
-        if edges.width <= MAX_NUMPY_EDGES:
-            ps, pu0, pu1 = _exact_pieces_numpy(
-                polys[sw[line]], edges, gs.gidx[sw[line]], line, x0[line], y0[line], x1[line], y1[line]
-            )
-        else:
-            ps, pu0, pu1 = _exact_pieces(polys[sw[line]], line, x0[line], y0[line], x1[line], y1[line])
-        pin = point[shapely.intersects_xy(polys[sw[point]], x0[point], y0[point])] if point.size else point
-        mark = np.zeros(sw.size, dtype=bool)
-        mark[sure_in[kind]] = True
-        mark[pin] = True
-        out.append(Pieces(np.flatnonzero(mark), ps, pu0, pu1))
-    return out[0], out[1]
+    if fa is None or fb is None:  # no chain: every segment starts afresh
+        fa = np.arange(m, dtype=np.int64)
+        fb = fa + m
+    f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (x0, y0, x1, y1, length)]
+    er, eb = gs.edges_raw, gs.edges_buf
+    exact_r, exact_b = er.width <= MAX_NUMPY_EDGES, eb.width <= MAX_NUMPY_EDGES
+    out = _pieces_kernel(
+        np.ascontiguousarray(sw, dtype=np.int64), np.ascontiguousarray(fa, dtype=np.int64),
+        np.ascontiguousarray(fb, dtype=np.int64), *f64,
+        np.ascontiguousarray(gs.gidx, dtype=np.int64), np.ascontiguousarray(gs.disc_raw),
+        float(gs.tolerance_m), float(gs.margin_m), bool(CERTIFY),
+        _edge_arrays(er), _edge_arrays(eb), exact_r, exact_b,
+    )
+    res = []
+    for kind, polys in enumerate((gs.raw, gs.buffered)):
+        full, left, pseg, pu0, pu1 = out[5 * kind : 5 * kind + 5]
+        left = np.flatnonzero(left)
+        if left.size:  # the GEOS overlay path (very large polygons, and the tests)
+            gseg, gu0, gu1 = _exact_pieces(polys[sw[left]], left, x0[left], y0[left], x1[left], y1[left])
+            pseg, pu0, pu1 = (np.concatenate(v) for v in ((pseg, gseg), (pu0, gu0), (pu1, gu1)))
+            order = np.lexsort((pu0, pseg))
+            pseg, pu0, pu1 = pseg[order], pu0[order], pu1[order]
+        res.append(Pieces(np.flatnonzero(full), pseg, pu0, pu1))
+    return res[0], res[1]
 
 
 # Segment status codes (why a segment does or does not count).
@@ -539,6 +666,7 @@ LOST_SUSPECT = 1
 LOST_GAP = 2
 LOST_SPEED = 3
 LOST_NAMES = {LOST_SUSPECT: "suspect", LOST_GAP: "gap", LOST_SPEED: "speed"}
+_SUM_NAMES = ("counted", "still", "suspect", "gap", "speed")  # rows of the kernel's sums
 
 
 def segment_status(
@@ -567,6 +695,40 @@ def segment_status(
     return st
 
 
+@njit(**JIT)
+def _window_sums_kernel(full, pseg, pu0, pu1, sw, t0, t1, status, cut, w0, w1, n, counted_only):
+    """GEO-INGRID seconds per (name, worker, window); rows as ``_SUM_NAMES``. Whole
+    segments and partial pieces are summed apart, then added (the order of the sums)."""
+    k = w0.shape[1]
+    acc = np.zeros((2, 5, n, k))
+    for grp in range(2):
+        m = full.shape[0] if grp == 0 else pseg.shape[0]
+        for q in range(m):
+            s = full[q] if grp == 0 else pseg[q]
+            g = sw[s]
+            if grp == 0:
+                ta = t0[s]
+                tb = t1[s]
+            else:
+                d = t1[s] - t0[s]
+                ta = t0[s] + pu0[q] * d
+                tb = t0[s] + pu1[q] * d
+            st = status[s]
+            if counted_only and st != 0:
+                continue
+            for j in range(k):
+                lo = max(ta, w0[g, j])
+                hi = min(tb, w1[g, j])
+                ov = max(hi - lo, 0.0)
+                if st == 0:  # COUNTED, up to the GEO-STILL cut
+                    counted = max(min(hi, cut[s]) - lo, 0.0)
+                    acc[grp, 0, g, j] += counted
+                    acc[grp, 1, g, j] += ov - counted
+                else:  # lost: LOST_SUSPECT 1 -> row 2, LOST_GAP 2 -> 3, LOST_SPEED 3 -> 4
+                    acc[grp, 1 + st, g, j] += ov
+    return acc[0] + acc[1]
+
+
 def window_seconds(
     pieces: Pieces,
     sw: np.ndarray,
@@ -586,33 +748,14 @@ def window_seconds(
     "counted", "still", "gap", "speed", "suspect" (only "counted" is filled when
     ``counted_only``).
     """
-    n, k = w0.shape
-    w0T = np.ascontiguousarray(w0.T)
-    w1T = np.ascontiguousarray(w1.T)
-    res = {name: np.zeros((n, k)) for name in ("counted", "still", "gap", "speed", "suspect")}
-    f = pieces.full
-    s = pieces.seg
-    d = t1[s] - t0[s]
-    groups = (
-        (t0[f], t1[f], sw[f], status[f], cut[f]),
-        (t0[s] + pieces.u0 * d, t0[s] + pieces.u1 * d, sw[s], status[s], cut[s]),
+    f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (t0, t1, cut, w0, w1)]
+    acc = _window_sums_kernel(
+        np.ascontiguousarray(pieces.full, dtype=np.int64),
+        np.ascontiguousarray(pieces.seg, dtype=np.int64),
+        np.ascontiguousarray(pieces.u0, dtype=np.float64),
+        np.ascontiguousarray(pieces.u1, dtype=np.float64),
+        np.ascontiguousarray(sw, dtype=np.int64), f64[0], f64[1],
+        np.ascontiguousarray(status, dtype=np.int8), f64[2], f64[3], f64[4],
+        int(w0.shape[0]), bool(counted_only),
     )
-    for ta, tb, g, st, c in groups:
-        if ta.size == 0:
-            continue
-        cnt_mask = st == COUNTED
-        lost_codes = [] if counted_only else [(c_, nm, st == c_) for c_, nm in LOST_NAMES.items()]
-        lost_codes = [(code, name, m) for code, name, m in lost_codes if m.any()]
-        for j in range(k):
-            lo = np.maximum(ta, w0T[j].take(g))
-            hi = np.minimum(tb, w1T[j].take(g))
-            ov = np.maximum(hi - lo, 0.0)
-            hc = np.minimum(hi, c)
-            counted = np.where(cnt_mask, np.maximum(hc - lo, 0.0), 0.0)
-            res["counted"][:, j] += np.bincount(g, weights=counted, minlength=n)
-            if not counted_only:
-                still = np.where(cnt_mask, ov - counted, 0.0)
-                res["still"][:, j] += np.bincount(g, weights=still, minlength=n)
-            for _, name, m in lost_codes:
-                res[name][:, j] += np.bincount(g[m], weights=ov[m], minlength=n)
-    return res
+    return {name: acc[i] for i, name in enumerate(_SUM_NAMES)}
