@@ -10,13 +10,19 @@ Time is the processes' wall clock (Unix seconds; hosts keep NTP time): a process
 lags does not refill a bucket (elapsed time is never negative). Rows whose bucket is full
 again (``full_at`` passed) mean the same as no row; each process deletes them now and then
 (every :data:`PRUNE_EVERY` takes), so a flood of fresh keys leaves no lasting rows.
+
+A refusal is remembered in the process until the wait it answered is over: tokens only come
+back with time, so every take of that key before then would be refused too, and is, without
+a database round trip.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from checkins.models_throttle import RateBucket
 
 PRUNE_EVERY = 500
+MAX_REFUSED_KEYS = 100_000
 _T = RateBucket.__table__  # type: ignore[attr-defined]
 _FOREVER_S = 10 * 365 * 86400.0  # "refill" time of a bucket with rate 0
 
@@ -59,6 +66,11 @@ class SharedBuckets:
         self.capacity = float(capacity)
         self.rate_per_s = float(rate_per_s)
         self._takes = itertools.count(1)
+        # refusals known here: key -> time before which no take can succeed (tokens only come
+        # back with time), answered without a database round trip (an attacker hammering one
+        # account costs one statement per refill interval and process, not one per request)
+        self._refused: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
 
     def _run(self, fn: Any) -> Any:
         if isinstance(self.bind, Engine):
@@ -72,6 +84,12 @@ class SharedBuckets:
     def take(self, key: str, cost: float = 1.0, now: float | None = None) -> float:
         """Take ``cost`` tokens for ``key``; 0 when allowed, else seconds to wait."""
         now = time.time() if now is None else now
+        with self._lock:
+            until = self._refused.get(key)
+            if until is not None:
+                if now < until:
+                    return until - now
+                del self._refused[key]
         cap, rate = self.capacity, self.rate_per_s
         c = _T.c
         elapsed = sa.case((c.at < now, now - c.at), else_=0.0)
@@ -99,7 +117,13 @@ class SharedBuckets:
         tokens, allowed = self._run(stmt)
         if allowed:
             return 0.0
-        return (cost - tokens) / rate if rate > 0 else 3600.0
+        wait_s = (cost - tokens) / rate if rate > 0 else 3600.0
+        if cost == 1.0:
+            with self._lock:
+                self._refused[key] = now + wait_s
+                while len(self._refused) > MAX_REFUSED_KEYS:
+                    self._refused.popitem(last=False)
+        return wait_s
 
     def peek(self, key: str, now: float | None = None) -> float:
         """Tokens ``key`` would have now (nothing taken)."""
@@ -111,7 +135,10 @@ class SharedBuckets:
         return min(self.capacity, float(row[0]) + max(0.0, now - float(row[1])) * self.rate_per_s)
 
     def clear(self, key: str) -> None:
-        """Forget ``key`` (a full bucket again)."""
+        """Forget ``key`` (a full bucket again; other processes may still refuse it for
+        the rest of the wait they answered)."""
+        with self._lock:
+            self._refused.pop(key, None)
         self._run(lambda conn: conn.execute(sa.delete(_T).where(_T.c.key == _key(self.name, key))))
 
     def prune(self, now: float | None = None) -> int:
@@ -122,5 +149,7 @@ class SharedBuckets:
 
     def reset(self) -> None:
         """Forget every key of this limit (tests)."""
+        with self._lock:
+            self._refused.clear()
         self._run(lambda conn: conn.execute(
             sa.delete(_T).where(_T.c.key.startswith(f"{self.name}:", autoescape=True))))

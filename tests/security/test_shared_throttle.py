@@ -53,6 +53,26 @@ def test_two_processes_share_one_bucket(migrated_engine):
     assert b.take(long_key, now=T0) > 0
 
 
+def test_a_refusal_is_answered_from_memory_until_its_wait_is_over(migrated_engine):
+    from checkins.db.engine import make_engine
+
+    engine = make_engine(migrated_engine.url.render_as_string(hide_password=False))
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda *a: statements.append(a[2]) if "rate_bucket" in a[2] else None)
+    name = f"r{secrets.token_hex(3)}"
+    a = SharedBuckets(engine, name, capacity=2, rate_per_s=0.1)
+    other = SharedBuckets(migrated_engine, name, capacity=2, rate_per_s=0.1)  # another process
+    assert [a.take("k", now=T0) for _ in range(2)] == [0.0, 0.0]
+    assert a.take("k", now=T0) == 10.0
+    n = len(statements)
+    waits = [a.take("k", now=T0 + i) for i in range(10)]
+    assert len(statements) == n and waits == [10.0 - i for i in range(10)]  # no round trip
+    assert other.take("k", now=T0 + 5) > 0  # the other process asks the database
+    assert a.take("k", now=T0 + 10) == 0.0 and len(statements) == n + 1  # one refilled token
+    engine.dispose()
+
+
 def test_concurrent_takes_never_over_grant(migrated_engine):
     name = f"c{secrets.token_hex(3)}"
     procs = [SharedBuckets(migrated_engine, name, capacity=7, rate_per_s=0.0) for _ in range(2)]
@@ -136,3 +156,25 @@ def test_brute_force_over_two_server_processes_is_throttled_as_one(
     finally:
         for s in servers:
             s.stop()
+
+
+def test_upload_limit_can_be_shared_too(migrated_engine, make_worker, tmp_path: Path):
+    """``upload_limit_store=database``: two apps (two processes) share a device's bucket."""
+    from fastapi.testclient import TestClient
+
+    from server.mobile import build_mobile_app
+    from tests.mobile.conftest import _mobile_settings, _settings, bearer, login
+
+    ms = _mobile_settings(upload_limit_store="database", upload_burst=3, upload_per_s=0.001)
+    apps = [build_mobile_app(migrated_engine, _settings(tmp_path), ms) for _ in range(2)]
+    w = make_worker()
+    item = {"client_id": "h", "seq": 1, "kind": "heartbeat",
+            "recorded_at": "2026-11-20T10:00:00+08:00", "battery_pct": 50}
+    with TestClient(apps[0]) as c0, TestClient(apps[1]) as c1:
+        h = bearer(login(c0, w))
+        codes = [(c0, c1)[i % 2].post(f"{PREFIX}/positions", headers=h, json={"items": [
+            {**item, "client_id": f"h{i}", "seq": i}]}).status_code for i in range(6)]
+        other = make_worker()
+        ok = c1.post(f"{PREFIX}/positions", headers=bearer(login(c1, other)),
+                     json={"items": [item]}).status_code
+    assert codes == [200, 200, 200, 429, 429, 429] and ok == 200
