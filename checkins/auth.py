@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from checkins.audit import write_audit
+from checkins.db.engine import begin_write, end_read_only
 from checkins.models import Device, Worker
 from checkins.models_mobile import MobileAccount, MobileSession, RefreshToken
 from checkins.tokens import (
@@ -197,10 +198,12 @@ def login(
         .join(MobileAccount, MobileAccount.worker_id == Worker.worker_id)
         .where(Worker.phone == phone, Worker.active.is_(True))
     ).first()
+    end_read_only(session)  # no snapshot held across the password hash (SQLite)
     ok = verify_password(row[1].password_hash if row else None, password)
     if row is None or not ok:
         raise AuthError(401, "bad_credentials", "phone number or password is wrong")
     worker, account = row
+    begin_write(session)  # the device row and the session are written from here on
     device = session.scalars(sa.select(Device).where(Device.device_uid == device_uid)).first()
     if device is None:
         device = Device(device_uid=device_uid, worker_id=worker.worker_id, status="pending",

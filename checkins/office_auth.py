@@ -13,15 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from checkins.db.engine import begin_write, end_read_only
 from checkins.models import Device, Exemption, OfficeUser, Village, Worker
 from checkins.models_office import OfficeSession
 from checkins.offices import authenticate
@@ -37,7 +35,11 @@ class NotVisible(LookupError):
 
 
 class LoginThrottled(RuntimeError):
-    """Too many failed logins for this username recently (HTTP 429)."""
+    """Too many failed logins for this username recently (HTTP 429 after ``retry_after_s``)."""
+
+    def __init__(self, username: str, retry_after_s: float = FAILURE_WINDOW_S) -> None:
+        super().__init__(username)
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)
@@ -126,32 +128,32 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class _Throttle:
-    """Failed logins per username in a sliding window (in-process)."""
+class LoginThrottle:
+    """Failed logins per username, in the database's shared buckets (every API process).
 
-    def __init__(self) -> None:
-        self._fails: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    A bucket of :data:`MAX_FAILURES` failures refilled over :data:`FAILURE_WINDOW_S`: ten
+    wrong passwords in a row, then one more try every 30 s; a success forgets the failures.
+    """
+
+    def __init__(self, bind: Any) -> None:
+        from checkins.throttle import SharedBuckets
+
+        self.buckets = SharedBuckets(bind, "office_login", MAX_FAILURES,
+                                     MAX_FAILURES / FAILURE_WINDOW_S)
 
     def check(self, username: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            q = self._fails.get(username)
-            while q and now - q[0] > FAILURE_WINDOW_S:
-                q.popleft()
-            if q is not None and len(q) >= MAX_FAILURES:
-                raise LoginThrottled(username)
+        """Raise :class:`LoginThrottled` when no try is left for ``username``."""
+        left = self.buckets.peek(username)
+        if left < 1:
+            raise LoginThrottled(username, (1 - left) / self.buckets.rate_per_s)
 
     def fail(self, username: str) -> None:
-        with self._lock:
-            self._fails.setdefault(username, deque()).append(time.monotonic())
+        """Count a failed login."""
+        self.buckets.take(username)
 
     def clear(self, username: str) -> None:
-        with self._lock:
-            self._fails.pop(username, None)
-
-
-THROTTLE = _Throttle()
+        """Forget the failures (a successful login)."""
+        self.buckets.clear(username)
 
 
 def login(session: Session, username: str, password: str, *,
@@ -159,14 +161,20 @@ def login(session: Session, username: str, password: str, *,
     """Check the credentials and open a session: ``(token, scope)``, or None when wrong.
 
     Raises :class:`LoginThrottled` after :data:`MAX_FAILURES` failures of the username
-    within :data:`FAILURE_WINDOW_S` seconds (other usernames are unaffected).
+    (refilled over :data:`FAILURE_WINDOW_S` seconds; other usernames are unaffected). The
+    failures are counted in the database, so every API process sees them.
     """
-    THROTTLE.check(username)
+    throttle = LoginThrottle(session.get_bind())
+    throttle.check(username)
+    end_read_only(session)  # no snapshot held across the password hash (SQLite)
     user = authenticate(session, username, password)
     if user is None:
-        THROTTLE.fail(username)
+        throttle.fail(username)  # committed on its own: the caller does not commit a failure
         return None
-    THROTTLE.clear(username)
+    end_read_only(session)
+    begin_write(session)
+    throttle = LoginThrottle(session.connection())  # forgotten with the caller's commit
+    throttle.clear(username)
     token = secrets.token_urlsafe(32)
     now = dt.datetime.now(dt.UTC)
     row = OfficeSession(token_hash=_hash(token), user_id=user.id, created_at=now,

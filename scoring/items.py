@@ -55,7 +55,8 @@ class Period:
         out: list[Period] = []
         year, month = self.start.year, self.start.month
         step = {"month": 1, "quarter": 3, "year": 12}[kind]
-        while dt.date(year, month, 1) <= self.end:
+        # compared as (year, month): the month after the end may lie past 9999-12 (no date)
+        while (year, month) <= (self.end.year, self.end.month):
             out.append(period_of(dt.date(year, month, 1), kind))
             month += step
             if month > 12:
@@ -67,17 +68,21 @@ _RE = {
     "month": re.compile(r"^(\d{4})-(\d{2})$"),
     "quarter": re.compile(r"^(\d{4})Q([1-4])$"),
     "year": re.compile(r"^(\d{4})$"),
+    "year_of": re.compile(r"^(\d{4})(?:-\d{2}|Q[1-4])?$"),
 }
 
 
 def _month_end(year: int, month: int) -> dt.date:
-    nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
+    if month == 12:  # not via the next January: 9999-12 has no next month in datetime
+        return dt.date(year, 12, 31)
+    return dt.date(year, month + 1, 1) - dt.timedelta(days=1)
 
 
 def parse_period(text: str) -> Period:
     """``2026-03`` / ``2026Q1`` / ``2026`` -> :class:`Period`; ValueError otherwise."""
     s = text.strip().upper()
+    if (m := _RE["year_of"].match(s)) and int(m[1]) < 1:
+        raise ValueError(f"{text!r}: year {m[1]} is not 0001-9999")
     if m := _RE["month"].match(s):
         y, mo = int(m[1]), int(m[2])
         if not 1 <= mo <= 12:

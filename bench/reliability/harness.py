@@ -70,15 +70,30 @@ def free_port() -> int:
 class ServerProc:
     """One uvicorn process serving the whole app (``gridpatrol serve``'s app) on loopback."""
 
+    # generous rate limits, so that reliability and load runs measure storage, not throttling
+    TEST_LIMITS = {
+        "GRIDPATROL_MOBILE_UPLOAD_BURST": "100000", "GRIDPATROL_MOBILE_UPLOAD_PER_S": "100000",
+        "GRIDPATROL_MOBILE_LOGIN_BURST": "1000", "GRIDPATROL_MOBILE_LOGIN_PER_MIN": "60000",
+    }
+
     def __init__(self, database_url: str, data_dir: Path, *, port: int | None = None,
                  env: dict[str, str] | None = None, workers: int = 1,
-                 factory: str = "server.app:create_app") -> None:
+                 factory: str = "server.app:create_app", limits: str = "test",
+                 log_name: str | None = None) -> None:
+        """``limits``: ``test`` (generous, :attr:`TEST_LIMITS`) or ``production`` (the
+        settings' defaults: whatever ``GRIDPATROL_MOBILE_*`` limit this process has in its
+        environment is dropped, ``env`` may still set one). ``log_name``: the server log's
+        file name in ``data_dir`` (default ``server-<port>.log``)."""
+        if limits not in ("test", "production"):
+            raise ValueError(f"limits: 'test' or 'production', not {limits!r}")
         self.database_url = database_url
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.extra_env = env or {}
         self.workers = workers
         self.factory = factory
+        self.limits = limits
+        self.log_name = log_name
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.kills = 0
@@ -88,24 +103,36 @@ class ServerProc:
         """Base URL of the server."""
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def log_path(self) -> Path:
+        """The server's log (stdout and stderr: tracebacks of any 5xx)."""
+        return self.data_dir / (self.log_name or f"server-{self.port}.log")
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the server (the uvicorn master with ``workers`` > 1)."""
+        return self.proc.pid if self.proc is not None else None
+
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
+        if self.limits == "production":
+            for k in self.TEST_LIMITS:
+                env.pop(k, None)
         env.update({
             "DATABASE_URL": self.database_url,
             "GRIDPATROL_ENVIRONMENT": "test", "GRIDPATROL_SECRET_KEY": SECRET,
             "GRIDPATROL_DATA_DIR": str(self.data_dir), "GRIDPATROL_DEMO_ON_EMPTY": "false",
-            "GRIDPATROL_LOG_LEVEL": "WARNING",
-            "GRIDPATROL_MOBILE_UPLOAD_BURST": "100000", "GRIDPATROL_MOBILE_UPLOAD_PER_S": "100000",
-            "GRIDPATROL_MOBILE_LOGIN_BURST": "1000", "GRIDPATROL_MOBILE_LOGIN_PER_MIN": "60000",
-            "GRIDPATROL_MOBILE_GRID_CACHE_S": "5",
+            "GRIDPATROL_LOG_LEVEL": "WARNING", "GRIDPATROL_MOBILE_GRID_CACHE_S": "5",
         })
+        if self.limits == "test":
+            env.update(self.TEST_LIMITS)
         env.update(self.extra_env)
         return env
 
     def start(self, timeout_s: float = 120.0) -> None:
         """Start the process and wait until ``/health`` answers 200."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.data_dir / f"server-{self.port}.log", "ab")  # noqa: SIM115
+        log = open(self.log_path, "ab")  # noqa: SIM115
         cmd = [sys.executable, "-m", "uvicorn", self.factory, "--factory", "--host", "127.0.0.1",
                "--port", str(self.port), "--log-level", "warning"]
         if self.workers > 1:
@@ -122,7 +149,7 @@ class ServerProc:
             except httpx.TransportError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                tail = (self.data_dir / f"server-{self.port}.log").read_text(errors="replace")[-3000:]
+                tail = self.log_path.read_text(errors="replace")[-3000:]
                 self.stop()
                 raise RuntimeError(f"server did not start on {self.url}:\n{tail}")
             time.sleep(0.1)

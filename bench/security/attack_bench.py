@@ -1,17 +1,20 @@
 """Brute force and resource attacks against a real server, with its memory measured.
 
     uv run python -m bench.security.attack_bench [--seconds 60] [--rate-per-min 1000]
+        [--servers 2] [--database-url URL]
 
-Starts ``uvicorn server.app:create_app`` on 127.0.0.1 (throwaway SQLite, the default
-production rate limits) and, from threads of this process:
+Starts ``--servers`` processes of ``uvicorn server.app:create_app`` on 127.0.0.1 (the
+reliability harness's ``ServerProc`` with the production rate limits) on one database (a
+throwaway SQLite file unless ``--database-url``) and, from threads of this process:
 
 * **brute force**: ``--rate-per-min`` login attempts a minute against one account (wrong
-  passwords, a new device id each time) for ``--seconds``, while a bystander worker logs in
-  every 2 s: counts per status, the bystander's successes and latency;
+  passwords, a new device id each time, spread round-robin over the servers) for
+  ``--seconds``, while a bystander worker logs in every 15 s (also round-robin): counts per
+  status and per server, the bystander's successes and latency;
 * **resource attacks**, one after another: oversized bodies (50 MiB, with and without
   Content-Length) on the office login, the import and the position upload; 501-item
   batches; ``limit=10**9``; 144-Mpx PNG photo bombs; 30-photo logs. Each: statuses, and the
-  server's resident memory (VmRSS sampled every 50 ms; VmHWM = peak) before and after.
+  first server's resident memory (VmRSS sampled every 50 ms; VmHWM = peak) before and after.
 
 Prints one JSON object.
 """
@@ -31,7 +34,8 @@ from typing import Any
 
 import httpx
 
-from bench.security.fuzz import seed_worker, start_server
+from bench.reliability.harness import ServerProc, start_all
+from bench.security.fuzz import seed_worker
 
 M = "/api/mobile/v1"
 
@@ -45,44 +49,55 @@ def rss_kib(pid: int) -> dict[str, int]:
     return out
 
 
-def brute_force(base: str, victim: dict[str, str], bystander: dict[str, str], seconds: float,
-                rate_per_min: float) -> dict[str, Any]:
-    """Throttled attempts at ``rate_per_min`` against one phone; the bystander's logins."""
+def brute_force(bases: list[str], victim: dict[str, str], bystander: dict[str, str],
+                seconds: float, rate_per_min: float) -> dict[str, Any]:
+    """Throttled attempts at ``rate_per_min`` against one phone, round-robin over ``bases``;
+    the bystander's logins."""
     codes: Counter[int] = Counter()
+    per_server: list[Counter[int]] = [Counter() for _ in bases]
     by_codes: Counter[int] = Counter()
     by_ms: list[float] = []
     stop = time.monotonic() + seconds
     gap = 60.0 / rate_per_min
 
     def attacker() -> None:
-        with httpx.Client(base_url=base, timeout=10) as c:
+        clients = [httpx.Client(base_url=b, timeout=10) for b in bases]
+        try:
             i, nxt = 0, time.monotonic()
             while time.monotonic() < stop:
-                r = c.post(f"{M}/auth/login", json={"phone": victim["phone"],
-                                                    "password": f"guess-{i}",
-                                                    "device_uid": f"atk-{i}"})
+                k = i % len(clients)
+                r = clients[k].post(f"{M}/auth/login", json={"phone": victim["phone"],
+                                                             "password": f"guess-{i}",
+                                                             "device_uid": f"atk-{i}"})
                 codes[r.status_code] += 1
+                per_server[k][r.status_code] += 1
                 i += 1
                 nxt += gap
                 time.sleep(max(0.0, nxt - time.monotonic()))
+        finally:
+            for c in clients:
+                c.close()
 
     def honest() -> None:
-        with httpx.Client(base_url=base, timeout=10) as c:
-            while time.monotonic() < stop:
+        i = 0
+        while time.monotonic() < stop:
+            with httpx.Client(base_url=bases[i % len(bases)], timeout=10) as c:
                 t0 = time.perf_counter()
                 r = c.post(f"{M}/auth/login", json=bystander)
-                by_ms.append((time.perf_counter() - t0) * 1000)
-                by_codes[r.status_code] += 1
-                time.sleep(15.0)
+            by_ms.append((time.perf_counter() - t0) * 1000)
+            by_codes[r.status_code] += 1
+            i += 1
+            time.sleep(15.0)
 
     ts = [threading.Thread(target=attacker), threading.Thread(target=honest)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
-    with httpx.Client(base_url=base, timeout=10) as c:
+    with httpx.Client(base_url=bases[-1], timeout=10) as c:
         right = c.post(f"{M}/auth/login", json=victim)
     return {"attempts": sum(codes.values()), "by_status": dict(sorted(codes.items())),
+            "by_server": [dict(sorted(c.items())) for c in per_server],
             "attempts_per_min": round(sum(codes.values()) * 60.0 / seconds),
             "victim_right_password_after_attack": right.status_code,
             "bystander_logins": dict(by_codes),
@@ -166,20 +181,29 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--rate-per-min", type=float, default=1000.0)
+    ap.add_argument("--servers", type=int, default=1, help="API processes on one database")
+    ap.add_argument("--database-url", default=None, help="default: a throwaway SQLite file")
+    ap.add_argument("--skip-resources", action="store_true", help="brute force only")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="gp-attack-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'attack.db'}"
+        url = a.database_url or f"sqlite:///{Path(tmp) / 'attack.db'}"
         victim = seed_worker(url, "13900000001")
         bystander = seed_worker(url, "13900000002")
         other = seed_worker(url, "13900000003")
-        proc, base = start_server(url, Path(tmp), limits=True)
+        servers = [ServerProc(url, Path(tmp) / f"s{i}", limits="production")
+                   for i in range(a.servers)]
         try:
-            res = {"brute_force": brute_force(base, victim, bystander, a.seconds,
-                                              a.rate_per_min),
-                   "resources": resource_attacks(base, proc.pid, other)}
+            start_all(servers)
+            res: dict[str, Any] = {"servers": a.servers, "database": url.split(":")[0]}
+            res["brute_force"] = brute_force([s.url for s in servers], victim, bystander,
+                                             a.seconds, a.rate_per_min)
+            if not a.skip_resources:
+                res["resources"] = resource_attacks(servers[0].url, servers[0].pid or 0, other)
+            res["server_tracebacks"] = sum(
+                s.log_path.read_text(errors="replace").count("Traceback") for s in servers)
         finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+            for s in servers:
+                s.stop()
     print(json.dumps(res, indent=1))
 
 

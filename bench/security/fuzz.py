@@ -3,12 +3,14 @@
     uv run python -m bench.security.fuzz --max-examples 200 --max-time 1200   # at length
     uv run python -m bench.security.fuzz --max-examples 5                     # CI budget
 
-Starts ``uvicorn server.app:create_app`` on 127.0.0.1 against a throwaway SQLite database
-(or ``--database-url``), creates a township, a worker with an approved phone and logs in;
+Starts ``uvicorn server.app:create_app`` on 127.0.0.1 (the reliability harness's
+``ServerProc``: no login throttle, a day-long access token, no scheduler) against a
+throwaway SQLite database (or ``--database-url``), creates a township, a worker with an approved phone and logs in;
 then runs ``st run`` with every check (``--checks all``) and all four phases (examples,
 coverage, fuzzing, stateful), the worker's bearer token on every request. Prints a JSON
 summary: operations, cases per check and failures per check, the exit code; the JSON report
-of schemathesis is kept in ``--out``.
+of schemathesis and the server log (tracebacks of any 5xx) are kept in ``--out``.
+``--include REGEX`` fuzzes only the operations whose path matches (``'/me/score$'``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,17 +28,12 @@ from typing import Any
 
 import httpx
 
+from bench.reliability.harness import ServerProc
+
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "mobile_api_spec" / "openapi.json"
 CONFIG = Path(__file__).with_name("schemathesis.toml")
-SECRET = "fuzz-secret-" + "z" * 32
 PASSWORD = "fuzzing password 42"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def seed_worker(database_url: str, phone: str = "13900000000") -> dict[str, str]:
@@ -76,40 +71,10 @@ def seed_worker(database_url: str, phone: str = "13900000000") -> dict[str, str]
     return {"phone": phone, "password": PASSWORD, "device_uid": f"fuzz-{tag}"}
 
 
-def start_server(database_url: str, data_dir: Path, limits: bool = False
-                 ) -> tuple[subprocess.Popen, str]:
-    """A uvicorn process serving the app; (process, base URL) once /health answers.
-
-    ``limits``: the default (production) rate limits instead of generous ones.
-    """
-    port = _port()
-    env = {**os.environ, "DATABASE_URL": database_url, "GRIDPATROL_ENVIRONMENT": "test",
-           "GRIDPATROL_SECRET_KEY": SECRET, "GRIDPATROL_DATA_DIR": str(data_dir),
-           "GRIDPATROL_DEMO_ON_EMPTY": "false", "GRIDPATROL_LOG_LEVEL": "WARNING",
-           "GRIDPATROL_SCHEDULER_ENABLED": "false",
-           "GRIDPATROL_MOBILE_ACCESS_TTL_S": "86400",
-           "GRIDPATROL_MOBILE_UPLOAD_BURST": "100000", "GRIDPATROL_MOBILE_UPLOAD_PER_S": "100000",
-           "GRIDPATROL_MOBILE_LOGIN_BURST": "100000", "GRIDPATROL_MOBILE_LOGIN_PER_MIN": "1000000"}
-    if limits:  # the production rate limits
-        env = {k: v for k, v in env.items() if not k.startswith("GRIDPATROL_MOBILE_")}
-    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - lives with the process
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "server.app:create_app",
-                             "--factory", "--host", "127.0.0.1", "--port", str(port),
-                             "--log-level", "warning"], env=env, cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start: " + (data_dir / "server.log").read_text()[-2000:])
+# the fuzzer logs in once and fuzzes for minutes: a long access token, no login throttle
+FUZZ_ENV = {"GRIDPATROL_SCHEDULER_ENABLED": "false", "GRIDPATROL_MOBILE_ACCESS_TTL_S": "86400",
+            "GRIDPATROL_MOBILE_LOGIN_BURST": "100000",
+            "GRIDPATROL_MOBILE_LOGIN_PER_MIN": "1000000"}
 
 
 def count_checks(ndjson: Path) -> dict[str, dict[str, int]]:
@@ -137,13 +102,15 @@ def count_checks(ndjson: Path) -> dict[str, dict[str, int]]:
 
 
 def run(max_examples: int, max_time: float | None, database_url: str | None, out: Path,
-        seed: int | None, phases: str) -> dict[str, Any]:
+        seed: int | None, phases: str, include: str | None = None) -> dict[str, Any]:
     """Start the server, fuzz it, stop it; the summary."""
     with tempfile.TemporaryDirectory(prefix="gp-fuzz-") as tmp:
         tmpd = Path(tmp)
         url_db = database_url or f"sqlite:///{tmpd / 'fuzz.db'}"
         creds = seed_worker(url_db)
-        proc, base = start_server(url_db, tmpd)
+        server = ServerProc(url_db, tmpd, env=FUZZ_ENV, log_name="server.log")
+        server.start()
+        base = server.url
         try:
             r = httpx.post(f"{base}/api/mobile/v1/auth/login", json=creds, timeout=10)
             r.raise_for_status()
@@ -159,6 +126,8 @@ def run(max_examples: int, max_time: float | None, database_url: str | None, out
                 cmd += ["--max-time", str(int(max_time))]
             if seed is not None:
                 cmd += ["--seed", str(seed)]
+            if include:
+                cmd += ["--include-path-regex", include]
             t0 = time.monotonic()
             # logout revokes the token every other operation uses: fuzzed in a run of its own
             res = subprocess.run(cmd + ["--exclude-path-regex", "/auth/logout$"], cwd=ROOT,
@@ -167,20 +136,22 @@ def run(max_examples: int, max_time: float | None, database_url: str | None, out
                                 timeout=10).json()["access_token"]
             cmd2 = [a.replace(token, token2) for a in cmd]
             cmd2[cmd2.index("--report-dir") + 1] = str(out / "logout")
-            res2 = subprocess.run(cmd2 + ["--include-path-regex", "/auth/logout$"], cwd=ROOT,
-                                  capture_output=True, text=True)
+            if include:  # only the operations asked for: no logout run
+                res2 = subprocess.CompletedProcess(cmd2, 0, "", "")
+            else:
+                res2 = subprocess.run(cmd2 + ["--include-path-regex", "/auth/logout$"],
+                                      cwd=ROOT, capture_output=True, text=True)
             elapsed = time.monotonic() - t0
         finally:
-            proc.terminate()
-            proc.wait(timeout=20)
-        log_text = (tmpd / "server.log").read_text(errors="replace")
+            server.stop()
+        log_text = server.log_path.read_text(errors="replace")
         (out / "server.log").write_text(log_text)  # the tracebacks of any 5xx
         server_errors = log_text.count("Traceback")
     (out / "st-output.txt").write_text(res.stdout + res.stderr + res2.stdout + res2.stderr)
     checks: dict[str, dict[str, int]] = {}
     failures: dict[str, int] = {}
     cases = 0
-    for d in (out, out / "logout"):
+    for d in (out,) if include else (out, out / "logout"):
         nd = max(d.glob("*.ndjson"), default=None, key=lambda p: p.stat().st_mtime)
         if nd is not None:
             c = count_checks(nd)
@@ -210,8 +181,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "fuzz")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
+    ap.add_argument("--include", default=None, metavar="REGEX",
+                    help="only the operations whose path matches, e.g. '/me/score$'")
     a = ap.parse_args()
-    got = run(a.max_examples, a.max_time, a.database_url, a.out, a.seed, a.phases)
+    got = run(a.max_examples, a.max_time, a.database_url, a.out, a.seed, a.phases, a.include)
     print(json.dumps(got, ensure_ascii=False, indent=1))
     sys.exit(0 if got["exit_codes"] == [0, 0] else 1)
 

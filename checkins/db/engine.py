@@ -46,6 +46,27 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def end_read_only(session: Session) -> None:
+    """End the session's transaction, which has only read, before slow work (a password hash).
+
+    On SQLite a transaction that read keeps its WAL snapshot; if another connection commits
+    meanwhile (a rate-limit bucket, an upload) its first write fails at once with "database
+    is locked" (busy_timeout does not apply). Call only when nothing was written yet.
+    """
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.commit()
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's next transaction holding SQLite's write lock (``BEGIN IMMEDIATE``).
+
+    Reads and writes that follow cannot meet the snapshot error above; the lock is waited
+    for (busy_timeout). No effect on PostgreSQL or inside a transaction already begun.
+    """
+    if not session.in_transaction():
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
 def session(engine: Engine) -> Session:
     """A new ORM session (``expire_on_commit=False`` so rows stay readable after commit)."""
     return Session(engine, expire_on_commit=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,12 @@ class MobileSettings(BaseSettings):
     upload_per_s: float = Field(2.0, description="upload refill rate per device")
     max_age_days: float = Field(180, description="fixes older than this are refused (retention)")
     max_ahead_days: float = Field(2, description="fixes further ahead are refused, not stored")
+    limit_store: Literal["database", "process"] = Field(
+        "database", description="where the login and password-check buckets live: the "
+        "database (shared by every API process) or this process")
+    upload_limit_store: Literal["database", "process"] = Field(
+        "process", description="where the per-device upload buckets live (database: shared, "
+        "one more short write per upload)")
     grid_cache_s: float = Field(
         5.0, description="seconds a loaded grid index is used before checking the grid table")
 

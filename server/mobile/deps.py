@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
@@ -38,30 +38,48 @@ def mobile_settings(request: Request) -> MobileSettings:
     return getattr(request.app.state, "mobile_settings", None) or get_mobile_settings()
 
 
+class Bucket(Protocol):
+    """A table of token buckets: ``take`` answers 0 when allowed, else seconds to wait."""
+
+    def take(self, key: str, cost: float = 1.0, now: float | None = None) -> float: ...
+
+
 @dataclass
 class Limiters:
-    """The process's rate limit tables."""
+    """The app's rate limit tables (shared through the database, or this process's)."""
 
-    login_phone: TokenBucket
-    login_device: TokenBucket
-    upload: TokenBucket
+    login_phone: Bucket
+    login_device: Bucket
+    upload: Bucket
+
+
+def make_limiters(engine: Engine, ms: MobileSettings) -> Limiters:
+    """The limit tables the settings ask for (``limit_store``, ``upload_limit_store``)."""
+    from checkins.throttle import SharedBuckets
+
+    def table(name: str, store: str, capacity: float, rate_per_s: float) -> Bucket:
+        if store == "database":
+            return SharedBuckets(engine, name, capacity, rate_per_s)
+        return TokenBucket(capacity, rate_per_s)
+
+    return Limiters(
+        login_phone=table("login_phone", ms.limit_store, ms.login_burst, ms.login_per_min / 60.0),
+        login_device=table("login_device", ms.limit_store, ms.login_burst,
+                           ms.login_per_min / 60.0),
+        upload=table("upload", ms.upload_limit_store, ms.upload_burst, ms.upload_per_s),
+    )
 
 
 def limiters(request: Request) -> Limiters:
     """Rate limiters of this app (created on first use from the mobile settings)."""
     lim = getattr(request.app.state, "mobile_limiters", None)
     if lim is None:
-        ms = mobile_settings(request)
-        lim = Limiters(
-            login_phone=TokenBucket(ms.login_burst, ms.login_per_min / 60.0),
-            login_device=TokenBucket(ms.login_burst, ms.login_per_min / 60.0),
-            upload=TokenBucket(ms.upload_burst, ms.upload_per_s),
-        )
+        lim = make_limiters(app_engine(request), mobile_settings(request))
         request.app.state.mobile_limiters = lim
     return lim
 
 
-def rate_limit(bucket: TokenBucket, key: str, what: str) -> None:
+def rate_limit(bucket: Bucket, key: str, what: str) -> None:
     """Raise 429 ``rate_limited`` with Retry-After when ``key`` has no token left."""
     wait_s = bucket.take(key)
     if wait_s > 0:

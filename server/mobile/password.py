@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from checkins import auth
 from checkins.audit import write_audit
+from checkins.db.engine import begin_write, end_read_only
 from checkins.models_mobile import MobileAccount
 from checkins.tokens import verify_password
 from server.mobile import errors as E
@@ -52,8 +53,10 @@ def change_password(body: PasswordChange, me: WorkerDep, session: SessionDep,
     """Check the old password, set the new one, revoke every token of the worker."""
     rate_limit(limiters(request).login_phone, f"password:{me.worker_id}", "password attempts")
     account = session.get(MobileAccount, me.worker_id)
+    end_read_only(session)  # no snapshot held across the hash (SQLite)
     if account is None or not verify_password(account.password_hash, body.old_password):
         raise ApiError(401, E.BAD_CREDENTIALS, "the current password is wrong", "old_password")
+    begin_write(session)
     auth.set_password(session, me.worker_id, body.new_password)
     write_audit(session, actor=f"worker:{me.worker_id}", action="account.password_change",
                 entity="worker", entity_id=me.worker_id, reason="changed in the app",

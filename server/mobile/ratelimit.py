@@ -1,9 +1,10 @@
-"""In-process token buckets for login and upload rate limits.
+"""In-process token buckets (the per-device upload limit by default; tests).
 
-One bucket table per limit, keyed by device or phone. This is per process: with several
+One bucket table per limit, keyed by device or phone, in this process's memory: with several
 API processes behind a load balancer each keeps its own buckets, so the effective limit is
-multiplied by the number of processes; a shared store (PostgreSQL or Redis) is needed to
-enforce an exact limit there (docs/mobile-api.md).
+multiplied by the number of processes. The login and password-check limits use the shared
+buckets of :mod:`checkins.throttle` (one table in the database) unless
+``GRIDPATROL_MOBILE_LIMIT_STORE=process``; the upload limit can (``…_UPLOAD_LIMIT_STORE``).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from server.mobile.deps import (
 )
 from server.mobile.errors import ApiError, ErrorBody, loc_to_field
 from server.mobile.prefix import MOBILE_PREFIX
+from server.mobile.ratelimit import TokenBucket
 
 router = APIRouter(prefix=MOBILE_PREFIX, tags=["mobile"])
 # declares the bearer scheme in the OpenAPI document; the token itself is checked by
@@ -359,7 +360,11 @@ async def post_positions(request: Request) -> Response:
     if ctype != "application/json":
         raise ApiError(415, E.UNSUPPORTED_MEDIA_TYPE, "send the batch as application/json",
                        "content-type")
-    rate_limit(limiters(request).upload, claims.device_id, "uploads from this device")
+    bucket = limiters(request).upload
+    if isinstance(bucket, TokenBucket):  # in memory: no need to leave the event loop
+        rate_limit(bucket, claims.device_id, "uploads from this device")
+    else:  # a database round trip
+        await run_in_threadpool(rate_limit, bucket, claims.device_id, "uploads from this device")
     body = await request.body()
     items, bad, seqs = parse_batch(body)
     ms = mobile_settings(request)

@@ -63,9 +63,9 @@ def post_login(body: Credentials, session: SessionDep, settings: SettingsDep) ->
     """Log in: the token (use as ``Authorization: Bearer``) and the session cookie."""
     try:
         got = login(session, body.username, body.password)
-    except LoginThrottled:
+    except LoginThrottled as exc:
         return JSONResponse({"error": "too many failed logins; try again later"}, 429,
-                            headers={"Retry-After": "300"})
+                            headers={"Retry-After": str(max(1, int(exc.retry_after_s + 0.999)))})
     if got is None:
         return JSONResponse({"error": "wrong username or password"}, 401)
     token, scope = got

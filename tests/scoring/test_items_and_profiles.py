@@ -69,6 +69,30 @@ def test_periods(text: str, label: str, start: dt.date, end: dt.date) -> None:
     assert [m.label for m in parse_period("2026Q1").sub_periods("month")] == ["2026-01", "2026-02", "2026-03"]
 
 
+@pytest.mark.parametrize(("text", "end", "quarters"), [
+    ("9999", dt.date(9999, 12, 31), ["9999Q1", "9999Q2", "9999Q3", "9999Q4"]),
+    ("9999Q4", dt.date(9999, 12, 31), ["9999Q4"]),
+    ("9999-12", dt.date(9999, 12, 31), ["9999Q4"]),
+    ("0001", dt.date(1, 12, 31), ["0001Q1", "0001Q2", "0001Q3", "0001Q4"]),
+])
+def test_periods_at_the_ends_of_the_calendar(text: str, end: dt.date, quarters: list[str]) -> None:
+    # the last year datetime knows: its December has no "next month" (a 500 on /me/score once)
+    p = parse_period(text)
+    assert p.end == end
+    assert [q.label for q in p.sub_periods("quarter")] == quarters
+    assert p.sub_periods("month")[-1].end == end
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("0000", "year 0000 is not 0001-9999"), ("0000Q1", "year 0000"), ("0000-01", "year 0000"),
+    ("2026-13", "month 13"), ("2026Q5", "not a period"), ("10000", "not a period"),
+    ("", "not a period"),
+])
+def test_bad_periods_say_why(text: str, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        parse_period(text)
+
+
 YANGKOU = (PROFILE_DIR / "yangkou-2022.yaml").read_text(encoding="utf-8")
 
 
