@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from scoring.profiles import list_profiles, profile_path
+
 DEFAULT_SECRET = "change-me"
 
 
@@ -71,6 +73,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "GRIDPATROL_OUTAGE_GAP_MINUTES must be at least 3 beats "
                 "(GRIDPATROL_LIVENESS_TICK_SECONDS): a late beat is not an outage")
+        if not profile_path(self.profile).is_file():
+            # a township would be created with a profile no score view can load (500s)
+            raise ValueError(
+                f"GRIDPATROL_PROFILE {self.profile!r} is neither a packaged rule profile "
+                f"({', '.join(list_profiles())}) nor a profile file")
         return self
 
     @property

@@ -36,3 +36,13 @@ def test_admin_token_derives_from_the_secret():
     assert a == Settings(secret_key="one").resolved_admin_token
     assert a != Settings(secret_key="two").resolved_admin_token
     assert Settings(admin_token="given").resolved_admin_token == "given"
+
+
+def test_unknown_profile_is_refused_at_start(monkeypatch, tmp_path):
+    # a township created with a profile nobody can load would answer 500 on every score view
+    with pytest.raises(ValidationError, match="GRIDPATROL_PROFILE 'yangkou-2033'.*yangkou-2022"):
+        Settings(profile="yangkou-2033")
+    own = tmp_path / "own.yaml"
+    own.write_text("name: own\n", encoding="utf-8")
+    assert Settings(profile=str(own)).profile == str(own)  # a profile file is accepted
+    assert Settings(profile="quanshan-positioning").profile == "quanshan-positioning"
