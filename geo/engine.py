@@ -236,11 +236,12 @@ def _evaluate_batch(
     ulon, ulat = vlon[us], vlat[us]
     ustart = np.searchsorted(uw, ar, side="left")
     uend = np.searchsorted(uw, ar, side="right")
-    used = np.bincount(uw, weights=in_day[vsel][us], minlength=n)
-    # GEO-SPOOF review flags on usable fixes: they exclude nothing (geo.spoof.review_flags)
-    ios = np.array([d.platform == "ios" for d in days], dtype=bool)[uw]
-    rf = review_flags(ux, uy, ut, acc[vsel][us], uw, in_day[vsel][us], params, ios)
-    rf_lim = np.searchsorted(uw[rf.at], np.arange(n + 1), side="left")
+    vin_day = in_day[vsel]
+    used = np.bincount(uw, weights=vin_day[us], minlength=n)
+    # GEO-SPOOF review flags on the usable fixes (bits 0): they exclude nothing
+    ios = np.array([d.platform == "ios" for d in days], dtype=bool)
+    rf = review_flags(vx, vy, vt, acc[vsel], vw, vin_day, params, ios, skip=bits, ios_by_worker=True)
+    rf_lim = np.searchsorted(vw[rf.at], np.arange(n + 1), side="left")
     a = np.flatnonzero(uw[1:] == uw[:-1])
     b = a + 1
     sw = uw[a]
@@ -404,7 +405,7 @@ def _evaluate_batch(
             worker_id=d.worker_id, date=d.date, role=role, grid_id=d.grid_id, working_day=wk,
             patrols=patrols, signin=signin, offpost=tuple(offp[i]), phone_off=tuple(poff[i]),
             suspect_fixes=sf,
-            spoof_flags=spoof_flags_of(rf, rf_lim[i], rf_lim[i + 1], ut, ulon, ulat),
+            spoof_flags=spoof_flags_of(rf, rf_lim[i], rf_lim[i + 1], vt, vlon, vlat),
             rejected={REASONS[k]: int(c) for k, c in enumerate(rej[i]) if k > 0 and c > 0},
             fixes_used=int(used[i]),
             online_rate=float(online_s[i] / duty_s[i]) if duty_s[i] > 0 else None,
