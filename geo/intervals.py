@@ -1,27 +1,10 @@
-"""Vectorised helpers for sets of half-open time intervals [a, b) owned by groups (workers).
+"""Helpers for half-open time intervals [a, b).
 
-No rule of its own: building blocks of GEO-PHONEOFF and NB-ONLINE (GEO-OFFPOST's
-interval arithmetic is compiled in ``geo.offpost``). Times are POSIX seconds.
+No rule of its own: a building block of GEO-PHONEOFF (GEO-OFFPOST's and NB-ONLINE's
+interval arithmetic is compiled in ``geo.offpost`` and ``geo.online``). Times are POSIX seconds.
 """
 
 from __future__ import annotations
-
-import numpy as np
-
-
-def overlap_sum(
-    g: np.ndarray, a: np.ndarray, b: np.ndarray, w0: np.ndarray, w1: np.ndarray
-) -> np.ndarray:
-    """Seconds of the intervals inside each group's windows, shape (groups, windows)."""
-    n, k = w0.shape
-    out = np.zeros((n, k))
-    w0t = np.ascontiguousarray(w0.T)
-    w1t = np.ascontiguousarray(w1.T)
-    for j in range(k):
-        ov = np.minimum(b, w1t[j].take(g)) - np.maximum(a, w0t[j].take(g))
-        np.maximum(ov, 0.0, out=ov)
-        out[:, j] = np.bincount(g, weights=ov, minlength=n)
-    return out
 
 
 def subtract_list(
