@@ -27,7 +27,7 @@ import numpy as np
 import shapely
 from numba import njit
 
-from geo.ingrid import JIT, _grow
+from geo.ingrid import JIT
 from geo.types import GridIndex, OffPost
 
 RULE_ID = "GEO-OFFPOST"
@@ -101,15 +101,16 @@ def _cut(pa, pb, qa, qb, m, c0, c1):
 
 @njit(**JIT)
 def _outside_kernel(sw, t0, t1, x0, y0, x1, y1, known, full, pseg, pu0, pu1,
-                    office, pl_lim, pl, duty0, duty1, eps):
+                    office, pl_lim, pl, duty0, duty1, eps, cap):
     """GEO-OFFPOST over all segments of a batch (sorted by worker then time): the parts of
     the known segments outside B (complement of B's pieces), mapped to time, minus the
     office disc and the worker's field-duty places during their interval, clipped to duty
     and merged into runs of touching pieces. Returns the pieces (segment, start, end, run)
-    and the runs (worker, start, end)."""
+    and the runs (worker, start, end). ``cap`` bounds the number of pieces: the buffers are
+    never reallocated inside the loop (that would cost reference counting per segment), and
+    the memory not written is never touched."""
     n = sw.shape[0]
     kd = duty0.shape[1]
-    cap = 64 + n // 4
     oseg = np.empty(cap, np.int64)
     olo = np.empty(cap)
     ohi = np.empty(cap)
@@ -168,16 +169,7 @@ def _outside_kernel(sw, t0, t1, x0, y0, x1, y1, known, full, pseg, pu0, pu1,
                     hi = min(pb[i], duty1[w, jd])
                     if not hi > lo:
                         continue
-                    if m == oseg.shape[0]:
-                        oseg = _grow(oseg, m)
-                        olo = _grow(olo, m)
-                        ohi = _grow(ohi, m)
-                        orid = _grow(orid, m)
                     if nr == 0 or rg[nr - 1] != w or lo > ohi[m - 1] + eps:
-                        if nr == rg.shape[0]:
-                            rg = _grow(rg, nr)
-                            rs = _grow(rs, nr)
-                            re_ = _grow(re_, nr)
                         rg[nr] = w
                         rs[nr] = lo
                         nr += 1
@@ -240,6 +232,9 @@ def offpost_intervals(
     order = np.argsort(pw, kind="stable")
     pw, pl = pw[order], pl[order]
     pl_lim = np.searchsorted(pw, np.arange(n + 1), side="left")
+    # at most (inside pieces + 1) outside parts per segment, each cut at most once more by
+    # the office and each place, each part clipped to every duty interval
+    cap = (sw.size + inside_seg.size) * (2 + int(np.diff(pl_lim).max(initial=0))) * duty0.shape[1]
     f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (t0, t1, x0, y0, x1, y1)]
     seg, lo, hi, rid, g, rs, re_ = _outside_kernel(
         np.ascontiguousarray(sw, dtype=np.int64), *f64, np.ascontiguousarray(known, dtype=np.bool_),
@@ -247,7 +242,7 @@ def offpost_intervals(
         np.ascontiguousarray(inside_u0, dtype=np.float64), np.ascontiguousarray(inside_u1, dtype=np.float64),
         np.ascontiguousarray(office_xyr, dtype=np.float64), pl_lim.astype(np.int64), pl,
         np.ascontiguousarray(duty0, dtype=np.float64), np.ascontiguousarray(duty1, dtype=np.float64),
-        MERGE_EPS_S,
+        MERGE_EPS_S, int(cap),
     )
     long = np.flatnonzero(re_ - rs >= min_s)
     if long.size == 0:

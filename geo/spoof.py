@@ -67,6 +67,26 @@ def _speed(x, y, t, i, j):
     return d / dt
 
 
+#: Relative margin of the squared-distance prefilters: a pair whose squared distance is
+#: below (limit)^2 * (1 - margin) is certainly not above the limit (rounding errors are
+#: ~1e-16), so the exact ``hypot`` is only computed near or above the limit.
+_PREFILTER = 1e-9
+
+
+@njit(**JIT)
+def _faster(x, y, t, i, j, lim):
+    """Whether ``_speed(x, y, t, i, j) > lim``, exactly, computing ``hypot`` only near or
+    above the limit."""
+    dt = t[j] - t[i]
+    if dt > 0 and lim > 0:
+        dx = x[j] - x[i]
+        dy = y[j] - y[i]
+        thr = lim * dt
+        if dx * dx + dy * dy < thr * thr * (1.0 - _PREFILTER):
+            return False
+    return _speed(x, y, t, i, j) > lim
+
+
 @njit(**JIT)
 def _suspect_kernel(x, y, t, mock, w, spike_mps, frozen_min_count, frozen_min_speed_mps):
     """GEO-SPOOF bits of every fix, one pass per worker (see :func:`suspect_bits`)."""
@@ -88,12 +108,12 @@ def _suspect_kernel(x, y, t, mock, w, spike_mps, frozen_min_count, frozen_min_sp
                 m += 1
         # 2. speed_spike among the others: speed into and out of the fix above the limit
         if m >= 3:
-            vin = _speed(x, y, t, idx[0], idx[1])
+            fin = _faster(x, y, t, idx[0], idx[1], spike_mps)
             for j in range(1, m - 1):
-                vout = _speed(x, y, t, idx[j], idx[j + 1])
-                if vin > spike_mps and vout > spike_mps:
+                fout = _faster(x, y, t, idx[j], idx[j + 1], spike_mps)
+                if fin and fout:
                     bits[idx[j]] |= BIT_SPIKE
-                vin = vout
+                fin = fout
         # 3. frozen_coordinates among the remaining: a long run of identical coordinates
         #    between a fix before it and one after it, the track moving fast enough
         if frozen_min_count >= 2 and m >= frozen_min_count + 2:
@@ -184,12 +204,13 @@ def _flags_kernel(x, y, t, acc, w, in_day, skip, ios, ios_mode, k_min, min_exten
     Returns the constant_accuracy flags then the jump flags, each as (at, other, count,
     value, dist) arrays in the arrays' order."""
     n = x.shape[0]
-    cap = 16 + n // 64
-    ca = np.empty((cap, 3), np.int64)
-    cav = np.empty((cap, 2))
+    # room for every possible flag (untouched memory costs nothing), so the buffers are
+    # never reallocated inside the loop (which would cost reference counting per fix)
+    ca = np.empty((n // max(k_min, 1) + 1, 3), np.int64)
+    cav = np.empty((ca.shape[0], 2))
     nca = 0
-    ja = np.empty((cap, 2), np.int64)
-    jv = np.empty((cap, 2))
+    ja = np.empty((n, 2), np.int64)
+    jv = np.empty((n, 2))
     nj = 0
     prev = -1  # the previous usable fix
     f = -1  # first fix of the current run of identical accuracy (usable, in the day)
@@ -202,7 +223,10 @@ def _flags_kernel(x, y, t, acc, w, in_day, skip, ios, ios_mode, k_min, min_exten
         # --- constant_accuracy: the run goes on, or it ends here
         if same_w and cnt > 0 and in_day[i] and acc[i] == acc[prev]:
             cnt += 1
-            ext = max(ext, np.hypot(x[i] - x[f], y[i] - y[f]))
+            dx = x[i] - x[f]
+            dy = y[i] - y[f]
+            if dx * dx + dy * dy >= ext * ext * (1.0 - _PREFILTER):  # may be the new extent
+                ext = max(ext, np.hypot(dx, dy))
         else:
             if k_min >= 2 and cnt >= k_min and ext > min_extent_m:
                 quant = False
@@ -211,13 +235,6 @@ def _flags_kernel(x, y, t, acc, w, in_day, skip, ios, ios_mode, k_min, min_exten
                         if acc[f] == v:
                             quant = True
                 if not quant:
-                    if nca == ca.shape[0]:
-                        ca2 = np.empty((2 * nca, 3), np.int64)
-                        ca2[:nca] = ca
-                        ca = ca2
-                        cav2 = np.empty((2 * nca, 2))
-                        cav2[:nca] = cav
-                        cav = cav2
                     ca[nca, 0] = f
                     ca[nca, 1] = prev
                     ca[nca, 2] = cnt
@@ -232,18 +249,14 @@ def _flags_kernel(x, y, t, acc, w, in_day, skip, ios, ios_mode, k_min, min_exten
                 cnt = 0
         # --- jump: the segment prev -> i, long and fast, landing inside the day
         if same_w and in_day[i]:
-            d = np.hypot(x[i] - x[prev], y[i] - y[prev])
-            if d > jump_min_m:
+            dx = x[i] - x[prev]
+            dy = y[i] - y[prev]
+            near = jump_min_m > 0 and dx * dx + dy * dy < jump_min_m * jump_min_m * (1.0 - _PREFILTER)
+            d = 0.0 if near else np.hypot(dx, dy)
+            if not near and d > jump_min_m:
                 dt = t[i] - t[prev]
                 v = (d / dt if dt > 0 else np.inf) * 3.6
                 if v > spike_kmh:
-                    if nj == ja.shape[0]:
-                        ja2 = np.empty((2 * nj, 2), np.int64)
-                        ja2[:nj] = ja
-                        ja = ja2
-                        jv2 = np.empty((2 * nj, 2))
-                        jv2[:nj] = jv
-                        jv = jv2
                     ja[nj, 0] = i
                     ja[nj, 1] = prev
                     jv[nj, 0] = v
