@@ -101,39 +101,37 @@ def _cut(pa, pb, qa, qb, m, c0, c1):
 
 @njit(**JIT)
 def _outside_kernel(sw, t0, t1, x0, y0, x1, y1, known, full, pseg, pu0, pu1,
-                    office, pl_lim, pl, duty0, duty1, eps, cap):
-    """GEO-OFFPOST over all segments of a batch (sorted by worker then time): the parts of
-    the known segments outside B (complement of B's pieces), mapped to time, minus the
-    office disc and the worker's field-duty places during their interval, clipped to duty
-    and merged into runs of touching pieces. Returns the pieces (segment, start, end, run)
-    and the runs (worker, start, end). ``cap`` bounds the number of pieces: the buffers are
-    never reallocated inside the loop (that would cost reference counting per segment), and
-    the memory not written is never touched."""
+                    office, pl_lim, pl, duty0, duty1, eps, k_start, q, m, nr,
+                    oseg, olo, ohi, orid, rg, rs, re_):
+    """GEO-OFFPOST over the segments of a batch (sorted by worker then time) from
+    ``k_start`` (``q``: its first inside piece): the parts of the known segments outside B
+    (complement of B's pieces), mapped to time, minus the office disc and the worker's
+    field-duty places during their interval, clipped to duty and merged into runs of
+    touching pieces, written to the pieces (segment, start, end, run) and runs (worker,
+    start, end) buffers after the first ``m`` and ``nr``. Stops before a segment that might
+    not fit (the caller grows the buffers and calls again: they are never reallocated in
+    here, which would cost reference counting per segment). Returns (next segment, its
+    first inside piece, pieces, runs)."""
     n = sw.shape[0]
     kd = duty0.shape[1]
-    oseg = np.empty(cap, np.int64)
-    olo = np.empty(cap)
-    ohi = np.empty(cap)
-    orid = np.empty(cap, np.int64)
-    rg = np.empty(cap, np.int64)
-    rs = np.empty(cap)
-    re_ = np.empty(cap)
-    m = 0
-    nr = 0
+    cap = oseg.shape[0]
     npl = pl_lim[-1] - pl_lim[0]
     pa = np.empty(4 + 2 * npl)
     pb = np.empty(4 + 2 * npl)
     qa = np.empty(4 + 2 * npl)
     qb = np.empty(4 + 2 * npl)
-    q = 0
     np_ = pseg.shape[0]
-    for k in range(n):
+    for k in range(k_start, n):
         q0 = q
         while q < np_ and pseg[q] == k:
             q += 1
         if not known[k] or full[k]:
             continue
         w = sw[k]
+        # at most (inside pieces + 1) outside parts, each cut once more by the office and
+        # by each place, each clipped to every duty interval
+        if m + (q - q0 + 1) * (2 + pl_lim[w + 1] - pl_lim[w]) * kd > cap:
+            return k, q0, m, nr
         d = t1[k] - t0[k]
         prev = 0.0
         for j in range(q0, q + 1):  # before each inside piece, and after the last one
@@ -179,7 +177,7 @@ def _outside_kernel(sw, t0, t1, x0, y0, x1, y1, known, full, pseg, pu0, pu1,
                     ohi[m] = hi
                     orid[m] = nr - 1
                     m += 1
-    return oseg[:m], olo[:m], ohi[:m], orid[:m], rg[:nr], rs[:nr], re_[:nr]
+    return n, q, m, nr
 
 
 def offpost_intervals(
@@ -232,18 +230,26 @@ def offpost_intervals(
     order = np.argsort(pw, kind="stable")
     pw, pl = pw[order], pl[order]
     pl_lim = np.searchsorted(pw, np.arange(n + 1), side="left")
-    # at most (inside pieces + 1) outside parts per segment, each cut at most once more by
-    # the office and each place, each part clipped to every duty interval
-    cap = (sw.size + inside_seg.size) * (2 + int(np.diff(pl_lim).max(initial=0))) * duty0.shape[1]
     f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (t0, t1, x0, y0, x1, y1)]
-    seg, lo, hi, rid, g, rs, re_ = _outside_kernel(
+    args = (
         np.ascontiguousarray(sw, dtype=np.int64), *f64, np.ascontiguousarray(known, dtype=np.bool_),
         full, np.ascontiguousarray(inside_seg, dtype=np.int64),
         np.ascontiguousarray(inside_u0, dtype=np.float64), np.ascontiguousarray(inside_u1, dtype=np.float64),
         np.ascontiguousarray(office_xyr, dtype=np.float64), pl_lim.astype(np.int64), pl,
         np.ascontiguousarray(duty0, dtype=np.float64), np.ascontiguousarray(duty1, dtype=np.float64),
-        MERGE_EPS_S, int(cap),
+        MERGE_EPS_S,
     )
+    cap = 64 + sw.size // 4
+    bufs = [np.empty(cap, dt) for dt in (np.int64, np.float64, np.float64, np.int64, np.int64, np.float64, np.float64)]
+    k = q = m = nr = 0
+    while True:
+        k, q, m, nr = _outside_kernel(*args, k, q, m, nr, *bufs)
+        if k == sw.size:
+            break
+        cap *= 2  # more outside pieces than room: grow and go on from segment k
+        bufs = [np.concatenate([b, np.empty(cap - b.size, b.dtype)]) for b in bufs]
+    seg, lo, hi, rid = (b[:m] for b in bufs[:4])
+    g, rs, re_ = (b[:nr] for b in bufs[4:])
     long = np.flatnonzero(re_ - rs >= min_s)
     if long.size == 0:
         return out

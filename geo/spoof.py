@@ -198,19 +198,20 @@ def review_key(at_iso: str, reason: str) -> str:
 
 @njit(**JIT)
 def _flags_kernel(x, y, t, acc, w, in_day, skip, ios, ios_mode, k_min, min_extent_m,
-                  ios_values, jump_min_m, spike_kmh):
+                  ios_values, jump_min_m, spike_kmh, jump_cap):
     """GEO-SPOOF review flags on the fixes with ``skip == 0``, one pass over the batch.
     ``ios_mode``: 0 no phone known to be an iPhone, 1 ``ios`` per fix, 2 per worker.
     Returns the constant_accuracy flags then the jump flags, each as (at, other, count,
     value, dist) arrays in the arrays' order."""
     n = x.shape[0]
-    # room for every possible flag (untouched memory costs nothing), so the buffers are
-    # never reallocated inside the loop (which would cost reference counting per fix)
+    # the buffers are never reallocated inside the loop (which would cost reference
+    # counting per fix): room for every possible run, and ``jump_cap`` jumps (more: the
+    # result is None and the caller calls again with room for every fix)
     ca = np.empty((n // max(k_min, 1) + 1, 3), np.int64)
     cav = np.empty((ca.shape[0], 2))
     nca = 0
-    ja = np.empty((n, 2), np.int64)
-    jv = np.empty((n, 2))
+    ja = np.empty((jump_cap, 2), np.int64)
+    jv = np.empty((jump_cap, 2))
     nj = 0
     prev = -1  # the previous usable fix
     f = -1  # first fix of the current run of identical accuracy (usable, in the day)
@@ -257,6 +258,8 @@ def _flags_kernel(x, y, t, acc, w, in_day, skip, ios, ios_mode, k_min, min_exten
                 dt = t[i] - t[prev]
                 v = (d / dt if dt > 0 else np.inf) * 3.6
                 if v > spike_kmh:
+                    if nj == jump_cap:
+                        return None
                     ja[nj, 0] = i
                     ja[nj, 1] = prev
                     jv[nj, 0] = v
@@ -294,7 +297,7 @@ def review_flags(
     n = x.shape[0]
     f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (x, y, t, acc)]
     ios_vals = np.asarray(params.constant_accuracy_ios_values_m, dtype=np.float64)
-    ca, cav, ja, jv = _flags_kernel(
+    args = (
         *f64, np.ascontiguousarray(w, dtype=np.int64), np.ascontiguousarray(in_day, dtype=np.bool_),
         np.zeros(n, np.uint8) if skip is None else np.ascontiguousarray(skip, dtype=np.uint8),
         np.zeros(1, np.bool_) if ios is None else np.ascontiguousarray(ios, dtype=np.bool_),
@@ -302,6 +305,10 @@ def review_flags(
         int(params.constant_accuracy_min_count), float(params.constant_accuracy_min_extent_m),
         ios_vals, float(params.jump_min_distance_m), float(params.spike_speed_kmh),
     )
+    out = _flags_kernel(*args, 16 + n // 64)
+    if out is None:  # more jumps than room: again, with room for one at every fix
+        out = _flags_kernel(*args, max(n, 1))
+    ca, cav, ja, jv = out
     at = np.concatenate([ca[:, 0], ja[:, 0]])
     order = np.argsort(at, kind="stable")  # by worker and time (the arrays' order)
     reason = np.array([FLAG_CONSTANT_ACCURACY] * ca.shape[0] + [FLAG_JUMP] * ja.shape[0], dtype=object)
