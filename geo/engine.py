@@ -1,8 +1,10 @@
 """The patrol-verification engine: one worker-day in, every GEO/YK/NB verdict out.
 
 ``evaluate_days`` judges a batch of worker-days at once: the fixes of all workers are
-concatenated and every rule runs as vectorised numpy/shapely calls over all of them
-(the per-worker Python work is only bookkeeping and building the result objects).
+concatenated and every rule runs over all of them at once, the per-fix and per-segment work
+as compiled passes (numba: GEO-SPOOF, segments, GEO-STILL, GEO-INGRID, GEO-OFFPOST,
+NB-ONLINE), the rest as numpy/shapely calls (the per-worker Python work is only
+bookkeeping and building the result objects).
 ``evaluate_day`` is the same computation for one worker-day and gives identical results:
 each worker's local projection depends only on its own grid (``geo.crs.projection_key``).
 
