@@ -1,8 +1,10 @@
 """The patrol-verification engine: one worker-day in, every GEO/YK/NB verdict out.
 
 ``evaluate_days`` judges a batch of worker-days at once: the fixes of all workers are
-concatenated and every rule runs as vectorised numpy/shapely calls over all of them
-(the per-worker Python work is only bookkeeping and building the result objects).
+concatenated and every rule runs over all of them at once, the per-fix and per-segment work
+as compiled passes (numba: GEO-SPOOF, segments, GEO-STILL, GEO-INGRID, GEO-OFFPOST,
+NB-ONLINE), the rest as numpy/shapely calls (the per-worker Python work is only
+bookkeeping and building the result objects).
 ``evaluate_day`` is the same computation for one worker-day and gives identical results:
 each worker's local projection depends only on its own grid (``geo.crs.projection_key``).
 
@@ -26,12 +28,10 @@ from geo.calendar import is_working_day
 from geo.crs import project, projection_key
 from geo.duty import allowed_places, covering_exemption, day_bounds, duty_intervals, local_instant
 from geo.ingrid import (
-    COUNTED,
     LOST_NAMES,
-    LOST_SUSPECT,
     inside_pieces,
     prepare_grids,
-    segment_status,
+    segments,
     window_seconds,
 )
 from geo.offpost import offpost_intervals
@@ -227,36 +227,20 @@ def _evaluate_batch(
     vt, vw, vlon, vlat = t[vsel], w[vsel], lon[vsel], lat[vsel]
     vx, vy = proj_by_worker(vw, vlon, vlat)
     bits = suspect_bits(vx, vy, vt, mock[vsel], vw, params)
-    susp = bits > 0
-    sus_idx = np.flatnonzero(susp & in_day[vsel])
+    vin_day = in_day[vsel]
+    sus_idx = np.flatnonzero((bits > 0) & vin_day)
 
     # ---------------------------------------------------------------- usable fixes, segments
-    us = np.flatnonzero(~susp)
-    ux, uy, ut, uw = vx[us], vy[us], vt[us], vw[us]
-    ulon, ulat = vlon[us], vlat[us]
+    sg = segments(vx, vy, vt, vw, vlon, vlat, vin_day, bits, D0, D1, params.max_gap_s, params.max_speed_kmh)
+    ux, uy, ut, uw, ulon, ulat, used = sg.ux, sg.uy, sg.ut, sg.uw, sg.ulon, sg.ulat, sg.used
+    a, b, sw, t0, t1, x0, y0, x1, y1 = sg.a, sg.b, sg.sw, sg.t0, sg.t1, sg.x0, sg.y0, sg.x1, sg.y1
+    seg_dt, seg_len, status = sg.dt, sg.length, sg.status
     ustart = np.searchsorted(uw, ar, side="left")
     uend = np.searchsorted(uw, ar, side="right")
-    used = np.bincount(uw, weights=in_day[vsel][us], minlength=n)
-    # GEO-SPOOF review flags on usable fixes: they exclude nothing (geo.spoof.review_flags)
-    ios = np.array([d.platform == "ios" for d in days], dtype=bool)[uw]
-    rf = review_flags(ux, uy, ut, acc[vsel][us], uw, in_day[vsel][us], params, ios)
-    rf_lim = np.searchsorted(uw[rf.at], np.arange(n + 1), side="left")
-    a = np.flatnonzero(uw[1:] == uw[:-1])
-    b = a + 1
-    sw = uw[a]
-    keep = (ut[b] > D0[sw]) & (ut[a] < D1[sw])
-    if not keep.all():
-        a, b, sw = a[keep], b[keep], sw[keep]
-    t0, t1 = ut[a], ut[b]
-    x0, y0, x1, y1 = ux[a], uy[a], ux[b], uy[b]
-    seg_dt = t1 - t0
-    seg_len = np.hypot(x1 - x0, y1 - y0)
-    status = segment_status(seg_dt, seg_len, None, params.max_gap_s, params.max_speed_kmh)
-    lost = np.flatnonzero(status != COUNTED)
-    if lost.size and susp.any():  # a failing segment bridging a suspect fix: GEO-SPOOF's loss
-        cs = np.cumsum(susp)
-        bridged = (cs[us[b[lost]] - 1] - cs[us[a[lost]]]) > 0
-        status[lost[bridged]] = LOST_SUSPECT
+    # GEO-SPOOF review flags on the usable fixes (bits 0): they exclude nothing
+    ios = np.array([d.platform == "ios" for d in days], dtype=bool)
+    rf = review_flags(vx, vy, vt, acc[vsel], vw, vin_day, params, ios, skip=bits, ios_by_worker=True)
+    rf_lim = np.searchsorted(vw[rf.at], np.arange(n + 1), side="left")
 
     # ---------------------------------------------------------------- GEO-STILL
     cut_fix, _, _ = stay_cut_times(ux, uy, ut, ustart, uend, params.still_radius_m, params.still_max_s)
@@ -404,7 +388,7 @@ def _evaluate_batch(
             worker_id=d.worker_id, date=d.date, role=role, grid_id=d.grid_id, working_day=wk,
             patrols=patrols, signin=signin, offpost=tuple(offp[i]), phone_off=tuple(poff[i]),
             suspect_fixes=sf,
-            spoof_flags=spoof_flags_of(rf, rf_lim[i], rf_lim[i + 1], ut, ulon, ulat),
+            spoof_flags=spoof_flags_of(rf, rf_lim[i], rf_lim[i + 1], vt, vlon, vlat),
             rejected={REASONS[k]: int(c) for k, c in enumerate(rej[i]) if k > 0 and c > 0},
             fixes_used=int(used[i]),
             online_rate=float(online_s[i] / duty_s[i]) if duty_s[i] > 0 else None,

@@ -32,7 +32,8 @@ segments skip the blocks far from them. Above ``MAX_NUMPY_EDGES`` edges per poly
 exact parts come from GEOS overlay instead (the reference path, used by the tests).
 
 Which segments *count* (gap <= ``max_gap_s``, speed <= ``max_speed_kmh``, GEO-STILL cap)
-is decided by :func:`segment_status` and the GEO-STILL cut times; :func:`window_seconds`
+is decided by :func:`segments` (compiled, with the segments themselves) and the GEO-STILL
+cut times; :func:`window_seconds`
 sums the counted and lost seconds per worker and window (compiled too).
 """
 
@@ -669,30 +670,146 @@ LOST_NAMES = {LOST_SUSPECT: "suspect", LOST_GAP: "gap", LOST_SPEED: "speed"}
 _SUM_NAMES = ("counted", "still", "suspect", "gap", "speed")  # rows of the kernel's sums
 
 
-def segment_status(
-    dt_s: np.ndarray,
-    length_m: np.ndarray,
-    bridged: np.ndarray | None,
+class Segments(NamedTuple):
+    """The usable fixes of a batch (valid, not suspect; sorted by worker then time) and the
+    segments joining consecutive ones of a worker that reach into its local day.
+
+    ``us``: position of each usable fix among the fixes given; ``ux, uy, ut, uw, ulon,
+    ulat`` their metres, time, worker and degrees; ``used``: usable fixes in the local day
+    per worker. Per segment: ``a, b`` its end fixes (indices into the usable fixes),
+    ``sw`` worker, ``t0, t1, x0, y0, x1, y1``, ``dt``, ``length`` (metres) and ``status``
+    (COUNTED or the LOST_* reason, see :func:`segments`)."""
+
+    us: np.ndarray
+    ux: np.ndarray
+    uy: np.ndarray
+    ut: np.ndarray
+    uw: np.ndarray
+    ulon: np.ndarray
+    ulat: np.ndarray
+    used: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    sw: np.ndarray
+    t0: np.ndarray
+    t1: np.ndarray
+    x0: np.ndarray
+    y0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+    dt: np.ndarray
+    length: np.ndarray
+    status: np.ndarray
+
+
+@njit(**JIT)
+def _segments_kernel(x, y, t, w, lon, lat, in_day, skip, d0, d1, max_gap_s, max_speed_mps, n_workers):
+    m = x.shape[0]
+    us = np.empty(m, np.int64)
+    ux = np.empty(m)
+    uy = np.empty(m)
+    ut = np.empty(m)
+    uw = np.empty(m, np.int64)
+    ulon = np.empty(m)
+    ulat = np.empty(m)
+    used = np.zeros(n_workers)
+    sa = np.empty(m, np.int64)
+    sw = np.empty(m, np.int64)
+    t0 = np.empty(m)
+    t1 = np.empty(m)
+    x0 = np.empty(m)
+    y0 = np.empty(m)
+    x1 = np.empty(m)
+    y1 = np.empty(m)
+    sdt = np.empty(m)
+    slen = np.empty(m)
+    st = np.empty(m, np.int8)
+    nu = 0
+    ns = 0
+    for i in range(m):
+        if skip[i] != 0:
+            continue
+        g = w[i]
+        us[nu] = i
+        ux[nu] = x[i]
+        uy[nu] = y[i]
+        ut[nu] = t[i]
+        uw[nu] = g
+        ulon[nu] = lon[i]
+        ulat[nu] = lat[i]
+        if in_day[i]:
+            used[g] += 1.0
+        if nu > 0 and uw[nu - 1] == g and t[i] > d0[g] and ut[nu - 1] < d1[g]:
+            p = nu - 1
+            sa[ns] = p
+            sw[ns] = g
+            t0[ns] = ut[p]
+            t1[ns] = t[i]
+            x0[ns] = ux[p]
+            y0[ns] = uy[p]
+            x1[ns] = x[i]
+            y1[ns] = y[i]
+            dt = t[i] - ut[p]
+            ln = np.hypot(x[i] - ux[p], y[i] - uy[p])
+            sdt[ns] = dt
+            slen[ns] = ln
+            v = ln / dt if dt > 0 else (np.inf if ln > 0 else 0.0)
+            gap = dt > max_gap_s
+            fast = v > max_speed_mps
+            if (gap or fast) and i > us[p] + 1:  # it bridges a suspect fix: GEO-SPOOF's loss
+                st[ns] = LOST_SUSPECT
+            elif gap:
+                st[ns] = LOST_GAP
+            elif fast:
+                st[ns] = LOST_SPEED
+            else:
+                st[ns] = COUNTED
+            ns += 1
+        nu += 1
+    return (us[:nu], ux[:nu], uy[:nu], ut[:nu], uw[:nu], ulon[:nu], ulat[:nu], used,
+            sa[:ns], sw[:ns], t0[:ns], t1[:ns], x0[:ns], y0[:ns], x1[:ns], y1[:ns],
+            sdt[:ns], slen[:ns], st[:ns])
+
+
+def segments(
+    x: np.ndarray,
+    y: np.ndarray,
+    t: np.ndarray,
+    w: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    in_day: np.ndarray,
+    skip: np.ndarray,
+    day0: np.ndarray,
+    day1: np.ndarray,
     max_gap_s: float,
     max_speed_kmh: float,
-) -> np.ndarray:
-    """GEO-INGRID: COUNTED, or the reason a segment does not count.
+) -> Segments:
+    """GEO-INGRID segments between consecutive usable fixes, and why each does or does not
+    count, in one compiled pass over the valid fixes.
 
-    A segment fails if its gap exceeds ``max_gap_s`` or its speed exceeds ``max_speed_kmh``;
-    if it bridges over a suspect fix (GEO-SPOOF) the loss is charged to ``suspect``,
-    otherwise to ``gap`` (checked first) or ``speed``. ``bridged=None`` leaves the
-    ``suspect`` attribution to the caller (it only concerns the segments that fail).
+    Parameters
+    ----------
+    x, y, t, w, lon, lat : the valid fixes (metres, POSIX s, worker, degrees), sorted by
+        worker then time; in_day : the fix lies in its worker's local day.
+    skip : nonzero for the suspect fixes (GEO-SPOOF bits): left out, the track bridges
+        over them.
+    day0, day1 : each worker's local day; a segment is kept if it reaches into it.
+
+    A segment fails if its gap exceeds ``max_gap_s`` or its speed exceeds ``max_speed_kmh``
+    (a zero-duration segment that moves is infinitely fast); if it bridges over a suspect
+    fix the loss is charged to ``suspect`` (LOST_SUSPECT), otherwise to ``gap`` (checked
+    first, LOST_GAP) or ``speed`` (LOST_SPEED).
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.where(dt_s > 0, length_m / np.where(dt_s > 0, dt_s, 1.0), np.where(length_m > 0, np.inf, 0.0))
-    gap = dt_s > max_gap_s
-    fast = v > max_speed_kmh / 3.6
-    st = np.full(dt_s.shape[0], COUNTED, dtype=np.int8)
-    st[fast] = LOST_SPEED
-    st[gap] = LOST_GAP
-    if bridged is not None:
-        st[(gap | fast) & bridged] = LOST_SUSPECT
-    return st
+    f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (x, y, t)]
+    out = _segments_kernel(
+        *f64, np.ascontiguousarray(w, dtype=np.int64),
+        np.ascontiguousarray(lon, dtype=np.float64), np.ascontiguousarray(lat, dtype=np.float64),
+        np.ascontiguousarray(in_day, dtype=np.bool_), np.ascontiguousarray(skip, dtype=np.uint8),
+        np.ascontiguousarray(day0, dtype=np.float64), np.ascontiguousarray(day1, dtype=np.float64),
+        float(max_gap_s), max_speed_kmh / 3.6, int(day0.shape[0]),
+    )
+    return Segments(*out[:9], out[8] + 1, *out[9:])
 
 
 @njit(**JIT)

@@ -13,18 +13,27 @@ half of its duration lies inside one other worker's grid (GridIndex), judged at 
 midpoint of each piece of track (pieces are at most one segment long). An interval only
 partly in another grid (half or less) stays ``offpost``: it is not split. Both kinds are
 one occurrence each.
+
+The outside pieces are one compiled pass (numba, :func:`_outside_kernel`) over the
+segments of the batch, each worker's after the other: complement of GEO-INGRID's pieces in
+B, mapped to time, minus the office disc and the field-duty places (segment-circle
+crossings solved exactly), clipped to duty and merged into runs on the fly. Only the long
+runs' pieces go on to the GEO-CROSSPOST query (STRtree of the township's grids).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import shapely
+from numba import njit
 
-from geo.intervals import clip_to_windows, merge_touching, subtract_one
+from geo.ingrid import JIT
 from geo.types import GridIndex, OffPost
 
 RULE_ID = "GEO-OFFPOST"
 CROSS_RULE_ID = "GEO-CROSSPOST"
+#: Outside pieces closer than this (seconds) are one continuous interval.
+MERGE_EPS_S = 1e-6
 
 
 _TREE_CACHE: list[tuple[GridIndex, shapely.STRtree]] = []
@@ -39,55 +48,136 @@ def grid_tree(grids: GridIndex) -> shapely.STRtree:
     return tree
 
 
-def disc_param_interval(x0, y0, x1, y1, cx, cy, r):
-    """Parameters [ua, ub] (clipped to [0, 1]) of a segment inside a circle; NaN if none."""
-    dx, dy = x1 - x0, y1 - y0
-    fx, fy = x0 - cx, y0 - cy
+@njit(**JIT)
+def _disc_cut(x0, y0, x1, y1, cx, cy, r):
+    """Parameters (ua, ub) (clipped to [0, 1]) of a segment inside a circle; NaN if none."""
+    dx = x1 - x0
+    dy = y1 - y0
+    fx = x0 - cx
+    fy = y0 - cy
     a = dx * dx + dy * dy
     b = 2.0 * (fx * dx + fy * dy)
     c = fx * fx + fy * fy - r * r
-    with np.errstate(invalid="ignore", divide="ignore"):
-        disc = b * b - 4.0 * a * c
-        sq = np.sqrt(np.maximum(disc, 0.0))
-        ua = np.where(a > 0, (-b - sq) / (2.0 * np.where(a > 0, a, 1.0)), np.where(c <= 0, 0.0, np.nan))
-        ub = np.where(a > 0, (-b + sq) / (2.0 * np.where(a > 0, a, 1.0)), np.where(c <= 0, 1.0, np.nan))
-        none = (disc < 0) | (ub < 0) | (ua > 1) | np.isnan(r)
-    ua = np.where(none, np.nan, np.clip(ua, 0.0, 1.0))
-    ub = np.where(none, np.nan, np.clip(ub, 0.0, 1.0))
-    return ua, ub
+    disc = b * b - 4.0 * a * c
+    sq = np.sqrt(disc if disc > 0.0 or disc != disc else 0.0)
+    if a > 0:
+        ua = (-b - sq) / (2.0 * a)
+        ub = (-b + sq) / (2.0 * a)
+    elif c <= 0:
+        ua, ub = 0.0, 1.0
+    else:
+        ua, ub = np.nan, np.nan
+    if disc < 0 or ub < 0 or ua > 1 or r != r:
+        return np.nan, np.nan
+    return min(max(ua, 0.0), 1.0) if ua == ua else ua, min(max(ub, 0.0), 1.0) if ub == ub else ub
 
 
-def outside_pieces(
-    known: np.ndarray, full: np.ndarray, pseg: np.ndarray, pu0: np.ndarray, pu1: np.ndarray
-):
-    """Complement, in segment parameter u, of the inside parts of the known segments.
+@njit(**JIT)
+def _cut(pa, pb, qa, qb, m, c0, c1):
+    """Remove [c0, c1) from the pieces pa[:m], pb[:m] (in time order; NaN: nothing);
+    qa, qb are scratch. Returns the new count (the pieces stay in order)."""
+    for i in range(m):
+        qa[i] = pa[i]
+        qb[i] = pb[i]
+    out = 0
+    for i in range(m):
+        a = qa[i]
+        b = qb[i]
+        if not (c0 < b and c1 > a):
+            pa[out] = a
+            pb[out] = b
+            out += 1
+            continue
+        if c0 > a:
+            pa[out] = a
+            pb[out] = c0
+            out += 1
+        if c1 < b:
+            pa[out] = c1
+            pb[out] = b
+            out += 1
+    return out
 
-    ``full`` are segments wholly inside; ``pseg, pu0, pu1`` partial inside pieces sorted
-    by (segment, u0), disjoint within a segment. Returns (segment, u0, u1) of the outside
-    parts, sorted by segment then u.
-    """
-    keep = known[pseg]
-    pseg, pu0, pu1 = pseg[keep], pu0[keep], pu1[keep]
-    first = np.ones(pseg.size, dtype=bool)
-    first[1:] = pseg[1:] != pseg[:-1]
-    last = np.ones(pseg.size, dtype=bool)
-    last[:-1] = pseg[1:] != pseg[:-1]
-    prev_end = np.where(first, 0.0, np.concatenate([[0.0], pu1[:-1]]))
-    # before each piece, and after the last piece of each segment
-    seg = np.concatenate([pseg, pseg[last]])
-    a = np.concatenate([prev_end, pu1[last]])
-    b = np.concatenate([pu0, np.ones(int(last.sum()))])
-    covered = np.zeros(known.size, dtype=bool)
-    covered[pseg] = True
-    covered[full] = True
-    none = np.flatnonzero(known & ~covered)
-    seg = np.concatenate([seg, none])
-    a = np.concatenate([a, np.zeros(none.size)])
-    b = np.concatenate([b, np.ones(none.size)])
-    ok = b > a
-    seg, a, b = seg[ok], a[ok], b[ok]
-    order = np.lexsort((a, seg))
-    return seg[order], a[order], b[order]
+
+@njit(**JIT)
+def _outside_kernel(sw, t0, t1, x0, y0, x1, y1, known, full, pseg, pu0, pu1,
+                    office, pl_lim, pl, duty0, duty1, eps, k_start, q, m, nr,
+                    oseg, olo, ohi, orid, rg, rs, re_):
+    """GEO-OFFPOST over the segments of a batch (sorted by worker then time) from
+    ``k_start`` (``q``: its first inside piece): the parts of the known segments outside B
+    (complement of B's pieces), mapped to time, minus the office disc and the worker's
+    field-duty places during their interval, clipped to duty and merged into runs of
+    touching pieces, written to the pieces (segment, start, end, run) and runs (worker,
+    start, end) buffers after the first ``m`` and ``nr``. Stops before a segment that might
+    not fit (the caller grows the buffers and calls again: they are never reallocated in
+    here, which would cost reference counting per segment). Returns (next segment, its
+    first inside piece, pieces, runs)."""
+    n = sw.shape[0]
+    kd = duty0.shape[1]
+    cap = oseg.shape[0]
+    npl = pl_lim[-1] - pl_lim[0]
+    pa = np.empty(4 + 2 * npl)
+    pb = np.empty(4 + 2 * npl)
+    qa = np.empty(4 + 2 * npl)
+    qb = np.empty(4 + 2 * npl)
+    np_ = pseg.shape[0]
+    for k in range(k_start, n):
+        q0 = q
+        while q < np_ and pseg[q] == k:
+            q += 1
+        if not known[k] or full[k]:
+            continue
+        w = sw[k]
+        # at most (inside pieces + 1) outside parts, each cut once more by the office and
+        # by each place, each clipped to every duty interval
+        if m + (q - q0 + 1) * (2 + pl_lim[w + 1] - pl_lim[w]) * kd > cap:
+            return k, q0, m, nr
+        d = t1[k] - t0[k]
+        prev = 0.0
+        for j in range(q0, q + 1):  # before each inside piece, and after the last one
+            if j < q:
+                ua = prev
+                ub = pu0[j]
+                prev = pu1[j]
+            else:
+                ua = prev
+                ub = 1.0
+            if not ub > ua:
+                continue
+            pa[0] = t0[k] + ua * d
+            pb[0] = t0[k] + ub * d
+            # the village office geofence, all day
+            ca, cb = _disc_cut(x0[k], y0[k], x1[k], y1[k], office[w, 0], office[w, 1], office[w, 2])
+            cnt = _cut(pa, pb, qa, qb, 1, t0[k] + ca * d, t0[k] + cb * d)
+            # approved field-duty places, during their interval
+            for p in range(pl_lim[w], pl_lim[w + 1]):
+                if cnt == 0:
+                    break
+                ca, cb = _disc_cut(x0[k], y0[k], x1[k], y1[k], pl[p, 0], pl[p, 1], pl[p, 2])
+                c0 = t0[k] + ca * d
+                c1 = t0[k] + cb * d
+                c0 = c0 if c0 != c0 or c0 > pl[p, 3] else pl[p, 3]
+                c1 = c1 if c1 != c1 or c1 < pl[p, 4] else pl[p, 4]
+                if c1 > c0:
+                    cnt = _cut(pa, pb, qa, qb, cnt, c0, c1)
+            # clipped to duty, merged with the previous piece when they touch
+            for i in range(cnt):
+                for jd in range(kd):
+                    lo = max(pa[i], duty0[w, jd])
+                    hi = min(pb[i], duty1[w, jd])
+                    if not hi > lo:
+                        continue
+                    if nr == 0 or rg[nr - 1] != w or lo > ohi[m - 1] + eps:
+                        rg[nr] = w
+                        rs[nr] = lo
+                        nr += 1
+                    re_[nr - 1] = hi
+                    oseg[m] = k
+                    olo[m] = lo
+                    ohi[m] = hi
+                    orid[m] = nr - 1
+                    m += 1
+    return n, q, m, nr
 
 
 def offpost_intervals(
@@ -130,33 +220,36 @@ def offpost_intervals(
     """
     n = duty0.shape[0]
     out: list[list[OffPost]] = [[] for _ in range(n)]
-    seg, u0, u1 = outside_pieces(known, inside_full, inside_seg, inside_u0, inside_u1)
-    if seg.size == 0:
+    if sw.size == 0:
         return out
-    d = t1[seg] - t0[seg]
-    a = t0[seg] + u0 * d
-    b = t0[seg] + u1 * d
-    # the village office geofence, all day
-    w = sw[seg]
-    ua, ub = disc_param_interval(
-        x0[seg], y0[seg], x1[seg], y1[seg], office_xyr[w, 0], office_xyr[w, 1], office_xyr[w, 2]
+    full = np.zeros(sw.size, dtype=bool)
+    full[inside_full] = True
+    # field-duty places per worker (rows x, y, radius, start, end), in the order given
+    pw = np.array([p[0] for p in places], dtype=np.int64)
+    pl = np.array([p[1:] for p in places], dtype=np.float64).reshape(-1, 5)
+    order = np.argsort(pw, kind="stable")
+    pw, pl = pw[order], pl[order]
+    pl_lim = np.searchsorted(pw, np.arange(n + 1), side="left")
+    f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (t0, t1, x0, y0, x1, y1)]
+    args = (
+        np.ascontiguousarray(sw, dtype=np.int64), *f64, np.ascontiguousarray(known, dtype=np.bool_),
+        full, np.ascontiguousarray(inside_seg, dtype=np.int64),
+        np.ascontiguousarray(inside_u0, dtype=np.float64), np.ascontiguousarray(inside_u1, dtype=np.float64),
+        np.ascontiguousarray(office_xyr, dtype=np.float64), pl_lim.astype(np.int64), pl,
+        np.ascontiguousarray(duty0, dtype=np.float64), np.ascontiguousarray(duty1, dtype=np.float64),
+        MERGE_EPS_S,
     )
-    par, a, b = subtract_one(a, b, t0[seg] + ua * d, t0[seg] + ub * d)
-    seg = seg[par]
-    # approved field-duty places, during their interval
-    for pw, px, py, pr, ps, pe in places:
-        d = t1[seg] - t0[seg]
-        ua, ub = disc_param_interval(x0[seg], y0[seg], x1[seg], y1[seg], px, py, pr)
-        c0 = np.maximum(t0[seg] + ua * d, ps)
-        c1 = np.minimum(t0[seg] + ub * d, pe)
-        mine = (sw[seg] == pw) & (c1 > c0)
-        par, a, b = subtract_one(a, b, np.where(mine, c0, np.nan), np.where(mine, c1, np.nan))
-        seg = seg[par]
-    if seg.size == 0:
-        return out
-    p, _, lo, hi = clip_to_windows(sw[seg], a, b, duty0, duty1)
-    seg = seg[p]
-    g, rs, re_, rid = merge_touching(sw[seg], lo, hi)
+    cap = 64 + sw.size // 4
+    bufs = [np.empty(cap, dt) for dt in (np.int64, np.float64, np.float64, np.int64, np.int64, np.float64, np.float64)]
+    k = q = m = nr = 0
+    while True:
+        k, q, m, nr = _outside_kernel(*args, k, q, m, nr, *bufs)
+        if k == sw.size:
+            break
+        cap *= 2  # more outside pieces than room: grow and go on from segment k
+        bufs = [np.concatenate([b, np.empty(cap - b.size, b.dtype)]) for b in bufs]
+    seg, lo, hi, rid = (b[:m] for b in bufs[:4])
+    g, rs, re_ = (b[:nr] for b in bufs[4:])
     long = np.flatnonzero(re_ - rs >= min_s)
     if long.size == 0:
         return out

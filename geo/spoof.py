@@ -37,7 +37,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
+from geo.ingrid import JIT
 from geo.types import (
     FLAG_CONSTANT_ACCURACY,
     FLAG_JUMP,
@@ -55,15 +57,88 @@ BIT_FROZEN = 4
 BITS = ((BIT_MOCK, SUSPECT_MOCK), (BIT_SPIKE, SUSPECT_SPIKE), (BIT_FROZEN, SUSPECT_FROZEN))
 
 
-def _speeds(x, y, t, same):
-    """Speed (m/s) between consecutive fixes i-1 -> i; NaN across workers, inf for dt 0."""
-    d = np.hypot(np.diff(x), np.diff(y))
-    dt = np.diff(t)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = d / dt  # dt 0: inf (moved) or NaN (0/0)
-    v[dt == 0] = np.where(d[dt == 0] > 0, np.inf, 0.0)
-    v[~same] = np.nan
-    return v
+@njit(**JIT)
+def _speed(x, y, t, i, j):
+    """Speed (m/s) from fix i to fix j (later): inf for dt 0 if it moved, 0 if not."""
+    d = np.hypot(x[j] - x[i], y[j] - y[i])
+    dt = t[j] - t[i]
+    if dt == 0:
+        return np.inf if d > 0 else 0.0
+    return d / dt
+
+
+#: Relative margin of the squared-distance prefilters: a pair whose squared distance is
+#: below (limit)^2 * (1 - margin) is certainly not above the limit (rounding errors are
+#: ~1e-16), so the exact ``hypot`` is only computed near or above the limit.
+_PREFILTER = 1e-9
+
+
+@njit(**JIT)
+def _faster(x, y, t, i, j, lim):
+    """Whether ``_speed(x, y, t, i, j) > lim``, exactly, computing ``hypot`` only near or
+    above the limit."""
+    dt = t[j] - t[i]
+    if dt > 0 and lim > 0:
+        dx = x[j] - x[i]
+        dy = y[j] - y[i]
+        thr = lim * dt
+        if dx * dx + dy * dy < thr * thr * (1.0 - _PREFILTER):
+            return False
+    return _speed(x, y, t, i, j) > lim
+
+
+@njit(**JIT)
+def _suspect_kernel(x, y, t, mock, w, spike_mps, frozen_min_count, frozen_min_speed_mps):
+    """GEO-SPOOF bits of every fix, one pass per worker (see :func:`suspect_bits`)."""
+    n = x.shape[0]
+    bits = np.zeros(n, np.uint8)
+    idx = np.empty(n, np.int64)  # scratch: the current worker's fixes not flagged yet
+    s = 0
+    while s < n:
+        e = s + 1
+        while e < n and w[e] == w[s]:
+            e += 1
+        # 1. mock_location
+        m = 0
+        for i in range(s, e):
+            if mock[i]:
+                bits[i] |= BIT_MOCK
+            else:
+                idx[m] = i
+                m += 1
+        # 2. speed_spike among the others: speed into and out of the fix above the limit
+        if m >= 3:
+            fin = _faster(x, y, t, idx[0], idx[1], spike_mps)
+            for j in range(1, m - 1):
+                fout = _faster(x, y, t, idx[j], idx[j + 1], spike_mps)
+                if fin and fout:
+                    bits[idx[j]] |= BIT_SPIKE
+                fin = fout
+        # 3. frozen_coordinates among the remaining: a long run of identical coordinates
+        #    between a fix before it and one after it, the track moving fast enough
+        if frozen_min_count >= 2 and m >= frozen_min_count + 2:
+            r = 0
+            for j in range(m):
+                if bits[idx[j]] == 0:
+                    idx[r] = idx[j]
+                    r += 1
+            f = 0  # first of the current run
+            for j in range(1, r + 1):
+                if j < r and x[idx[j]] == x[idx[j - 1]] and y[idx[j]] == y[idx[j - 1]]:
+                    continue
+                # the run is f .. j-1
+                if j - f >= frozen_min_count and f > 0 and j < r:
+                    bi = idx[f - 1]
+                    ai = idx[j]
+                    dt = t[ai] - t[bi]
+                    d = np.hypot(x[ai] - x[bi], y[ai] - y[bi])
+                    v = d / dt if dt > 0 else np.inf
+                    if v > frozen_min_speed_mps:
+                        for q in range(f, j):
+                            bits[idx[q]] |= BIT_FROZEN
+                f = j
+        s = e
+    return bits
 
 
 def suspect_bits(
@@ -74,66 +149,19 @@ def suspect_bits(
     w: np.ndarray,
     params: GeoParams,
 ) -> np.ndarray:
-    """GEO-SPOOF bits per valid fix (1 mock, 2 spike, 4 frozen), vectorised.
+    """GEO-SPOOF bits per valid fix (1 mock, 2 spike, 4 frozen), compiled (one pass per
+    worker, all workers in one call).
 
     Parameters
     ----------
     x, y : metres in a local projection; t : POSIX seconds; mock : bool;
     w : worker index, the arrays sorted by (w, t).
     """
-    n = x.shape[0]
-    bits = np.zeros(n, dtype=np.uint8)
-    if n == 0:
-        return bits
-    bits[mock.astype(bool)] |= BIT_MOCK
-    # --- spikes among non-mock fixes
-    idx = np.flatnonzero(bits == 0)
-    if idx.size >= 3:
-        if idx.size == n:  # nothing flagged yet: no copies
-            xs, ys, ts, ws = x, y, t, w
-        else:
-            xs, ys, ts, ws = x[idx], y[idx], t[idx], w[idx]
-        v = _speeds(xs, ys, ts, ws[1:] == ws[:-1])  # v[k]: idx[k] -> idx[k+1]
-        lim = params.spike_speed_kmh / 3.6
-        vin = np.concatenate([[np.nan], v])
-        vout = np.concatenate([v, [np.nan]])
-        with np.errstate(invalid="ignore"):
-            spike = (vin > lim) & (vout > lim)
-        bits[idx[spike]] |= BIT_SPIKE
-    # --- frozen runs among the remaining fixes
-    idx = np.flatnonzero(bits == 0)
-    m = idx.size
-    if m >= params.frozen_min_count + 2 and params.frozen_min_count >= 2:
-        if m == n:
-            xs, ys, ts, ws = x, y, t, w
-        else:
-            xs, ys, ts, ws = x[idx], y[idx], t[idx], w[idx]
-        same = np.zeros(m, dtype=bool)
-        same[1:] = (xs[1:] == xs[:-1]) & (ys[1:] == ys[:-1]) & (ws[1:] == ws[:-1])
-        if int(same.sum()) < params.frozen_min_count - 1:  # no run can be long enough
-            return bits
-        run = np.cumsum(~same) - 1
-        first = np.flatnonzero(~same)
-        length = np.diff(np.append(first, m))
-        last = first + length - 1
-        cand = np.flatnonzero(length >= params.frozen_min_count)
-        if cand.size:
-            b = first[cand] - 1
-            a = last[cand] + 1
-            ok = (b >= 0) & (a < m)
-            b_, a_ = np.where(ok, b, 0), np.where(ok, a, 0)
-            ok &= (ws[b_] == ws[first[cand]]) & (ws[a_] == ws[first[cand]])
-            dt = ts[a_] - ts[b_]
-            d = np.hypot(xs[a_] - xs[b_], ys[a_] - ys[b_])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                v = np.where(dt > 0, d / np.where(dt > 0, dt, 1.0), np.inf)
-            frozen_runs = cand[ok & (v > params.frozen_min_speed_mps)]
-            if frozen_runs.size:
-                flag_run = np.zeros(first.size, dtype=bool)
-                flag_run[frozen_runs] = True
-                flag = flag_run[run]
-                bits[idx[flag]] |= BIT_FROZEN
-    return bits
+    f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (x, y, t)]
+    return _suspect_kernel(
+        *f64, np.ascontiguousarray(mock, dtype=np.bool_), np.ascontiguousarray(w, dtype=np.int64),
+        params.spike_speed_kmh / 3.6, int(params.frozen_min_count), float(params.frozen_min_speed_mps),
+    )
 
 
 def reasons_of(bits: int) -> tuple[str, ...]:
@@ -168,6 +196,80 @@ def review_key(at_iso: str, reason: str) -> str:
     return f"{at_iso}#{reason}"
 
 
+@njit(**JIT)
+def _flags_kernel(x, y, t, acc, w, in_day, skip, ios, ios_mode, k_min, min_extent_m,
+                  ios_values, jump_min_m, spike_kmh, jump_cap):
+    """GEO-SPOOF review flags on the fixes with ``skip == 0``, one pass over the batch.
+    ``ios_mode``: 0 no phone known to be an iPhone, 1 ``ios`` per fix, 2 per worker.
+    Returns the constant_accuracy flags then the jump flags, each as (at, other, count,
+    value, dist) arrays in the arrays' order."""
+    n = x.shape[0]
+    # the buffers are never reallocated inside the loop (which would cost reference
+    # counting per fix): room for every possible run, and ``jump_cap`` jumps (more: the
+    # result is None and the caller calls again with room for every fix)
+    ca = np.empty((n // max(k_min, 1) + 1, 3), np.int64)
+    cav = np.empty((ca.shape[0], 2))
+    nca = 0
+    ja = np.empty((jump_cap, 2), np.int64)
+    jv = np.empty((jump_cap, 2))
+    nj = 0
+    prev = -1  # the previous usable fix
+    f = -1  # first fix of the current run of identical accuracy (usable, in the day)
+    cnt = 0
+    ext = 0.0
+    for i in range(n + 1):
+        if i < n and skip[i] != 0:
+            continue
+        same_w = i < n and prev >= 0 and w[i] == w[prev]
+        # --- constant_accuracy: the run goes on, or it ends here
+        if same_w and cnt > 0 and in_day[i] and acc[i] == acc[prev]:
+            cnt += 1
+            dx = x[i] - x[f]
+            dy = y[i] - y[f]
+            if dx * dx + dy * dy >= ext * ext * (1.0 - _PREFILTER):  # may be the new extent
+                ext = max(ext, np.hypot(dx, dy))
+        else:
+            if k_min >= 2 and cnt >= k_min and ext > min_extent_m:
+                quant = False
+                if ios_mode != 0 and ios[w[f] if ios_mode == 2 else f]:
+                    for v in ios_values:
+                        if acc[f] == v:
+                            quant = True
+                if not quant:
+                    ca[nca, 0] = f
+                    ca[nca, 1] = prev
+                    ca[nca, 2] = cnt
+                    cav[nca, 0] = acc[f]
+                    cav[nca, 1] = ext
+                    nca += 1
+            if i < n and in_day[i]:
+                f = i
+                cnt = 1
+                ext = 0.0
+            else:
+                cnt = 0
+        # --- jump: the segment prev -> i, long and fast, landing inside the day
+        if same_w and in_day[i]:
+            dx = x[i] - x[prev]
+            dy = y[i] - y[prev]
+            near = jump_min_m > 0 and dx * dx + dy * dy < jump_min_m * jump_min_m * (1.0 - _PREFILTER)
+            d = 0.0 if near else np.hypot(dx, dy)
+            if not near and d > jump_min_m:
+                dt = t[i] - t[prev]
+                v = (d / dt if dt > 0 else np.inf) * 3.6
+                if v > spike_kmh:
+                    if nj == jump_cap:
+                        return None
+                    ja[nj, 0] = i
+                    ja[nj, 1] = prev
+                    jv[nj, 0] = v
+                    jv[nj, 1] = d
+                    nj += 1
+        if i < n:
+            prev = i
+    return ca[:nca], cav[:nca], ja[:nj], jv[:nj]
+
+
 def review_flags(
     x: np.ndarray,
     y: np.ndarray,
@@ -177,69 +279,45 @@ def review_flags(
     in_day: np.ndarray,
     params: GeoParams,
     ios: np.ndarray | None = None,
+    skip: np.ndarray | None = None,
+    ios_by_worker: bool = False,
 ) -> ReviewFlags:
-    """GEO-SPOOF review flags (``constant_accuracy``, ``jump``) on usable fixes, vectorised.
+    """GEO-SPOOF review flags (``constant_accuracy``, ``jump``) on usable fixes, compiled.
 
     Parameters
     ----------
     x, y : metres in a local projection; t : POSIX seconds; acc : accuracy in metres (NaN
     unknown); w : worker index, the arrays sorted by (w, t); in_day : the fix lies in its
     worker's local day (only those are judged: runs break at the day's edges, a jump must
-    land inside the day); ios : the fix comes from a phone known to be an iPhone (None: no).
+    land inside the day); ios : the fix comes from a phone known to be an iPhone (None: no;
+    indexed by worker instead of by fix when ``ios_by_worker``); skip : fixes to leave out
+    (nonzero, e.g. the suspect bits; None: every fix is usable). Indices in the result are
+    positions in the arrays given.
     """
     n = x.shape[0]
-    reasons: list[np.ndarray] = []
-    cols: list[list[np.ndarray]] = [[], [], [], [], []]
-
-    def add(reason: str, *arrays: np.ndarray) -> None:
-        reasons.append(np.full(arrays[0].size, reason, dtype=object))
-        for c, a in zip(cols, arrays, strict=True):
-            c.append(np.asarray(a))
-
-    # --- constant accuracy: runs of bit-identical accuracy among in-day fixes of a worker
-    k_min = params.constant_accuracy_min_count
-    if n >= k_min >= 2:
-        same = np.zeros(n, dtype=bool)
-        same[1:] = (acc[1:] == acc[:-1]) & (w[1:] == w[:-1]) & in_day[1:] & in_day[:-1]
-        if int(same.sum()) >= k_min - 1:
-            first = np.flatnonzero(~same)
-            length = np.diff(np.append(first, n))
-            keep = (length >= k_min) & in_day[first]
-            first, length = first[keep], length[keep]
-        else:
-            first = length = np.zeros(0, dtype=np.int64)
-        if first.size:  # the extent of the long runs only: distance of each fix to the first
-            f0 = np.repeat(first, length)
-            at = f0 + (np.arange(f0.size) - np.repeat(np.cumsum(length) - length, length))
-            d = np.hypot(x[at] - x[f0], y[at] - y[f0])
-            extent = np.maximum.reduceat(d, np.cumsum(length) - length)
-            ok = extent > params.constant_accuracy_min_extent_m
-            if ios is not None and params.constant_accuracy_ios_values_m:
-                quantised = np.isin(acc[first], np.asarray(params.constant_accuracy_ios_values_m, float))
-                ok &= ~(ios[first] & quantised)
-            f = first[ok]
-            add(FLAG_CONSTANT_ACCURACY, f, f + length[ok] - 1, length[ok], acc[f], extent[ok])
-    # --- jumps: long and fast segments between consecutive usable fixes of a worker
-    if n >= 2:
-        d = np.hypot(np.diff(x), np.diff(y))  # d[k]: fix k -> k + 1
-        a = np.flatnonzero((d > params.jump_min_distance_m) & (w[1:] == w[:-1]) & in_day[1:])
-        b = a + 1
-        d, dt = d[a], t[b] - t[a]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            v = np.where(dt > 0, d / np.where(dt > 0, dt, 1.0), np.inf) * 3.6  # km/h
-        j = v > params.spike_speed_kmh
-        add(FLAG_JUMP, b[j], a[j], np.full(int(j.sum()), 2), v[j], d[j])
-    if not reasons:
-        z = np.zeros(0, dtype=np.int64)
-        return ReviewFlags(np.zeros(0, dtype=object), z, z, z, np.zeros(0), np.zeros(0))
-    at = np.concatenate(cols[0]).astype(np.int64)
+    f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (x, y, t, acc)]
+    ios_vals = np.asarray(params.constant_accuracy_ios_values_m, dtype=np.float64)
+    args = (
+        *f64, np.ascontiguousarray(w, dtype=np.int64), np.ascontiguousarray(in_day, dtype=np.bool_),
+        np.zeros(n, np.uint8) if skip is None else np.ascontiguousarray(skip, dtype=np.uint8),
+        np.zeros(1, np.bool_) if ios is None else np.ascontiguousarray(ios, dtype=np.bool_),
+        0 if ios is None else 2 if ios_by_worker else 1,
+        int(params.constant_accuracy_min_count), float(params.constant_accuracy_min_extent_m),
+        ios_vals, float(params.jump_min_distance_m), float(params.spike_speed_kmh),
+    )
+    out = _flags_kernel(*args, 16 + n // 64)
+    if out is None:  # more jumps than room: again, with room for one at every fix
+        out = _flags_kernel(*args, max(n, 1))
+    ca, cav, ja, jv = out
+    at = np.concatenate([ca[:, 0], ja[:, 0]])
     order = np.argsort(at, kind="stable")  # by worker and time (the arrays' order)
+    reason = np.array([FLAG_CONSTANT_ACCURACY] * ca.shape[0] + [FLAG_JUMP] * ja.shape[0], dtype=object)
     return ReviewFlags(
-        reason=np.concatenate(reasons)[order], at=at[order],
-        other=np.concatenate(cols[1]).astype(np.int64)[order],
-        count=np.concatenate(cols[2]).astype(np.int64)[order],
-        value=np.concatenate(cols[3]).astype(np.float64)[order],
-        dist_m=np.concatenate(cols[4]).astype(np.float64)[order],
+        reason=reason[order], at=at[order],
+        other=np.concatenate([ca[:, 1], ja[:, 1]])[order],
+        count=np.concatenate([ca[:, 2], np.full(ja.shape[0], 2, np.int64)])[order],
+        value=np.concatenate([cav[:, 0], jv[:, 0]])[order],
+        dist_m=np.concatenate([cav[:, 1], jv[:, 1]])[order],
     )
 
 
