@@ -9,14 +9,14 @@ from tests.geo.conftest import T
 
 
 def test_nb_arrive_first_fix_within_radius(world, params):
-    """NB-ARRIVE: case at (800, 500); walk east from x=0 at 1 m/s from 09:00, fix every 30 s.
+    """NB-ARRIVE: case at (790, 500); walk east from x=0 at 1 m/s from 09:00, fix every 30 s.
 
-    First fix within 50 m: x=750 at 09:12:30. If that fix is mocked (GEO-SPOOF), the next
+    First fix within 50 m: x=750 (40 m short) at 09:12:30; x=720 is 70 m short. If that fix is mocked (GEO-SPOOF), the next
     one, x=780 at 09:13:00. Fixes before the instruction time do not count.
     """
     t = T(9) + np.arange(40) * 30.0
     x = np.arange(40) * 30.0
-    lon, lat = world.lonlat(800.0, 500.0)
+    lon, lat = world.lonlat(790.0, 500.0)
     f = world.fixes(t, x, np.full(40, 500.0))
     assert arrival_time(f, float(lon), float(lat), T(9), params) == T(9, 12, 30)
     mock = np.zeros(40, bool)
