@@ -232,19 +232,25 @@ _SERIES_MAX_DLON = 10.0
 
 
 @njit(cache=True, nogil=True)
-def _tmerc_fwd(lon, lat, lon_0, lat_0, en, es, esp, a, x, y, ok):
+def _tmerc_fwd(lon, lat, kid, lon_0, lat_0, en, es, esp, a, x, y, ok):
     """Snyder's ellipsoidal transverse Mercator series (USGS PP 1395, eq. 8-9/8-10), k0 = 1.
 
-    The same series PROJ evaluates for ``+proj=tmerc +approx``; points it should not take
-    are marked ``ok = False`` and left for PROJ.
+    The same series PROJ evaluates for ``+proj=tmerc +approx``. Point i uses the centre
+    ``(lon_0[kid[i]], lat_0[kid[i]])`` (centre 0 for all when ``kid`` is empty); points it
+    should not take are marked ``ok = False`` and left for PROJ.
     """
     d2r = np.pi / 180.0
-    p0 = lat_0 * d2r
-    s0 = np.sin(p0)
-    c0 = np.cos(p0)
-    ml0 = en[0] * p0 - c0 * s0 * (en[1] + s0 * s0 * (en[2] + s0 * s0 * (en[3] + s0 * s0 * en[4])))
+    nk = lon_0.size
+    ml0 = np.empty(nk)
+    for k in range(nk):
+        p0 = lat_0[k] * d2r
+        s0 = np.sin(p0)
+        c0 = np.cos(p0)
+        ml0[k] = en[0] * p0 - c0 * s0 * (en[1] + s0 * s0 * (en[2] + s0 * s0 * (en[3] + s0 * s0 * en[4])))
+    one = kid.size == 0
     for i in range(lon.size):
-        dl = lon[i] - lon_0
+        k = 0 if one else kid[i]
+        dl = lon[i] - lon_0[k]
         if not (abs(dl) <= _SERIES_MAX_DLON and abs(lat[i]) <= 89.0):  # also false for NaN
             ok[i] = False
             continue
@@ -265,10 +271,13 @@ def _tmerc_fwd(lon, lat, lon_0, lat_0, en, es, esp, a, x, y, ok):
                 5.0 + t * (t - 18.0) + n * (14.0 - 58.0 * t)
                 + (1.0 / 42.0) * als * (61.0 + t * (t * (179.0 - t) - 479.0)))))
         ml = en[0] * phi - cp * sp * (en[1] + ss * (en[2] + ss * (en[3] + ss * en[4])))
-        y[i] = a * (ml - ml0 + sp * al * lam * 0.5 * (1.0 + (1.0 / 12.0) * als * (
+        y[i] = a * (ml - ml0[k] + sp * al * lam * 0.5 * (1.0 + (1.0 / 12.0) * als * (
             5.0 - t + n * (9.0 + 4.0 * n) + (1.0 / 30.0) * als * (
                 61.0 + t * (t - 58.0) + n * (270.0 - 330.0 * t)
                 + (1.0 / 56.0) * als * (1385.0 + t * (t * (543.0 - t) - 3111.0))))))
+
+
+_NO_KID = np.zeros(0, dtype=np.int64)
 
 
 def project(lon, lat, key: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -279,18 +288,30 @@ def project(lon, lat, key: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]
     a micrometre (``tests/geo/test_crs.py``). Points far from the centre or not finite go
     through PROJ itself, so the answer is PROJ's everywhere.
     """
+    shape = np.shape(lon)
+    x, y = project_keyed(lon, lat, _NO_KID, [key])
+    return x.reshape(shape), y.reshape(shape)
+
+
+def project_keyed(lon, lat, kid: np.ndarray, keys) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`project` of many points at once, point i in the projection of ``keys[kid[i]]``
+    (1-d arrays; an empty ``kid`` puts every point in ``keys[0]``)."""
     lon_a = np.ascontiguousarray(np.ravel(np.asarray(lon, np.float64)))
     lat_a = np.ascontiguousarray(np.ravel(np.asarray(lat, np.float64)))
-    shape = np.shape(lon)
+    kid = np.ascontiguousarray(kid, dtype=np.int64)
+    k = np.asarray(keys, dtype=np.float64).reshape(-1, 2)
     x = np.empty(lon_a.size)
     y = np.empty(lon_a.size)
     ok = np.empty(lon_a.size, dtype=np.bool_)
-    _tmerc_fwd(lon_a, lat_a, float(key[0]), float(key[1]), _EN, _ES, _ESP, _WGS84_A, x, y, ok)
+    _tmerc_fwd(lon_a, lat_a, kid, np.ascontiguousarray(k[:, 0]), np.ascontiguousarray(k[:, 1]),
+               _EN, _ES, _ESP, _WGS84_A, x, y, ok)
     if not ok.all():
-        rest = ~ok
-        px, py = local_projection(*key).transform(lon_a[rest], lat_a[rest])
-        x[rest], y[rest] = px, py
-    return x.reshape(shape), y.reshape(shape)
+        rest = np.flatnonzero(~ok)
+        rk = np.zeros(rest.size, np.int64) if kid.size == 0 else kid[rest]
+        for j in np.unique(rk):
+            sel = rest[rk == j]
+            x[sel], y[sel] = local_projection(*map(float, k[j])).transform(lon_a[sel], lat_a[sel])
+    return x, y
 
 
 def unproject(x, y, key: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:

@@ -25,7 +25,7 @@ import numpy as np
 import shapely
 
 from geo.calendar import is_working_day
-from geo.crs import project, projection_key
+from geo.crs import project, project_keyed, projection_key
 from geo.duty import allowed_places, covering_exemption, day_bounds, duty_intervals, local_instant
 from geo.ingrid import (
     LOST_NAMES,
@@ -61,6 +61,7 @@ RULE_IDS = (
 #: Largest number of worker-days judged in one vectorised pass.
 MAX_BATCH = 1000
 
+_NO_KID = np.zeros(0, dtype=np.int64)
 _STATE_FIELDS = ("gps_on", "app_state", "network", "battery_pct")
 
 
@@ -172,15 +173,7 @@ def _evaluate_batch(
     wkid = ukid[widx]
 
     def proj_by_worker(w: np.ndarray, lon: np.ndarray, lat: np.ndarray):
-        if len(keyset) == 1:  # one projection for the whole batch: no gathers, no copies
-            return project(lon, lat, keyset[0])
-        x = np.empty(lon.shape[0])
-        y = np.empty(lon.shape[0])
-        kk = wkid[w]
-        for kid, key in enumerate(keyset):
-            sel = kk == kid if len(keyset) > 1 else slice(None)
-            x[sel], y[sel] = project(lon[sel], lat[sel], key)
-        return x, y
+        return project_keyed(lon, lat, _NO_KID if len(keyset) == 1 else wkid[w], keyset)
 
     # ---------------------------------------------------------------- items, sorted
     lens = np.fromiter((len(d.fixes) for d in days), dtype=np.int64, count=n)

@@ -145,3 +145,18 @@ def test_geo_crs_projection_far_or_not_finite_goes_to_proj():
     assert np.isfinite(x[1]) and abs(x[1]) > 1_000_000  # 19 degrees east: PROJ's value
     sx, sy = project(key[0], key[1], key)  # scalars in, 0-d arrays out, as before
     assert np.shape(sx) == () and abs(float(sx)) < 1e-6 and abs(float(sy)) < 1e-6
+
+
+def test_geo_crs_projection_keyed_is_per_point_project():
+    """GEO-CRS: ``project_keyed`` puts each point in its own key's projection."""
+    from geo.crs import project_keyed
+
+    keys = [projection_key(121.0, 31.9), projection_key(110.3, 20.1)]
+    lon = np.array([121.1, 110.2, 121.3, np.nan, 110.4])
+    lat = np.array([31.8, 20.0, 31.95, 20.0, 20.3])
+    kid = np.array([0, 1, 0, 1, 1])
+    x, y = project_keyed(lon, lat, kid, keys)
+    for i in range(lon.size):
+        ex, ey = project(lon[i : i + 1], lat[i : i + 1], keys[kid[i]])
+        np.testing.assert_array_equal([x[i], y[i]], [ex[0], ey[0]])
+    assert np.isnan(x[3]) or np.isinf(x[3])
