@@ -130,12 +130,32 @@ def _evaluate_batch(
     ar = np.arange(n)
 
     # ---------------------------------------------------------------- per worker-day
-    bounds = np.array([day_bounds(d.date, tz) for d in days])
+    # what depends only on the date (day bounds, YK-DAYS, the windows) once per date
+    per_date: dict[dt.date, tuple] = {}
+    for d in days:
+        if d.date not in per_date:
+            per_date[d.date] = (
+                day_bounds(d.date, tz),
+                is_working_day(d.date, params.working_days, params.calendar_overrides),
+                [local_instant(d.date, params.patrol_windows[k][0], tz) for k in wnames],
+                [local_instant(d.date, params.patrol_windows[k][1], tz) for k in wnames],
+            )
+    dated = [per_date[d.date] for d in days]
+    bounds = np.array([x[0] for x in dated])
     D0, D1 = bounds[:, 0], bounds[:, 1]
-    working = [is_working_day(d.date, params.working_days, params.calendar_overrides) for d in days]
-    W0 = np.array([[local_instant(d.date, params.patrol_windows[k][0], tz) for k in wnames] for d in days])
-    W1 = np.array([[local_instant(d.date, params.patrol_windows[k][1], tz) for k in wnames] for d in days])
-    duty = [duty_intervals(d, params.duty_windows, tz, wk) for d, wk in zip(days, working, strict=True)]
+    working = [x[1] for x in dated]
+    W0 = np.array([x[2] for x in dated])
+    W1 = np.array([x[3] for x in dated])
+    duty_of_date: dict[tuple[dt.date, bool], list[tuple[float, float]]] = {}
+    duty = []
+    for d, wk in zip(days, working, strict=True):
+        if d.exemptions:
+            duty.append(duty_intervals(d, params.duty_windows, tz, wk))
+            continue
+        iv = duty_of_date.get((d.date, wk))
+        if iv is None:
+            iv = duty_of_date[(d.date, wk)] = duty_intervals(d, params.duty_windows, tz, wk)
+        duty.append(iv)
     kd = max(1, max(len(x) for x in duty))
     DM0 = np.zeros((n, kd))
     DM1 = np.zeros((n, kd))
@@ -311,6 +331,15 @@ def _evaluate_batch(
     sus_ends = np.searchsorted(sus_w, ar, side="right")
     counted_b = sec_buf["counted"]
     counted_r = sec_raw["counted"]
+    # whole seconds (round half to even, as round()) as Python ints, all at once
+    in_grid_all = np.rint(counted_b).astype(np.int64).tolist()
+    tol_all = np.rint(counted_b - counted_r).astype(np.int64).tolist()
+    lost_all = {k: np.rint(sec_buf[k]).astype(np.int64).tolist() for k in ("gap", "speed", "still", "suspect")}
+    still_any = (sec_buf["still"] > 0).tolist()
+    rej_int = rej.astype(np.int64).tolist()
+    duty_int = np.rint(duty_s).astype(np.int64).tolist()
+    used_int = used.astype(np.int64).tolist()
+    req_int = {r: int(round(v)) for r, v in params.required_patrol_s.items()}
     results: list[DayResult] = []
     for i, d in enumerate(days):
         wk = working[i]
@@ -324,23 +353,21 @@ def _evaluate_batch(
         patrols: dict[str, PatrolResult] = {}
         for k, name in enumerate(wnames):
             ws, we = W0[i, k], W1[i, k]
-            in_grid = int(round(counted_b[i, k]))
+            in_grid = in_grid_all[i][k]
             exempt = None
             if d.exemptions and wk:
                 part = [(max(ws, x), min(we, y)) for x, y in base_duty if min(we, y) > max(ws, x)]
                 exempt = covering_exemption(d, part or [(ws, we)])
             started = any(ws <= s.start < we for s in d.patrol_sessions)
-            lost = {"gap": sec_buf["gap"][i, k], "speed": sec_buf["speed"][i, k],
-                    "still": sec_buf["still"][i, k], "suspect": sec_buf["suspect"][i, k]}
+            lost = {"gap": lost_all["gap"][i][k], "speed": lost_all["speed"][i][k],
+                    "still": lost_all["still"][i][k], "suspect": lost_all["suspect"][i][k]}
             status_ = patrol_status(
                 working=wk, in_grid_s=in_grid, required_s=req, exemption=exempt,
                 started_in_app=started, performed_min_s=params.performed_min_in_grid_s,
             )
             patrols[name] = PatrolResult(
-                window=name, status=status_, in_grid_s=in_grid, required_s=int(round(req)),
-                tolerance_s=int(round(counted_b[i, k] - counted_r[i, k])),
-                lost_s={kk: int(round(v)) for kk, v in lost.items()},
-                stationary=bool(lost["still"] > 0), started_in_app=started,
+                window=name, status=status_, in_grid_s=in_grid, required_s=req_int[role],
+                tolerance_s=tol_all[i][k], lost_s=lost, stationary=still_any[i][k], started_in_app=started,
                 exemption=exempt if status_ == "exempt" else None,
             )
         # sign-in
@@ -382,10 +409,10 @@ def _evaluate_batch(
             patrols=patrols, signin=signin, offpost=tuple(offp[i]), phone_off=tuple(poff[i]),
             suspect_fixes=sf,
             spoof_flags=spoof_flags_of(rf, rf_lim[i], rf_lim[i + 1], vt, vlon, vlat),
-            rejected={REASONS[k]: int(c) for k, c in enumerate(rej[i]) if k > 0 and c > 0},
-            fixes_used=int(used[i]),
+            rejected={REASONS[k]: c for k, c in enumerate(rej_int[i]) if k > 0 and c > 0},
+            fixes_used=used_int[i],
             online_rate=float(online_s[i] / duty_s[i]) if duty_s[i] > 0 else None,
-            duty_s=int(round(duty_s[i])),
+            duty_s=duty_int[i],
         ))
     return results
 
