@@ -148,8 +148,9 @@ class GridSet:
     edges_raw: Edges
     edges_buf: Edges
     # a disc inside R per worker (rows: centre x, centre y, squared radius; radius 0 when
-    # there is none): the cheapest distance certificate
-    disc_raw: np.ndarray  # (3, n)
+    # there is none) and the squared radius of a circle about the same centre holding R
+    # (inf when there is none): the cheapest distance certificates
+    disc_raw: np.ndarray  # (4, n)
 
     def take(self, widx: np.ndarray) -> GridSet:
         """The grid set for workers given by their rows in this one."""
@@ -208,8 +209,10 @@ def prepare_grids(raw_m: np.ndarray, tolerance_m: float) -> GridSet:
 def _inner_discs(polys: np.ndarray) -> np.ndarray:
     """A disc inside each polygon: centred on its centroid (or a point on its surface if
     the centroid is not inside), radius just short of the distance to its boundary; rows
-    cx, cy, r2 (radius 0 when there is no such point)."""
-    disc = np.zeros((3, polys.shape[0]))
+    cx, cy, r2 (radius 0 when there is no such point), and r2_out: the squared radius of a
+    circle about the same centre that holds the whole polygon (inf when there is none)."""
+    disc = np.zeros((4, polys.shape[0]))
+    disc[3] = np.inf
     if polys.size == 0:
         return disc
     c = shapely.centroid(polys)
@@ -222,6 +225,12 @@ def _inner_discs(polys: np.ndarray) -> np.ndarray:
         # keep well inside: a point in the shrunk disc is strictly inside the polygon
         r = np.maximum(r * (1.0 - 1e-9) - 1e-6, 0.0)
         disc[0, ok], disc[1, ok], disc[2, ok] = xy[:, 0], xy[:, 1], r * r
+        # the farthest point of a polygon from any point is one of its vertices
+        vxy, vi = shapely.get_coordinates(polys[ok], return_index=True)
+        far = np.hypot(vxy[:, 0] - xy[vi, 0], vxy[:, 1] - xy[vi, 1])
+        rmax = np.maximum.reduceat(far, np.searchsorted(vi, np.arange(xy.shape[0])))
+        rmax = rmax * (1.0 + 1e-9) + 1e-6  # keep well outside
+        disc[3, ok] = rmax * rmax
     return disc
 
 
@@ -345,13 +354,22 @@ def _point_inside(e, row, px, py):
     return _locate(e, row, px, py, False)[1]
 
 
+#: A crossing this close (in segment or edge parameter) to an end, or an edge parallel to
+#: the segment near it, makes the crossings "not clean": the parts are then found by
+#: testing each piece's midpoint instead of alternating sides.
+_CLEAN_EPS = 1e-9
+
+
 @njit(**JIT)
 def _crossings(e, row, x0, y0, x1, y1, ubuf):
     """Parameters u in [0, 1] of the proper crossings of a segment with the edges, written
-    to ``ubuf`` after 0 and 1, sorted; returns how many values ``ubuf`` holds."""
+    to ``ubuf`` after 0 and 1, sorted; returns (how many values ``ubuf`` holds, clean):
+    clean when every crossing is transversal, well inside both the segment and the edge,
+    and no edge near the segment is parallel to it (so the side alternates at each)."""
     ubuf[0] = 0.0
     ubuf[1] = 1.0
     m = 2
+    clean = True
     rx = x1 - x0
     ry = y1 - y0
     lo_x, hi_x = min(x0, x1), max(x0, x1)
@@ -378,11 +396,15 @@ def _crossings(e, row, x0, y0, x1, y1, ubuf):
             sy = e.ed[row, j, E_DY]
             den = rx * sy - ry * sx
             if den == 0.0:
+                clean = False
                 continue
             wx = qx - x0
             wy = qy - y0
             u = (wx * sy - wy * sx) / den
             v = (wx * ry - wy * rx) / den
+            if u >= -_CLEAN_EPS and u <= 1.0 + _CLEAN_EPS and v >= -_CLEAN_EPS and v <= 1.0 + _CLEAN_EPS:
+                if not (u > _CLEAN_EPS and u < 1.0 - _CLEAN_EPS and v > _CLEAN_EPS and v < 1.0 - _CLEAN_EPS):
+                    clean = False
             if u >= 0.0 and u <= 1.0 and v >= 0.0 and v <= 1.0:
                 ubuf[m] = u
                 m += 1
@@ -393,7 +415,7 @@ def _crossings(e, row, x0, y0, x1, y1, ubuf):
             ubuf[k + 1] = ubuf[k]
             k -= 1
         ubuf[k + 1] = u
-    return m
+    return m, clean
 
 
 @njit(**JIT)
@@ -404,20 +426,33 @@ def _grow(a, n):
 
 
 @njit(inline="always", **JIT)
-def _exact_parts(e, row, k, x0, y0, x1, y1, ubuf, pseg, pu0, pu1, npc):
-    """GEO-INGRID exact inside parts [u0, u1] of segment ``k`` (split at its crossings,
-    each part inside as its midpoint), appended to (pseg, pu0, pu1) from ``npc``.
+def _exact_parts(e, row, k, x0, y0, x1, y1, side0, side1, ubuf, pseg, pu0, pu1, npc):
+    """GEO-INGRID exact inside parts [u0, u1] of segment ``k`` (split at its crossings),
+    appended to (pseg, pu0, pu1) from ``npc``. ``side0``/``side1``: whether the start/end
+    is known to be strictly inside (1), strictly outside (0) or unknown (-1). With both
+    known and clean crossings of the right parity the sides alternate at each crossing;
+    otherwise each piece is inside as its midpoint.
     Returns (wholly inside, arrays, new count); a whole segment is not appended."""
-    m = _crossings(e, row, x0, y0, x1, y1, ubuf)
+    m, clean = _crossings(e, row, x0, y0, x1, y1, ubuf)
     start = npc
+    # pieces between consecutive crossings; ubuf[0] = 0 and ubuf[m-1] = 1 after the sort
+    alternate = clean and side0 >= 0 and side1 >= 0 and ((side0 != side1) == ((m - 2) % 2 == 1))
+    for i in range(m - 1):
+        if alternate and not ubuf[i + 1] > ubuf[i]:  # two crossings at one point
+            alternate = False
+    inn = side0 == 1
     for i in range(m - 1):
         ua = ubuf[i]
         ub = ubuf[i + 1]
-        if not ub > ua:
+        if alternate:
+            if i > 0:
+                inn = not inn
+        elif not ub > ua:
             continue
-        um = (ua + ub) / 2.0
-        _, inn = _locate(e, row, x0 + um * (x1 - x0), y0 + um * (y1 - y0), False)
-        if not inn:
+        else:
+            um = (ua + ub) / 2.0
+            _, inn = _locate(e, row, x0 + um * (x1 - x0), y0 + um * (y1 - y0), False)
+        if not inn or not ub > ua:
             continue
         if npc > start and not ua > pu1[npc - 1]:  # adjacent to the previous part: merge
             pu1[npc - 1] = ub
@@ -438,12 +473,16 @@ def _exact_parts(e, row, k, x0, y0, x1, y1, ubuf, pseg, pu0, pu1, npc):
 # Bounds of one fix's signed distance s to R's boundary (negative inside): known (the
 # side is known), inside, lo <= |s| <= hi.
 @njit(**JIT)
-def _disc_bound(cx, cy, cr2, px, py):
+def _disc_bound(cx, cy, cr2, or2, px, py):
+    """Inside the disc in R: inside, at least (radius - rho) from the boundary; outside the
+    circle holding R: outside, at least (rho - its radius) away; else unknown."""
     dx = px - cx
     dy = py - cy
     rho2 = dx * dx + dy * dy
     if rho2 < cr2:
         return True, True, np.sqrt(cr2) - np.sqrt(rho2), np.inf
+    if rho2 > or2:
+        return True, False, np.sqrt(rho2) - np.sqrt(or2), np.inf
     return False, False, 0.0, np.inf
 
 
@@ -463,6 +502,24 @@ def _s_range(known, inside, lo, hi):
     if inside:
         return -hi, -lo
     return lo, hi
+
+
+#: A fix is on a known side of R for the alternating crossings only this far from R's
+#: boundary (the crossing-number test is exact well before that).
+_SIDE_MARGIN_M = 1e-7
+
+
+@njit(**JIT)
+def _side(known, inside, lo, hi, offset, margin):
+    """Side of a fix against the curve at signed distance ``offset`` from R's boundary
+    (0: R itself; tol: B, whose boundary lies within ``margin`` of that curve): 1 strictly
+    inside, 0 strictly outside, -1 not known from the bounds."""
+    smin, smax = _s_range(known, inside, lo, hi)
+    if smax < offset - margin:
+        return 1
+    if smin > offset + margin:
+        return 0
+    return -1
 
 
 @njit(**JIT)
@@ -512,15 +569,15 @@ def _pieces_kernel(sw, fa, fb, x0, y0, x1, y1, length, gidx, disc, tol, mb, cert
         r_done = False
         b_done = False
         if certify:
-            cx, cy, cr2 = disc[0, w], disc[1, w], disc[2, w]
-            # --- bounds at the start fix: taken over from the previous segment, or the disc
+            cx, cy, cr2, or2 = disc[0, w], disc[1, w], disc[2, w], disc[3, w]
+            # --- bounds at the start fix: taken over from the previous segment, or the discs
             if fa[k] == last_fix:
                 k0, i0, lo0, hi0, ex0 = lk, li, llo, lhi, lex
             else:
-                k0, i0, lo0, hi0 = _disc_bound(cx, cy, cr2, x0[k], y0[k])
+                k0, i0, lo0, hi0 = _disc_bound(cx, cy, cr2, or2, x0[k], y0[k])
                 ex0 = False
-            # --- bounds at the end fix: carried along the segment, and the disc
-            k1, i1, lo1, hi1 = _disc_bound(cx, cy, cr2, x1[k], y1[k])
+            # --- bounds at the end fix: carried along the segment, and the discs
+            k1, i1, lo1, hi1 = _disc_bound(cx, cy, cr2, or2, x1[k], y1[k])
             ex1 = False
             if k0 and lo0 - L > 0.0:
                 if k1:
@@ -529,25 +586,34 @@ def _pieces_kernel(sw, fa, fb, x0, y0, x1, y1, length, gidx, disc, tol, mb, cert
                 else:
                     k1, i1, lo1, hi1 = True, i0, lo0 - L, hi0 + L
             r_done, r_in, b_done, b_in = _certify(k0, i0, lo0, hi0, k1, i1, lo1, hi1, L, tol, mb)
-            if not (r_done and b_done):  # measure both ends exactly and try again
-                if not ex0:
-                    k0, i0, lo0, hi0 = _measure(er, row, x0[k], y0[k])
+            if not (r_done and b_done):  # measure the end exactly (the next segment's
+                # start, never wasted) and try again; then the start if still needed
                 k1, i1, lo1, hi1 = _measure(er, row, x1[k], y1[k])
                 ex1 = True
                 r_done, r_in, b_done, b_in = _certify(k0, i0, lo0, hi0, k1, i1, lo1, hi1, L, tol, mb)
+                if not (r_done and b_done) and not ex0:
+                    k0, i0, lo0, hi0 = _measure(er, row, x0[k], y0[k])
+                    r_done, r_in, b_done, b_in = _certify(k0, i0, lo0, hi0, k1, i1, lo1, hi1, L, tol, mb)
             last_fix = fb[k]
             lk, li, llo, lhi, lex = k1, i1, lo1, hi1, ex1
             if r_done:
                 full_r[k] = r_in
             if b_done:
                 full_b[k] = b_in
-        # --- exact parts of the segments the certificates did not settle
+        # --- exact parts of the segments the certificates did not settle; the ends' sides
+        # (1 inside, 0 outside, -1 unknown) where the bounds tell them strictly
+        r_side0, r_side1, b_side0, b_side1 = -1, -1, -1, -1
+        if certify and not (r_done and b_done):
+            r_side0 = _side(k0, i0, lo0, hi0, 0.0, _SIDE_MARGIN_M)
+            r_side1 = _side(k1, i1, lo1, hi1, 0.0, _SIDE_MARGIN_M)
+            b_side0 = _side(k0, i0, lo0, hi0, tol, mb)
+            b_side1 = _side(k1, i1, lo1, hi1, tol, mb)
         if not r_done:
             if L == 0.0:
                 full_r[k] = _point_inside(er, row, x0[k], y0[k])
             elif exact_r:
                 full_r[k], rseg, ru0, ru1, nr = _exact_parts(
-                    er, row, k, x0[k], y0[k], x1[k], y1[k], rbuf, rseg, ru0, ru1, nr)
+                    er, row, k, x0[k], y0[k], x1[k], y1[k], r_side0, r_side1, rbuf, rseg, ru0, ru1, nr)
             else:
                 left_r[k] = True
         if not b_done:
@@ -555,7 +621,7 @@ def _pieces_kernel(sw, fa, fb, x0, y0, x1, y1, length, gidx, disc, tol, mb, cert
                 full_b[k] = _point_inside(eb, row, x0[k], y0[k])
             elif exact_b:
                 full_b[k], bseg, bu0, bu1, nbp = _exact_parts(
-                    eb, row, k, x0[k], y0[k], x1[k], y1[k], bbuf, bseg, bu0, bu1, nbp)
+                    eb, row, k, x0[k], y0[k], x1[k], y1[k], b_side0, b_side1, bbuf, bseg, bu0, bu1, nbp)
             else:
                 left_b[k] = True
     return (full_r, left_r, rseg[:nr], ru0[:nr], ru1[:nr],
