@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
+from numba import njit
 
 from geo.calendar import is_working_day
 from geo.crs import project, project_keyed, projection_key
@@ -65,14 +66,57 @@ _NO_KID = np.zeros(0, dtype=np.int64)
 _STATE_FIELDS = ("gps_on", "app_state", "network", "battery_pct")
 
 
+@njit(cache=True, nogil=True)
+def _valid_fixes(t, w, lon, lat, acc, mock, hb, code, d0, d1, n, n_reasons):
+    """One pass over the sorted items: GEO-VALID rejections in the local day counted per
+    worker and reason (heartbeats are not positions: never rejected), then the valid fixes
+    gathered (t, worker, degrees, accuracy, mock, whether in the local day)."""
+    m = t.shape[0]
+    rej = np.zeros((n, n_reasons))
+    nv = 0
+    for i in range(m):
+        if hb[i]:
+            continue
+        c = code[i]
+        if c > 0:
+            g = w[i]
+            if t[i] >= d0[g] and t[i] < d1[g]:
+                rej[g, c] += 1.0
+            continue
+        nv += 1
+    vt = np.empty(nv)
+    vw = np.empty(nv, np.int64)
+    vlon = np.empty(nv)
+    vlat = np.empty(nv)
+    vacc = np.empty(nv)
+    vmock = np.empty(nv, np.bool_)
+    vin = np.empty(nv, np.bool_)
+    k = 0
+    for i in range(m):
+        if hb[i] or code[i] > 0:
+            continue
+        g = w[i]
+        vt[k] = t[i]
+        vw[k] = g
+        vlon[k] = lon[i]
+        vlat[k] = lat[i]
+        vacc[k] = acc[i]
+        vmock[k] = mock[i]
+        vin[k] = t[i] >= d0[g] and t[i] < d1[g]
+        k += 1
+    return vt, vw, vlon, vlat, vacc, vmock, vin, rej
+
+
 def evaluate_day(day: WorkerDay, params: GeoParams, grids: GridIndex | None = None) -> DayResult:
     """Judge one worker-day (same result as ``evaluate_days([day], ...)[0]``)."""
     return evaluate_days([day], params, grids)[0]
 
 
-def _opt(days: Sequence[WorkerDay], name: str, lens: np.ndarray) -> np.ndarray:
+def _opt(days: Sequence[WorkerDay], name: str, lens: np.ndarray) -> np.ndarray | None:
+    """An optional per-fix column of the batch (NaN where a day lacks it), None if no day
+    has it."""
     if all(getattr(d.fixes, name) is None for d in days):
-        return np.full(int(lens.sum()), np.nan)
+        return None
     parts = []
     for d, k in zip(days, lens.tolist(), strict=True):
         v = getattr(d.fixes, name)
@@ -208,11 +252,13 @@ def _evaluate_batch(
     w_all = np.repeat(ar, lens)
     fin = np.isfinite(t_all)
     identity = bool(fin.all())
-    src = np.arange(t_all.size) if identity else np.flatnonzero(fin)
+    src = None if identity else np.flatnonzero(fin)  # item -> row in *_all (None: the same)
     t, w = (t_all, w_all) if identity else (t_all[src], w_all[src])
     if t.size > 1:
-        bad = (w[1:] == w[:-1]) & (np.diff(t) <= 0)
+        bad = (w[1:] == w[:-1]) & (t[1:] <= t[:-1])
         if bad.any():  # canonical order, so shuffled input gives the same result
+            if src is None:
+                src = np.arange(t_all.size)
             o = np.lexsort((
                 acc_all[src], mock_all[src], lat_all[src], lon_all[src], hb_all[src], t, w,
             ))
@@ -224,23 +270,19 @@ def _evaluate_batch(
         mock, hb, recv = mock_all, hb_all, recv_all
     else:
         lon, lat, acc = lon_all[src], lat_all[src], acc_all[src]
-        mock, hb, recv = mock_all[src], hb_all[src], recv_all[src]
-    in_day = (t >= D0[w]) & (t < D1[w])
+        mock, hb = mock_all[src], hb_all[src]
+        recv = None if recv_all is None else recv_all[src]
 
     # ---------------------------------------------------------------- GEO-VALID
     code = reject_codes(lon, lat, acc, t, recv, params)
-    code[hb] = 0
-    R = len(REASONS)
-    rej = np.bincount(w * R + code, weights=(in_day & (code > 0)), minlength=n * R).reshape(n, R).astype(np.float64)
+    vt, vw, vlon, vlat, vacc, vmock, vin_day, rej = _valid_fixes(
+        t, w, lon, lat, acc, mock, hb, code, D0, D1, n, len(REASONS))
     nonfin = np.bincount(w_all[~fin], minlength=n) if (~fin).any() else np.zeros(n)
     rej[:, 1] += nonfin
 
     # ---------------------------------------------------------------- GEO-SPOOF
-    vsel = np.flatnonzero(~hb & (code == 0))
-    vt, vw, vlon, vlat = t[vsel], w[vsel], lon[vsel], lat[vsel]
     vx, vy = proj_by_worker(vw, vlon, vlat)
-    bits = suspect_bits(vx, vy, vt, mock[vsel], vw, params)
-    vin_day = in_day[vsel]
+    bits = suspect_bits(vx, vy, vt, vmock, vw, params)
     sus_idx = np.flatnonzero((bits > 0) & vin_day)
 
     # ---------------------------------------------------------------- usable fixes, segments
@@ -252,7 +294,7 @@ def _evaluate_batch(
     uend = np.searchsorted(uw, ar, side="right")
     # GEO-SPOOF review flags on the usable fixes (bits 0): they exclude nothing
     ios = np.array([d.platform == "ios" for d in days], dtype=bool)
-    rf = review_flags(vx, vy, vt, acc[vsel], vw, vin_day, params, ios, skip=bits, ios_by_worker=True)
+    rf = review_flags(vx, vy, vt, vacc, vw, vin_day, params, ios, skip=bits, ios_by_worker=True)
     rf_lim = np.searchsorted(vw[rf.at], np.arange(n + 1), side="left")
 
     # ---------------------------------------------------------------- GEO-STILL
@@ -300,11 +342,10 @@ def _evaluate_batch(
     )
 
     # ---------------------------------------------------------------- GEO-PHONEOFF, NB-ONLINE
-    src_w_local = src - offs[w]
-
     def state(k: int) -> dict | None:
-        f = days[int(w[k])].fixes
-        j = int(src_w_local[k])
+        wk = int(w[k])
+        f = days[wk].fixes
+        j = (k if identity else int(src[k])) - int(offs[wk])  # the item's row in its day
         st = {name: getattr(f, name)[j] for name in _STATE_FIELDS if getattr(f, name) is not None}
         return st or None
 

@@ -11,6 +11,7 @@ Heartbeats are not positions and are not judged here.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from geo.types import (
     REJECT_ACCURACY,
@@ -52,19 +53,36 @@ def reject_codes(
     t : device time, POSIX seconds.
     received_at : server receive time, POSIX seconds (NaN or None when unknown).
     """
-    code = np.zeros(lon.shape[0], dtype=np.int8)
+    f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (lon, lat, accuracy_m, t)]
+    recv = _NO_RECV if received_at is None else np.ascontiguousarray(received_at, dtype=np.float64)
+    return _reject_kernel(*f64, recv, float(params.max_accuracy_m), float(params.max_future_s))
 
-    def put(mask: np.ndarray, k: int) -> None:
-        code[(code == 0) & mask] = k
 
-    put(~(np.isfinite(lon) & np.isfinite(lat) & np.isfinite(t)), 1)
-    with np.errstate(invalid="ignore"):
-        put((lat < -90.0) | (lat > 90.0), 2)
-        put((lon < -180.0) | (lon > 180.0), 3)
-        put((lon == 0.0) & (lat == 0.0), 4)
-        put(accuracy_m > params.max_accuracy_m, 5)
-        if received_at is not None:
-            put(t - received_at > params.max_future_s, 6)
+_NO_RECV = np.zeros(0)
+
+
+@njit(cache=True, nogil=True)
+def _reject_kernel(lon, lat, acc, t, recv, max_acc, max_future):
+    """The first failing test of each fix, in the order of REASONS (one compiled pass).
+    Comparisons with NaN are false, so unknown accuracy and receive time pass."""
+    n = lon.shape[0]
+    code = np.zeros(n, dtype=np.int8)
+    has_recv = recv.shape[0] == n
+    for i in range(n):
+        lo = lon[i]
+        la = lat[i]
+        if not (np.isfinite(lo) and np.isfinite(la) and np.isfinite(t[i])):
+            code[i] = 1
+        elif la < -90.0 or la > 90.0:
+            code[i] = 2
+        elif lo < -180.0 or lo > 180.0:
+            code[i] = 3
+        elif lo == 0.0 and la == 0.0:
+            code[i] = 4
+        elif acc[i] > max_acc:
+            code[i] = 5
+        elif has_recv and t[i] - recv[i] > max_future:
+            code[i] = 6
     return code
 
 
