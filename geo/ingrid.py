@@ -816,7 +816,9 @@ def _segments_kernel(x, y, t, w, lon, lat, in_day, skip, d0, d1, max_gap_s, max_
             x1[ns] = x[i]
             y1[ns] = y[i]
             dt = t[i] - ut[p]
-            ln = np.hypot(x[i] - ux[p], y[i] - uy[p])
+            ddx = x[i] - ux[p]
+            ddy = y[i] - uy[p]
+            ln = np.sqrt(ddx * ddx + ddy * ddy)  # not hypot: as exact here, 2x cheaper
             sdt[ns] = dt
             slen[ns] = ln
             v = ln / dt if dt > 0 else (np.inf if ln > 0 else 0.0)
