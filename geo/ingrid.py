@@ -47,10 +47,11 @@ import numpy as np
 import shapely
 from numba import njit
 
+from geo.jit import JIT
+
 RULE_ID = "GEO-INGRID"
-#: Compiled once per machine (cached in __pycache__), released GIL, no fastmath: the
-#: kernels give the same floating-point results as the plain arithmetic they replace.
-JIT = {"cache": True, "nogil": True}
+# The kernels' options are in geo.jit (no fastmath: they give the same floating-point
+# results as the plain arithmetic they replace).
 
 #: Half-width of the band around the boundary used by :func:`classify` (a coarse
 #: classification for diagnostics; the engine uses the distance certificates).

@@ -27,7 +27,7 @@ import numpy as np
 import shapely
 from numba import njit
 
-from geo.ingrid import JIT
+from geo.jit import JIT
 from geo.types import GridIndex, OffPost
 
 RULE_ID = "GEO-OFFPOST"

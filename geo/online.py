@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from geo.ingrid import JIT
+from geo.jit import JIT
 
 RULE_ID = "NB-ONLINE"
 

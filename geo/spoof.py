@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from geo.ingrid import JIT
+from geo.jit import JIT
 from geo.types import (
     FLAG_CONSTANT_ACCURACY,
     FLAG_JUMP,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from geo.jit import JIT
 from geo.types import (
     REJECT_ACCURACY,
     REJECT_FUTURE,
@@ -61,7 +62,7 @@ def reject_codes(
 _NO_RECV = np.zeros(0)
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT)
 def _reject_kernel(lon, lat, acc, t, recv, max_acc, max_future):
     """The first failing test of each fix, in the order of REASONS (one compiled pass).
     Comparisons with NaN are false, so unknown accuracy and receive time pass."""
