@@ -74,7 +74,7 @@ SMALL_BLOCK = 8
 SMALL_BLOCK_MAX_EDGES = 128
 #: Up to this many edges per polygon the kernels loop over all edges without looking at
 #: the block boxes (cheaper for small polygons); above, they skip the blocks far away.
-MAX_COLUMN_EDGES = 32
+MAX_COLUMN_EDGES = 16
 #: Above this many edges per polygon the exact parts come from GEOS overlay (the reference
 #: path; the compiled edge tests win for every grid size measured).
 MAX_NUMPY_EDGES = 1 << 20
