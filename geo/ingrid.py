@@ -17,14 +17,19 @@ the batch, in order, each worker's segments one after the other:
    for B) than its length allows cannot reach that level: it is wholly on one side. Lower
    and upper bounds of each end's distance are enough, and most ends get them for free:
    from a disc inside R per grid (a point at ρ from its centre is at least r - ρ inside),
+   a circle about the same centre holding R (a point at ρ > R' is at least ρ - R' outside),
    or carried over from the previous fix (a fix s metres on from one d metres from the
    boundary is at least d - s and at most d + s from it, on the same side). Only when those
-   bounds do not settle the segment are both ends measured exactly (one loop over R's
-   edges: distance to every edge and the crossing number).
+   bounds do not settle the segment is its end measured exactly (one loop over R's edges:
+   distance to every edge and the crossing number; the next segment starts there), and
+   then its start if still needed.
 2. *Exact crossings* for the segments that remain (near the boundary, or long): the
    parameters u in [0, 1] where the segment properly crosses an edge of R (or B) split it
-   into parts, each inside or outside as its midpoint (crossing number, closed); adjacent
-   inside parts are merged.
+   into parts. When both ends' sides are known from their distance bounds and every
+   crossing is clean (transversal, not within 1e-9 of an edge's or the segment's ends, no
+   parallel edge near the segment) and their count has the right parity, the parts
+   alternate in and out; otherwise each part is inside or outside as its midpoint
+   (crossing number, closed). Adjacent inside parts are merged.
 
 Edge tables (:class:`Edges`) hold every ring of each polygon (holes and the parts of a
 MultiPolygon need nothing special) with a bounding box per block of edges, so points and
