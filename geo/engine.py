@@ -369,8 +369,13 @@ def _evaluate_batch(
 
     # ---------------------------------------------------------------- results
     sus_w = vw[sus_idx]
-    sus_starts = np.searchsorted(sus_w, ar, side="left")
-    sus_ends = np.searchsorted(sus_w, ar, side="right")
+    sus_lim = np.searchsorted(sus_w, np.arange(n + 1), side="left").tolist()
+    reasons = {int(v): reasons_of(int(v)) for v in np.unique(bits[sus_idx])}
+    sus_all = [
+        SuspectFix(t=a_, lon=b_, lat=c_, reasons=reasons[d_])
+        for a_, b_, c_, d_ in zip(vt[sus_idx].tolist(), vlon[sus_idx].tolist(), vlat[sus_idx].tolist(),
+                                  bits[sus_idx].tolist(), strict=True)
+    ]
     counted_b = sec_buf["counted"]
     counted_r = sec_raw["counted"]
     # whole seconds (round half to even, as round()) as Python ints, all at once
@@ -379,6 +384,7 @@ def _evaluate_batch(
     lost_all = {k: np.rint(sec_buf[k]).astype(np.int64).tolist() for k in ("gap", "speed", "still", "suspect")}
     still_any = (sec_buf["still"] > 0).tolist()
     rej_int = rej.astype(np.int64).tolist()
+    rej_any = (rej[:, 1:] > 0).any(axis=1).tolist()
     duty_int = np.rint(duty_s).astype(np.int64).tolist()
     used_int = used.astype(np.int64).tolist()
     req_int = {r: int(round(v)) for r, v in params.required_patrol_s.items()}
@@ -442,16 +448,13 @@ def _evaluate_batch(
                 required=required, times=np.zeros(0), distance_m=np.zeros(0),
                 accuracy_m=np.zeros(0), radius_m=None, max_accuracy_m=0.0, deadline_t=None,
             )
-        sf = tuple(
-            SuspectFix(t=float(vt[j]), lon=float(vlon[j]), lat=float(vlat[j]), reasons=reasons_of(int(bits[j])))
-            for j in sus_idx[sus_starts[i]:sus_ends[i]]
-        )
+        sf = tuple(sus_all[sus_lim[i]:sus_lim[i + 1]])
         results.append(DayResult(
             worker_id=d.worker_id, date=d.date, role=role, grid_id=d.grid_id, working_day=wk,
             patrols=patrols, signin=signin, offpost=tuple(offp[i]), phone_off=tuple(poff[i]),
             suspect_fixes=sf,
             spoof_flags=spoof_flags_of(rf, rf_lim[i], rf_lim[i + 1], vt, vlon, vlat),
-            rejected={REASONS[k]: c for k, c in enumerate(rej_int[i]) if k > 0 and c > 0},
+            rejected={REASONS[k]: c for k, c in enumerate(rej_int[i]) if k > 0 and c > 0} if rej_any[i] else {},
             fixes_used=used_int[i],
             online_rate=float(online_s[i] / duty_s[i]) if duty_s[i] > 0 else None,
             duty_s=duty_int[i],
