@@ -16,7 +16,8 @@ Measured side by side in one run:
 (d) raw ``shapely.contains_xy`` over the same points: the floor for point-in-polygon work.
 
 Run: ``uv run python bench/geo_bench.py [--workers N] [--vertices 20|500] [--quick]``
-(``--loop-workers N``: the subset timed for (b) and (b2));
+(``--loop-workers N``: the subset timed for (b) and (b2); ``--repeat N``: runs of (a), (b) and
+(d), the best kept);
 ``--processes 2`` also times the engine on two forked processes (wall clock), reported
 apart from the one-core figures.
 Prints a table and writes ``bench/out/geo_bench.json``.
@@ -445,7 +446,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--mp-workers", type=int, default=50)
     ap.add_argument("--chunk", type=int, default=5000, help="worker-days per evaluate_days call")
     ap.add_argument("--no-memory", action="store_true")
-    ap.add_argument("--repeat", type=int, default=3, help="engine and contains_xy runs (best kept)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of the engine, the per-point loop (b) and contains_xy (best kept)")
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                     help="process CPU time (default; fair on a shared machine) or wall time")
     ap.add_argument("--processes", type=int, default=0,
