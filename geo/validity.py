@@ -56,6 +56,8 @@ def reject_codes(
     """
     f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (lon, lat, accuracy_m, t)]
     recv = _NO_RECV if received_at is None else np.ascontiguousarray(received_at, dtype=np.float64)
+    if received_at is not None and recv.shape != f64[0].shape:
+        raise ValueError(f"received_at has {recv.shape[0]} values for {f64[0].shape[0]} fixes")
     return _reject_kernel(*f64, recv, float(params.max_accuracy_m), float(params.max_future_s))
 
 
@@ -68,7 +70,7 @@ def _reject_kernel(lon, lat, acc, t, recv, max_acc, max_future):
     Comparisons with NaN are false, so unknown accuracy and receive time pass."""
     n = lon.shape[0]
     code = np.zeros(n, dtype=np.int8)
-    has_recv = recv.shape[0] == n
+    has_recv = recv.shape[0] > 0
     for i in range(n):
         lo = lon[i]
         la = lat[i]

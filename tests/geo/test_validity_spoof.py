@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from geo.engine import evaluate_day
 from geo.types import (
@@ -19,6 +20,7 @@ from geo.types import (
     SUSPECT_SPIKE,
     Fixes,
 )
+from geo.validity import reject_codes
 from tests.geo.conftest import T, worker_day
 
 FIELDS = ("t", "lon", "lat", "accuracy_m", "speed_mps", "mock", "is_heartbeat")
@@ -113,3 +115,16 @@ def test_geo_spoof_still_phone_not_frozen(world, params):
     n = 30
     f = world.fixes(T(9) + np.arange(n) * 30.0, np.full(n, 500.0), np.full(n, 500.0))
     assert evaluate_day(worker_day(world, f), params).suspect_fixes == ()
+
+
+def test_geo_valid_receive_times_must_match_the_fixes(params):
+    """GEO-VALID: ``received_at`` of another length than the fixes is an error, not ignored."""
+
+    one = np.array([121.0, 121.0])
+    lat = np.array([31.9, 31.9])
+    acc = np.array([5.0, 5.0])
+    t = np.array([100.0, 1000.0])
+    codes = reject_codes(one, lat, acc, t, np.array([100.0, 100.0]), params)
+    assert codes.tolist() == [0, 6]  # 900 s ahead of its receive time: REJECT_FUTURE
+    with pytest.raises(ValueError, match="received_at has 1 values for 2 fixes"):
+        reject_codes(one, lat, acc, t, np.array([100.0]), params)
