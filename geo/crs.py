@@ -235,6 +235,14 @@ _SERIES_MAX_DLON = 10.0
 _SERIES_MAX_DPHI = 0.05
 
 
+@njit(inline="always", **JIT)
+def _meridian(phi, s, c, e0, e1, e2, e3, e4):
+    """Meridian distance (in units of the semi-major axis) at latitude ``phi`` radians, with
+    s = sin(phi), c = cos(phi): Evenden's series, PROJ's classic ``pj_mlfn``."""
+    ss = s * s
+    return e0 * phi - c * s * (e1 + ss * (e2 + ss * (e3 + ss * e4)))
+
+
 @njit(**JIT)
 def _tmerc_run(lon, lat, lon_0, p0, s0, c0, ml0, e0, e1, e2, e3, e4, es, esp, a, x, y, ok):
     """The points in the projection centred on (lon_0, p0 radians): Snyder's
@@ -269,7 +277,7 @@ def _tmerc_run(lon, lat, lon_0, p0, s0, c0, ml0, e0, e1, e2, e3, e4, es, esp, a,
             1.0 - t + n + 0.05 * als * (
                 5.0 + t * (t - 18.0) + n * (14.0 - 58.0 * t)
                 + (1.0 / 42.0) * als * (61.0 + t * (t * (179.0 - t) - 479.0)))))
-        ml = e0 * (p0 + d) - cp * sp * (e1 + ss * (e2 + ss * (e3 + ss * e4)))
+        ml = _meridian(p0 + d, sp, cp, e0, e1, e2, e3, e4)
         y[i] = a * (ml - ml0 + sp * al * lam * 0.5 * (1.0 + (1.0 / 12.0) * als * (
             5.0 - t + n * (9.0 + 4.0 * n) + (1.0 / 30.0) * als * (
                 61.0 + t * (t - 58.0) + n * (270.0 - 330.0 * t)
@@ -291,8 +299,7 @@ def _tmerc_fwd(lon, lat, kid, lon_0, lat_0, en, es, esp, a, x, y, ok):
         p0[k] = lat_0[k] * d2r
         s0[k] = np.sin(p0[k])
         c0[k] = np.cos(p0[k])
-        ml0[k] = en[0] * p0[k] - c0[k] * s0[k] * (
-            en[1] + s0[k] * s0[k] * (en[2] + s0[k] * s0[k] * (en[3] + s0[k] * s0[k] * en[4])))
+        ml0[k] = _meridian(p0[k], s0[k], c0[k], en[0], en[1], en[2], en[3], en[4])
     n = lon.size
     i0 = 0
     while i0 < n:  # runs of points with the same centre (a worker's fixes): vectorised
@@ -320,16 +327,16 @@ def project(lon, lat, key: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]
     so the answer is PROJ's everywhere.
     """
     shape = np.shape(lon)
-    x, y = project_keyed(lon, lat, _NO_KID, [key])
+    x, y = project_keyed(lon, lat, None, [key])
     return x.reshape(shape), y.reshape(shape)
 
 
-def project_keyed(lon, lat, kid: np.ndarray, keys) -> tuple[np.ndarray, np.ndarray]:
+def project_keyed(lon, lat, kid: np.ndarray | None, keys) -> tuple[np.ndarray, np.ndarray]:
     """:func:`project` of many points at once, point i in the projection of ``keys[kid[i]]``
-    (1-d arrays; an empty ``kid`` puts every point in ``keys[0]``)."""
+    (1-d arrays; ``kid`` None puts every point in ``keys[0]``)."""
     lon_a = np.ascontiguousarray(np.ravel(np.asarray(lon, np.float64)))
     lat_a = np.ascontiguousarray(np.ravel(np.asarray(lat, np.float64)))
-    kid = np.ascontiguousarray(kid, dtype=np.int64)
+    kid = _NO_KID if kid is None else np.ascontiguousarray(kid, dtype=np.int64)
     k = np.asarray(keys, dtype=np.float64).reshape(-1, 2)
     x = np.empty(lon_a.size)
     y = np.empty(lon_a.size)

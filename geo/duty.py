@@ -14,6 +14,8 @@ import datetime as dt
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from geo.intervals import subtract_list
 from geo.types import Exemption, Place, WorkerDay
 
@@ -53,6 +55,18 @@ def duty_intervals(
     for a, b in base:
         out.extend(subtract_list(a, b, cuts) if cuts else [(a, b)])
     return [(a, b) for a, b in out if b > a]
+
+
+def duty_table(duty: list[list[tuple[float, float]]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-worker duty intervals as two (workers, k) arrays of starts and ends, padded
+    with empty (0, 0) intervals."""
+    kd = max(1, max((len(iv) for iv in duty), default=0))
+    d0 = np.zeros((len(duty), kd))
+    d1 = np.zeros((len(duty), kd))
+    for i, iv in enumerate(duty):
+        for j, (a, b) in enumerate(iv):
+            d0[i, j], d1[i, j] = a, b
+    return d0, d1
 
 
 def allowed_places(day: WorkerDay) -> list[tuple[Place, float, float]]:

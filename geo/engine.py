@@ -27,7 +27,14 @@ from numba import njit
 
 from geo.calendar import is_working_day
 from geo.crs import project, project_keyed, projection_key
-from geo.duty import allowed_places, covering_exemption, day_bounds, duty_intervals, local_instant
+from geo.duty import (
+    allowed_places,
+    covering_exemption,
+    day_bounds,
+    duty_intervals,
+    duty_table,
+    local_instant,
+)
 from geo.ingrid import (
     LOST_NAMES,
     inside_pieces,
@@ -63,8 +70,9 @@ RULE_IDS = (
 #: Largest number of worker-days judged in one vectorised pass.
 MAX_BATCH = 1000
 
-_NO_KID = np.zeros(0, dtype=np.int64)
 _STATE_FIELDS = ("gps_on", "app_state", "network", "battery_pct")
+#: ``PatrolResult.lost_s`` keys, in their order
+_LOST_KEYS = ("gap", "speed", "still", "suspect")
 
 
 @njit(**JIT)
@@ -201,12 +209,7 @@ def _evaluate_batch(
         if iv is None:
             iv = duty_of_date[(d.date, wk)] = duty_intervals(d, params.duty_windows, tz, wk)
         duty.append(iv)
-    kd = max(1, max(len(x) for x in duty))
-    DM0 = np.zeros((n, kd))
-    DM1 = np.zeros((n, kd))
-    for i, iv in enumerate(duty):
-        for j, (a, b) in enumerate(iv):
-            DM0[i, j], DM1[i, j] = a, b
+    DM0, DM1 = duty_table(duty)
     duty_s = (DM1 - DM0).sum(axis=1)
 
     # ---------------------------------------------------------------- grids, GEO-CRS
@@ -238,7 +241,7 @@ def _evaluate_batch(
     wkid = ukid[widx]
 
     def proj_by_worker(w: np.ndarray, lon: np.ndarray, lat: np.ndarray):
-        return project_keyed(lon, lat, _NO_KID if len(keyset) == 1 else wkid[w], keyset)
+        return project_keyed(lon, lat, None if len(keyset) == 1 else wkid[w], keyset)
 
     # ---------------------------------------------------------------- items, sorted
     lens = np.fromiter((len(d.fixes) for d in days), dtype=np.int64, count=n)
@@ -381,10 +384,9 @@ def _evaluate_batch(
     # whole seconds (round half to even, as round()) as Python ints, all at once
     in_grid_all = np.rint(counted_b).astype(np.int64).tolist()
     tol_all = np.rint(counted_b - counted_r).astype(np.int64).tolist()
-    lost_all = {k: np.rint(sec_buf[k]).astype(np.int64).tolist() for k in ("gap", "speed", "still", "suspect")}
+    lost_all = {k: np.rint(sec_buf[k]).astype(np.int64).tolist() for k in _LOST_KEYS}
     still_any = (sec_buf["still"] > 0).tolist()
     rej_int = rej.astype(np.int64).tolist()
-    rej_any = (rej[:, 1:] > 0).any(axis=1).tolist()
     duty_int = np.rint(duty_s).astype(np.int64).tolist()
     used_int = used.astype(np.int64).tolist()
     req_int = {r: int(round(v)) for r, v in params.required_patrol_s.items()}
@@ -407,8 +409,7 @@ def _evaluate_batch(
                 part = [(max(ws, x), min(we, y)) for x, y in base_duty if min(we, y) > max(ws, x)]
                 exempt = covering_exemption(d, part or [(ws, we)])
             started = any(ws <= s.start < we for s in d.patrol_sessions)
-            lost = {"gap": lost_all["gap"][i][k], "speed": lost_all["speed"][i][k],
-                    "still": lost_all["still"][i][k], "suspect": lost_all["suspect"][i][k]}
+            lost = {key: lost_all[key][i][k] for key in _LOST_KEYS}
             status_ = patrol_status(
                 working=wk, in_grid_s=in_grid, required_s=req, exemption=exempt,
                 started_in_app=started, performed_min_s=params.performed_min_in_grid_s,
@@ -454,7 +455,7 @@ def _evaluate_batch(
             patrols=patrols, signin=signin, offpost=tuple(offp[i]), phone_off=tuple(poff[i]),
             suspect_fixes=sf,
             spoof_flags=spoof_flags_of(rf, rf_lim[i], rf_lim[i + 1], vt, vlon, vlat),
-            rejected={REASONS[k]: c for k, c in enumerate(rej_int[i]) if k > 0 and c > 0} if rej_any[i] else {},
+            rejected={REASONS[k]: c for k, c in enumerate(rej_int[i]) if k > 0 and c > 0},
             fixes_used=used_int[i],
             online_rate=float(online_s[i] / duty_s[i]) if duty_s[i] > 0 else None,
             duty_s=duty_int[i],

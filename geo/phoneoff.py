@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from geo.duty import duty_table
 from geo.intervals import subtract_list
 from geo.types import PhoneOff
 
@@ -96,13 +97,9 @@ def phone_off_intervals(
     out: list[list[PhoneOff]] = [[] for _ in range(n)]
     cw, ca, cb, bef, aft = silence_candidates(t, w, n, min_s)
     cand = np.flatnonzero(cw >= 0)
-    if cand.size:  # only silences overlapping a duty interval by min_s can count
-        kd = max(1, max(len(iv) for iv in duty))
-        dm0 = np.full((n, kd), np.inf)
-        dm1 = np.full((n, kd), -np.inf)
-        for i, iv in enumerate(duty):
-            for j, (d0, d1) in enumerate(iv):
-                dm0[i, j], dm1[i, j] = d0, d1
+    if cand.size:  # only silences overlapping a duty interval by min_s can count (a
+        # necessary test: the (0, 0) padding overlaps nothing by more than 0)
+        dm0, dm1 = duty_table(duty)
         cwk = cw[cand]
         over = np.minimum(cb[cand, None], dm1[cwk]) - np.maximum(ca[cand, None], dm0[cwk])
         cand = cand[(over >= min_s).any(axis=1)]
