@@ -824,7 +824,7 @@ def _segments_kernel(x, y, t, w, lon, lat, in_day, skip, d0, d1, max_gap_s, max_
             dt = t[i] - ut[p]
             ddx = x[i] - ux[p]
             ddy = y[i] - uy[p]
-            ln = np.sqrt(ddx * ddx + ddy * ddy)  # not hypot: as exact here, 2x cheaper
+            ln = np.sqrt(ddx * ddx + ddy * ddy)  # not libm's hypot (~12 ns): within an ulp
             sdt[ns] = dt
             slen[ns] = ln
             v = ln / dt if dt > 0 else (np.inf if ln > 0 else 0.0)
