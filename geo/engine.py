@@ -307,8 +307,7 @@ def _evaluate_batch(
 
     # ---------------------------------------------------------------- GEO-INGRID
     p_raw, p_buf = inside_pieces(gs, sw, x0, y0, x1, y1, a, b, seg_len)
-    sec_buf = window_seconds(p_buf, sw, t0, t1, status, cut, W0, W1)
-    sec_raw = window_seconds(p_raw, sw, t0, t1, status, cut, W0, W1, counted_only=True)
+    sec_buf, counted_r = window_seconds(p_buf, p_raw, sw, t0, t1, status, cut, W0, W1)
 
     # ---------------------------------------------------------------- GEO-OFFPOST
     office = np.full((n, 3), np.nan)
@@ -380,7 +379,6 @@ def _evaluate_batch(
                                   bits[sus_idx].tolist(), strict=True)
     ]
     counted_b = sec_buf["counted"]
-    counted_r = sec_raw["counted"]
     # whole seconds (round half to even, as round()) as Python ints, all at once
     in_grid_all = np.rint(counted_b).astype(np.int64).tolist()
     tol_all = np.rint(counted_b - counted_r).astype(np.int64).tolist()

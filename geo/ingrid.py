@@ -669,7 +669,7 @@ def _exact_pieces(polys, seg, x0, y0, x1, y1):
 
 @dataclass(frozen=True)
 class Pieces:
-    """Segments inside a polygon: ``full`` (sorted ids of segments wholly inside) and the
+    """Segments inside a polygon: ``full`` (bool per segment: wholly inside) and the
     partial pieces ``seg, u0, u1`` (0 <= u0 < u1 <= 1, sorted by segment then u)."""
 
     full: np.ndarray
@@ -729,7 +729,7 @@ def inside_pieces(
             pseg, pu0, pu1 = (np.concatenate(v) for v in ((pseg, gseg), (pu0, gu0), (pu1, gu1)))
             order = np.lexsort((pu0, pseg))
             pseg, pu0, pu1 = pseg[order], pu0[order], pu1[order]
-        res.append(Pieces(np.flatnonzero(full), pseg, pu0, pu1))
+        res.append(Pieces(full, pseg, pu0, pu1))
     return res[0], res[1]
 
 
@@ -886,42 +886,60 @@ def segments(
     return Segments(*out[:9], out[8] + 1, *out[9:])
 
 
+@njit(inline="always", **JIT)
+def _add_windows(acc, g, ta, tb, st, cut, w0, w1):
+    """Add [ta, tb] of a segment of status ``st`` to ``acc[name, g, window]``."""
+    for j in range(w0.shape[1]):
+        lo = max(ta, w0[g, j])
+        hi = min(tb, w1[g, j])
+        ov = max(hi - lo, 0.0)
+        if st == 0:  # COUNTED, up to the GEO-STILL cut
+            counted = max(min(hi, cut) - lo, 0.0)
+            acc[0, g, j] += counted
+            acc[1, g, j] += ov - counted
+        else:  # lost: LOST_SUSPECT 1 -> row 2, LOST_GAP 2 -> 3, LOST_SPEED 3 -> 4
+            acc[1 + st, g, j] += ov
+
+
 @njit(**JIT)
-def _window_sums_kernel(full, pseg, pu0, pu1, sw, t0, t1, status, cut, w0, w1, n, counted_only):
-    """GEO-INGRID seconds per (name, worker, window); rows as ``_SUM_NAMES``. Whole
-    segments and partial pieces are summed apart, then added (the order of the sums)."""
+def _window_sums_kernel(full_b, bseg, bu0, bu1, full_r, rseg, ru0, ru1, sw, t0, t1, status, cut, w0, w1, n):
+    """GEO-INGRID seconds per (name, worker, window) in B (rows as ``_SUM_NAMES``) and the
+    counted seconds in R, in one pass over the segments. Whole segments and partial pieces
+    are summed apart, then added (the order of the sums)."""
     k = w0.shape[1]
-    acc = np.zeros((2, 5, n, k))
-    for grp in range(2):
-        m = full.shape[0] if grp == 0 else pseg.shape[0]
-        for q in range(m):
-            s = full[q] if grp == 0 else pseg[q]
-            g = sw[s]
-            if grp == 0:
-                ta = t0[s]
-                tb = t1[s]
-            else:
-                d = t1[s] - t0[s]
-                ta = t0[s] + pu0[q] * d
-                tb = t0[s] + pu1[q] * d
-            st = status[s]
-            if counted_only and st != 0:
-                continue
-            for j in range(k):
-                lo = max(ta, w0[g, j])
-                hi = min(tb, w1[g, j])
-                ov = max(hi - lo, 0.0)
-                if st == 0:  # COUNTED, up to the GEO-STILL cut
-                    counted = max(min(hi, cut[s]) - lo, 0.0)
-                    acc[grp, 0, g, j] += counted
-                    acc[grp, 1, g, j] += ov - counted
-                else:  # lost: LOST_SUSPECT 1 -> row 2, LOST_GAP 2 -> 3, LOST_SPEED 3 -> 4
-                    acc[grp, 1 + st, g, j] += ov
-    return acc[0] + acc[1]
+    acc = np.zeros((2, 5, n, k))  # B: whole segments, pieces
+    acr = np.zeros((2, 5, n, k))  # R: the same (only the counted row is used)
+    qb = 0
+    qr = 0
+    nb = bseg.shape[0]
+    nr = rseg.shape[0]
+    for s in range(sw.shape[0]):
+        g = sw[s]
+        a = t0[s]
+        b = t1[s]
+        d = b - a
+        st = status[s]
+        c = cut[s]
+        if full_b[s]:
+            _add_windows(acc[0], g, a, b, st, c, w0, w1)
+        while qb < nb and bseg[qb] == s:
+            _add_windows(acc[1], g, a + bu0[qb] * d, a + bu1[qb] * d, st, c, w0, w1)
+            qb += 1
+        if st == 0:
+            if full_r[s]:
+                _add_windows(acr[0], g, a, b, st, c, w0, w1)
+            while qr < nr and rseg[qr] == s:
+                _add_windows(acr[1], g, a + ru0[qr] * d, a + ru1[qr] * d, st, c, w0, w1)
+                qr += 1
+        else:
+            while qr < nr and rseg[qr] == s:
+                qr += 1
+    return acc[0] + acc[1], acr[0, 0] + acr[1, 0]
 
 
 def window_seconds(
-    pieces: Pieces,
+    buffered: Pieces,
+    raw: Pieces,
     sw: np.ndarray,
     t0: np.ndarray,
     t1: np.ndarray,
@@ -929,24 +947,24 @@ def window_seconds(
     cut: np.ndarray,
     w0: np.ndarray,
     w1: np.ndarray,
-    counted_only: bool = False,
-) -> dict[str, np.ndarray]:
-    """Seconds inside the polygon per worker and window, split into counted and lost.
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Seconds inside the polygons per worker and window, split into counted and lost.
 
     Each piece is mapped to time ``t0 + u (t1 - t0)`` and clipped to the windows
     ``w0[w, k], w1[w, k]``. Counted segments count up to their GEO-STILL ``cut`` time; the
-    rest is lost to ``still``. Returns arrays of shape (workers, windows) keyed by
-    "counted", "still", "gap", "speed", "suspect" (only "counted" is filled when
-    ``counted_only``).
+    rest is lost to ``still``. Returns, for the ``buffered`` pieces, arrays of shape
+    (workers, windows) keyed by "counted", "still", "gap", "speed", "suspect", and the
+    counted seconds of the ``raw`` pieces (same shape). Pieces must be sorted by segment.
     """
     f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (t0, t1, cut, w0, w1)]
-    acc = _window_sums_kernel(
-        np.ascontiguousarray(pieces.full, dtype=np.int64),
-        np.ascontiguousarray(pieces.seg, dtype=np.int64),
-        np.ascontiguousarray(pieces.u0, dtype=np.float64),
-        np.ascontiguousarray(pieces.u1, dtype=np.float64),
-        np.ascontiguousarray(sw, dtype=np.int64), f64[0], f64[1],
-        np.ascontiguousarray(status, dtype=np.int8), f64[2], f64[3], f64[4],
-        int(w0.shape[0]), bool(counted_only),
+    pieces = []
+    for p in (buffered, raw):
+        pieces += [
+            np.ascontiguousarray(p.full, dtype=np.bool_), np.ascontiguousarray(p.seg, dtype=np.int64),
+            np.ascontiguousarray(p.u0, dtype=np.float64), np.ascontiguousarray(p.u1, dtype=np.float64),
+        ]
+    acc, counted_raw = _window_sums_kernel(
+        *pieces, np.ascontiguousarray(sw, dtype=np.int64), f64[0], f64[1],
+        np.ascontiguousarray(status, dtype=np.int8), f64[2], f64[3], f64[4], int(w0.shape[0]),
     )
-    return {name: acc[i] for i, name in enumerate(_SUM_NAMES)}
+    return {name: acc[i] for i, name in enumerate(_SUM_NAMES)}, counted_raw

@@ -213,7 +213,8 @@ def offpost_intervals(
     sw, t0, t1, x0..y1 : segments (worker, POSIX s, metres).
     ulon, ulat, fa, fb : WGS-84 degrees of the usable fixes and each segment's end fixes.
     known : segments with gap <= ``max_gap_s``.
-    inside_* : GEO-INGRID full segments and pieces inside the buffered grid.
+    inside_* : GEO-INGRID's pieces inside the buffered grid: wholly inside (bool per
+        segment), and the partial pieces.
     office_xyr : (workers, 3) office centre in metres and radius_m (NaN: none).
     places : (worker, x_m, y_m, radius_m, start, end) of approved field-duty places.
     duty0, duty1 : (workers, k) duty intervals, POSIX s (empty ones have start == end).
@@ -222,8 +223,7 @@ def offpost_intervals(
     out: list[list[OffPost]] = [[] for _ in range(n)]
     if sw.size == 0:
         return out
-    full = np.zeros(sw.size, dtype=bool)
-    full[inside_full] = True
+    full = np.ascontiguousarray(inside_full, dtype=np.bool_)
     # field-duty places per worker (rows x, y, radius, start, end), in the order given
     pw = np.array([p[0] for p in places], dtype=np.int64)
     pl = np.array([p[1:] for p in places], dtype=np.float64).reshape(-1, 5)
