@@ -110,6 +110,40 @@ class Edges:
 
 
 
+@njit(**JIT)
+def _edge_fill(xy, ridx, rown, counts, width, bs):
+    """The padded edge table from the ring coordinates (rings grouped by polygon, in order):
+    an edge joins consecutive coordinates of one ring."""
+    u = counts.shape[0]
+    x0 = np.full((u, width), np.nan)
+    y0 = np.full((u, width), np.nan)
+    x1 = np.full((u, width), np.nan)
+    y1 = np.full((u, width), np.nan)
+    pos = np.zeros(u, np.int64)
+    for i in range(ridx.shape[0] - 1):
+        if ridx[i + 1] == ridx[i]:
+            o = rown[ridx[i]]
+            p = pos[o]
+            x0[o, p] = xy[i, 0]
+            y0[o, p] = xy[i, 1]
+            x1[o, p] = xy[i + 1, 0]
+            y1[o, p] = xy[i + 1, 1]
+            pos[o] = p + 1
+    nb = width // bs
+    bx0 = np.full((u, nb), np.inf)
+    by0 = np.full((u, nb), np.inf)
+    bx1 = np.full((u, nb), -np.inf)
+    by1 = np.full((u, nb), -np.inf)
+    for o in range(u):
+        for p in range(counts[o]):
+            kb = p // bs
+            bx0[o, kb] = min(bx0[o, kb], x0[o, p], x1[o, p])
+            by0[o, kb] = min(by0[o, kb], y0[o, p], y1[o, p])
+            bx1[o, kb] = max(bx1[o, kb], x0[o, p], x1[o, p])
+            by1[o, kb] = max(by1[o, kb], y0[o, p], y1[o, p])
+    return x0, y0, x1, y1, bx0, by0, bx1, by1
+
+
 def edge_table(polys: np.ndarray) -> Edges:
     """All ring edges (exteriors and holes, every part of a MultiPolygon) per polygon."""
     u = polys.shape[0]
@@ -119,27 +153,16 @@ def edge_table(polys: np.ndarray) -> Edges:
         owner = owner[sub]
     xy, ridx = shapely.get_coordinates(rings, return_index=True)
     same = ridx[1:] == ridx[:-1]
-    k = np.flatnonzero(same)
-    eo = owner[ridx[k]]
-    order = np.argsort(eo, kind="stable")
-    k, eo = k[order], eo[order]
-    counts = np.bincount(eo, minlength=u)
+    counts = np.bincount(owner[ridx[:-1][same]], minlength=u)
     width = max(1, int(counts.max()) if counts.size else 1)
     bs = SMALL_BLOCK if width <= SMALL_BLOCK_MAX_EDGES else BLOCK
     width = -(-width // bs) * bs
-    pos = np.arange(k.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    arrs = [np.full((u, width), np.nan) for _ in range(4)]
-    for arr, col in zip(arrs, (xy[k, 0], xy[k, 1], xy[k + 1, 0], xy[k + 1, 1]), strict=True):
-        arr[eo, pos] = col
-    x0, y0, x1, y1 = arrs
-    nb = width // bs
-    pad = np.isnan(x0)
-    lo_x = np.where(pad, np.inf, np.fmin(x0, x1)).reshape(u, nb, bs).min(axis=2)
-    lo_y = np.where(pad, np.inf, np.fmin(y0, y1)).reshape(u, nb, bs).min(axis=2)
-    hi_x = np.where(pad, -np.inf, np.fmax(x0, x1)).reshape(u, nb, bs).max(axis=2)
-    hi_y = np.where(pad, -np.inf, np.fmax(y0, y1)).reshape(u, nb, bs).max(axis=2)
     used = int(counts.max()) if counts.size else 0
-    return Edges(x0, y0, x1, y1, lo_x, lo_y, hi_x, hi_y, used, bs)
+    tables = _edge_fill(
+        np.ascontiguousarray(xy, dtype=np.float64), ridx.astype(np.int64), owner.astype(np.int64),
+        counts.astype(np.int64), width, bs,
+    )
+    return Edges(*tables, used, bs)
 
 
 @dataclass(frozen=True)

@@ -349,3 +349,38 @@ def test_geo_ingrid_alternating_crossings_equal_geos_overlay(seed):
         moving = np.hypot(x1 - x0, y1 - y0) > 0
         assert 0 < got[moving].mean() < 1
         np.testing.assert_allclose(got[moving], want[moving], rtol=0, atol=1e-9)
+
+
+def test_edge_table_holds_every_ring_edge_and_block_boxes_bound_them():
+    """GEO-INGRID's edge table: row i holds exactly the edges of every ring of polygon i
+    (exterior, holes, each part of a MultiPolygon) in ring order, NaN after them; each
+    block's box is the bounding box of its edges. A hole's edges missing would make the
+    pond count as grid; a wrong box would skip a block the ray crosses."""
+    from shapely.geometry import MultiPolygon, Polygon, box
+
+    polys = np.array([
+        Polygon([(0, 0), (10, 0), (10, 10), (0, 10)], [[(2, 2), (3, 2), (3, 3), (2, 3)]]),
+        MultiPolygon([box(0, 0, 1, 1), box(3, 3, 5, 5).difference(box(3.5, 3.5, 4, 4))]),
+        Polygon(),
+        Polygon([(0, 0), (100, 0), (100, 3), (50, 9), (0, 3)]),
+    ], dtype=object)
+    e = geo.ingrid.edge_table(polys)
+    for i, p in enumerate(polys):
+        want = []
+        for part in shapely.get_parts(p):
+            for ring in shapely.get_rings(part):
+                c = shapely.get_coordinates(ring)
+                want += [tuple(c[j]) + tuple(c[j + 1]) for j in range(len(c) - 1)]
+        got_n = int((~np.isnan(e.x0[i])).sum())
+        got = [(e.x0[i, j], e.y0[i, j], e.x1[i, j], e.y1[i, j]) for j in range(got_n)]
+        assert got == want
+        assert np.isnan(e.x0[i, got_n:]).all()
+        for kb in range(e.bx0.shape[1]):
+            blk = got[kb * e.block : (kb + 1) * e.block]
+            if not blk:
+                assert e.bx0[i, kb] == np.inf and e.bx1[i, kb] == -np.inf
+                continue
+            xs = [v for q in blk for v in (q[0], q[2])]
+            ys = [v for q in blk for v in (q[1], q[3])]
+            assert (e.bx0[i, kb], e.by0[i, kb], e.bx1[i, kb], e.by1[i, kb]) == (min(xs), min(ys), max(xs), max(ys))
+    assert e.used == 12  # the MultiPolygon: 4 + 4 + 4 edges
