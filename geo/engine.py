@@ -299,7 +299,7 @@ def _evaluate_batch(
     # GEO-SPOOF review flags on the usable fixes (bits 0): they exclude nothing
     ios = np.array([d.platform == "ios" for d in days], dtype=bool)
     rf = review_flags(vx, vy, vt, vacc, vw, vin_day, params, ios, skip=bits, ios_by_worker=True)
-    rf_lim = np.searchsorted(vw[rf.at], np.arange(n + 1), side="left")
+    rf_lim = np.searchsorted(vw[rf.at], np.arange(n + 1), side="left").tolist()
 
     # ---------------------------------------------------------------- GEO-STILL
     cut_fix, _, _ = stay_cut_times(ux, uy, ut, ustart, uend, params.still_radius_m, params.still_max_s)
@@ -388,6 +388,15 @@ def _evaluate_batch(
     duty_int = np.rint(duty_s).astype(np.int64).tolist()
     used_int = used.astype(np.int64).tolist()
     req_int = {r: int(round(v)) for r, v in params.required_patrol_s.items()}
+    W0_l, W1_l = W0.tolist(), W1.tolist()
+    online_rate = np.divide(online_s, duty_s, out=np.zeros(n), where=duty_s > 0).tolist()
+    has_duty = (duty_s > 0).tolist()
+    # the verdicts of a day without sign-ins are the same for everyone (results are frozen)
+    no_signin = {
+        req: judge_signin(required=req, times=np.zeros(0), distance_m=np.zeros(0),
+                          accuracy_m=np.zeros(0), radius_m=None, max_accuracy_m=0.0, deadline_t=None)
+        for req in (False, True)
+    }
     results: list[DayResult] = []
     for i, d in enumerate(days):
         wk = working[i]
@@ -400,13 +409,13 @@ def _evaluate_batch(
         )
         patrols: dict[str, PatrolResult] = {}
         for k, name in enumerate(wnames):
-            ws, we = W0[i, k], W1[i, k]
+            ws, we = W0_l[i][k], W1_l[i][k]
             in_grid = in_grid_all[i][k]
             exempt = None
             if d.exemptions and wk:
                 part = [(max(ws, x), min(we, y)) for x, y in base_duty if min(we, y) > max(ws, x)]
                 exempt = covering_exemption(d, part or [(ws, we)])
-            started = any(ws <= s.start < we for s in d.patrol_sessions)
+            started = bool(d.patrol_sessions) and any(ws <= s.start < we for s in d.patrol_sessions)
             lost = {key: lost_all[key][i][k] for key in _LOST_KEYS}
             status_ = patrol_status(
                 working=wk, in_grid_s=in_grid, required_s=req, exemption=exempt,
@@ -443,19 +452,16 @@ def _evaluate_batch(
                 deadline_t=None if dl is None else local_instant(d.date, dl, tz),
             )
         else:
-            signin = judge_signin(
-                required=required, times=np.zeros(0), distance_m=np.zeros(0),
-                accuracy_m=np.zeros(0), radius_m=None, max_accuracy_m=0.0, deadline_t=None,
-            )
+            signin = no_signin[required]
         sf = tuple(sus_all[sus_lim[i]:sus_lim[i + 1]])
         results.append(DayResult(
             worker_id=d.worker_id, date=d.date, role=role, grid_id=d.grid_id, working_day=wk,
             patrols=patrols, signin=signin, offpost=tuple(offp[i]), phone_off=tuple(poff[i]),
             suspect_fixes=sf,
-            spoof_flags=spoof_flags_of(rf, rf_lim[i], rf_lim[i + 1], vt, vlon, vlat),
+            spoof_flags=spoof_flags_of(rf, rf_lim[i], rf_lim[i + 1], vt, vlon, vlat) if rf_lim[i] < rf_lim[i + 1] else (),
             rejected={REASONS[k]: c for k, c in enumerate(rej_int[i]) if k > 0 and c > 0},
             fixes_used=used_int[i],
-            online_rate=float(online_s[i] / duty_s[i]) if duty_s[i] > 0 else None,
+            online_rate=online_rate[i] if has_duty[i] else None,
             duty_s=duty_int[i],
         ))
     return results
