@@ -292,7 +292,7 @@ def _evaluate_batch(
     # ---------------------------------------------------------------- usable fixes, segments
     sg = segments(vx, vy, vt, vw, vlon, vlat, vin_day, bits, D0, D1, params.max_gap_s, params.max_speed_kmh)
     ux, uy, ut, uw, ulon, ulat, used = sg.ux, sg.uy, sg.ut, sg.uw, sg.ulon, sg.ulat, sg.used
-    a, b, sw, t0, t1, x0, y0, x1, y1 = sg.a, sg.b, sg.sw, sg.t0, sg.t1, sg.x0, sg.y0, sg.x1, sg.y1
+    a, b, sw = sg.a, sg.b, sg.sw
     seg_dt, seg_len, status = sg.dt, sg.length, sg.status
     ustart = np.searchsorted(uw, ar, side="left")
     uend = np.searchsorted(uw, ar, side="right")
@@ -306,8 +306,8 @@ def _evaluate_batch(
     cut = cut_fix[a]
 
     # ---------------------------------------------------------------- GEO-INGRID
-    p_raw, p_buf = inside_pieces(gs, sw, x0, y0, x1, y1, a, b, seg_len)
-    sec_buf, counted_r = window_seconds(p_buf, p_raw, sw, t0, t1, status, cut, W0, W1)
+    p_raw, p_buf = inside_pieces(gs, sw, ux, uy, a, b, seg_len)
+    sec_buf, counted_r = window_seconds(p_buf, p_raw, sw, ut, a, b, status, cut, W0, W1)
 
     # ---------------------------------------------------------------- GEO-OFFPOST
     office = np.full((n, 3), np.nan)
@@ -336,8 +336,7 @@ def _evaluate_batch(
                 i, _, _, r, ps, pe = places[-1 - k]
                 places[-1 - k] = (i, float(px[j]), float(py[j]), r, ps, pe)
     offp = offpost_intervals(
-        sw=sw, t0=t0, t1=t1, x0=x0, y0=y0, x1=x1, y1=y1,
-        ulon=ulon, ulat=ulat, fa=a, fb=b,
+        sw=sw, ut=ut, ux=ux, uy=uy, ulon=ulon, ulat=ulat, fa=a, fb=b,
         known=seg_dt <= params.max_gap_s,
         inside_full=p_buf.full, inside_seg=p_buf.seg, inside_u0=p_buf.u0, inside_u1=p_buf.u1,
         office_xyr=office, places=places, duty0=DM0, duty1=DM1,

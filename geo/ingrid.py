@@ -567,7 +567,7 @@ def _certify(k0, i0, lo0, hi0, k1, i1, lo1, hi1, length, tol, mb):
 
 
 @njit(**JIT)
-def _pieces_kernel(sw, fa, fb, x0, y0, x1, y1, length, gidx, disc, tol, mb, certify,
+def _pieces_kernel(sw, fa, fb, x, y, length, gidx, disc, tol, mb, certify,
                    er, eb, exact_r, exact_b):
     """GEO-INGRID over all segments of a batch (sorted by worker then time; see the module
     doc). Returns, for R then B: wholly inside (bool per segment), left for GEOS (bool per
@@ -595,6 +595,10 @@ def _pieces_kernel(sw, fa, fb, x0, y0, x1, y1, length, gidx, disc, tol, mb, cert
         w = sw[k]
         row = gidx[w]
         L = length[k]
+        x0 = x[fa[k]]
+        y0 = y[fa[k]]
+        x1 = x[fb[k]]
+        y1 = y[fb[k]]
         r_done = False
         b_done = False
         if certify:
@@ -603,10 +607,10 @@ def _pieces_kernel(sw, fa, fb, x0, y0, x1, y1, length, gidx, disc, tol, mb, cert
             if fa[k] == last_fix:
                 k0, i0, lo0, hi0, ex0 = lk, li, llo, lhi, lex
             else:
-                k0, i0, lo0, hi0 = _disc_bound(cx, cy, cr2, or2, x0[k], y0[k])
+                k0, i0, lo0, hi0 = _disc_bound(cx, cy, cr2, or2, x0, y0)
                 ex0 = False
             # --- bounds at the end fix: carried along the segment, and the discs
-            k1, i1, lo1, hi1 = _disc_bound(cx, cy, cr2, or2, x1[k], y1[k])
+            k1, i1, lo1, hi1 = _disc_bound(cx, cy, cr2, or2, x1, y1)
             ex1 = False
             if k0 and lo0 - L > 0.0:
                 if k1:
@@ -617,11 +621,11 @@ def _pieces_kernel(sw, fa, fb, x0, y0, x1, y1, length, gidx, disc, tol, mb, cert
             r_done, r_in, b_done, b_in = _certify(k0, i0, lo0, hi0, k1, i1, lo1, hi1, L, tol, mb)
             if not (r_done and b_done):  # measure the end exactly (the next segment's
                 # start, never wasted) and try again; then the start if still needed
-                k1, i1, lo1, hi1 = _measure(er, row, x1[k], y1[k])
+                k1, i1, lo1, hi1 = _measure(er, row, x1, y1)
                 ex1 = True
                 r_done, r_in, b_done, b_in = _certify(k0, i0, lo0, hi0, k1, i1, lo1, hi1, L, tol, mb)
                 if not (r_done and b_done) and not ex0:
-                    k0, i0, lo0, hi0 = _measure(er, row, x0[k], y0[k])
+                    k0, i0, lo0, hi0 = _measure(er, row, x0, y0)
                     r_done, r_in, b_done, b_in = _certify(k0, i0, lo0, hi0, k1, i1, lo1, hi1, L, tol, mb)
             last_fix = fb[k]
             lk, li, llo, lhi, lex = k1, i1, lo1, hi1, ex1
@@ -639,18 +643,18 @@ def _pieces_kernel(sw, fa, fb, x0, y0, x1, y1, length, gidx, disc, tol, mb, cert
             b_side1 = _side(k1, i1, lo1, hi1, tol, mb)
         if not r_done:
             if L == 0.0:
-                full_r[k] = _point_inside(er, row, x0[k], y0[k])
+                full_r[k] = _point_inside(er, row, x0, y0)
             elif exact_r:
                 full_r[k], rseg, ru0, ru1, nr = _exact_parts(
-                    er, row, k, x0[k], y0[k], x1[k], y1[k], r_side0, r_side1, rbuf, rseg, ru0, ru1, nr)
+                    er, row, k, x0, y0, x1, y1, r_side0, r_side1, rbuf, rseg, ru0, ru1, nr)
             else:
                 left_r[k] = True
         if not b_done:
             if L == 0.0:
-                full_b[k] = _point_inside(eb, row, x0[k], y0[k])
+                full_b[k] = _point_inside(eb, row, x0, y0)
             elif exact_b:
                 full_b[k], bseg, bu0, bu1, nbp = _exact_parts(
-                    eb, row, k, x0[k], y0[k], x1[k], y1[k], b_side0, b_side1, bbuf, bseg, bu0, bu1, nbp)
+                    eb, row, k, x0, y0, x1, y1, b_side0, b_side1, bbuf, bseg, bu0, bu1, nbp)
             else:
                 left_b[k] = True
     return (full_r, left_r, rseg[:nr], ru0[:nr], ru1[:nr],
@@ -704,12 +708,10 @@ class Pieces:
 def inside_pieces(
     gs: GridSet,
     sw: np.ndarray,
-    x0: np.ndarray,
-    y0: np.ndarray,
-    x1: np.ndarray,
-    y1: np.ndarray,
-    fa: np.ndarray | None = None,
-    fb: np.ndarray | None = None,
+    x: np.ndarray,
+    y: np.ndarray,
+    fa: np.ndarray,
+    fb: np.ndarray,
     length: np.ndarray | None = None,
 ) -> tuple[Pieces, Pieces]:
     """GEO-INGRID pieces of each segment inside the raw grid and the buffered grid.
@@ -717,28 +719,27 @@ def inside_pieces(
     Parameters
     ----------
     gs : the workers' grids; sw : worker index of each segment (sorted, then by time).
-    x0, y0, x1, y1 : segment ends, metres.
-    fa, fb : optional fix ids of the ends: a segment starting at the fix where the previous
+    x, y : the fixes, metres.
+    fa, fb : the fixes each segment joins: a segment starting at the fix where the previous
         one ended takes over that fix's distance bounds (the chain of certificates).
-    length : optional ``hypot(x1 - x0, y1 - y0)`` if the caller has it already.
+    length : optional segment lengths, if the caller has them already.
 
     Returns
     -------
     (raw pieces, buffered pieces); a segment wholly inside is in ``full``.
     Zero-length segments (a phone lying still) are inside iff their point is.
     """
-    m = sw.shape[0]
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    fa = np.ascontiguousarray(fa, dtype=np.int64)
+    fb = np.ascontiguousarray(fb, dtype=np.int64)
     if length is None:
-        length = np.hypot(x1 - x0, y1 - y0)
-    if fa is None or fb is None:  # no chain: every segment starts afresh
-        fa = np.arange(m, dtype=np.int64)
-        fb = fa + m
-    f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (x0, y0, x1, y1, length)]
+        length = np.hypot(x[fb] - x[fa], y[fb] - y[fa])
     er, eb = gs.edges_raw, gs.edges_buf
     exact_r, exact_b = er.width <= MAX_NUMPY_EDGES, eb.width <= MAX_NUMPY_EDGES
     out = _pieces_kernel(
-        np.ascontiguousarray(sw, dtype=np.int64), np.ascontiguousarray(fa, dtype=np.int64),
-        np.ascontiguousarray(fb, dtype=np.int64), *f64,
+        np.ascontiguousarray(sw, dtype=np.int64), fa, fb, x, y,
+        np.ascontiguousarray(length, dtype=np.float64),
         np.ascontiguousarray(gs.gidx, dtype=np.int64), np.ascontiguousarray(gs.disc_raw),
         float(gs.tolerance_m), float(gs.margin_m), bool(CERTIFY),
         _edge_arrays(er), _edge_arrays(eb), exact_r, exact_b,
@@ -748,7 +749,8 @@ def inside_pieces(
         full, left, pseg, pu0, pu1 = out[5 * kind : 5 * kind + 5]
         left = np.flatnonzero(left)
         if left.size:  # the GEOS overlay path (very large polygons, and the tests)
-            gseg, gu0, gu1 = _exact_pieces(polys[sw[left]], left, x0[left], y0[left], x1[left], y1[left])
+            la, lb = fa[left], fb[left]
+            gseg, gu0, gu1 = _exact_pieces(polys[sw[left]], left, x[la], y[la], x[lb], y[lb])
             pseg, pu0, pu1 = (np.concatenate(v) for v in ((pseg, gseg), (pu0, gu0), (pu1, gu1)))
             order = np.lexsort((pu0, pseg))
             pseg, pu0, pu1 = pseg[order], pu0[order], pu1[order]
@@ -771,8 +773,8 @@ class Segments(NamedTuple):
 
     ``us``: position of each usable fix among the fixes given; ``ux, uy, ut, uw, ulon,
     ulat`` their metres, time, worker and degrees; ``used``: usable fixes in the local day
-    per worker. Per segment: ``a, b`` its end fixes (indices into the usable fixes),
-    ``sw`` worker, ``t0, t1, x0, y0, x1, y1``, ``dt``, ``length`` (metres) and ``status``
+    per worker. Per segment: ``a, b`` its end fixes (indices into the usable fixes: its
+    times are ``ut[a], ut[b]``), ``sw`` worker, ``dt``, ``length`` (metres) and ``status``
     (COUNTED or the LOST_* reason, see :func:`segments`)."""
 
     us: np.ndarray
@@ -786,12 +788,6 @@ class Segments(NamedTuple):
     a: np.ndarray
     b: np.ndarray
     sw: np.ndarray
-    t0: np.ndarray
-    t1: np.ndarray
-    x0: np.ndarray
-    y0: np.ndarray
-    x1: np.ndarray
-    y1: np.ndarray
     dt: np.ndarray
     length: np.ndarray
     status: np.ndarray
@@ -810,12 +806,6 @@ def _segments_kernel(x, y, t, w, lon, lat, in_day, skip, d0, d1, max_gap_s, max_
     used = np.zeros(n_workers)
     sa = np.empty(m, np.int64)
     sw = np.empty(m, np.int64)
-    t0 = np.empty(m)
-    t1 = np.empty(m)
-    x0 = np.empty(m)
-    y0 = np.empty(m)
-    x1 = np.empty(m)
-    y1 = np.empty(m)
     sdt = np.empty(m)
     slen = np.empty(m)
     st = np.empty(m, np.int8)
@@ -838,12 +828,6 @@ def _segments_kernel(x, y, t, w, lon, lat, in_day, skip, d0, d1, max_gap_s, max_
             p = nu - 1
             sa[ns] = p
             sw[ns] = g
-            t0[ns] = ut[p]
-            t1[ns] = t[i]
-            x0[ns] = ux[p]
-            y0[ns] = uy[p]
-            x1[ns] = x[i]
-            y1[ns] = y[i]
             dt = t[i] - ut[p]
             ddx = x[i] - ux[p]
             ddy = y[i] - uy[p]
@@ -864,8 +848,7 @@ def _segments_kernel(x, y, t, w, lon, lat, in_day, skip, d0, d1, max_gap_s, max_
             ns += 1
         nu += 1
     return (us[:nu], ux[:nu], uy[:nu], ut[:nu], uw[:nu], ulon[:nu], ulat[:nu], used,
-            sa[:ns], sw[:ns], t0[:ns], t1[:ns], x0[:ns], y0[:ns], x1[:ns], y1[:ns],
-            sdt[:ns], slen[:ns], st[:ns])
+            sa[:ns], sw[:ns], sdt[:ns], slen[:ns], st[:ns])
 
 
 def segments(
@@ -925,7 +908,7 @@ def _add_windows(acc, g, ta, tb, st, cut, w0, w1):
 
 
 @njit(**JIT)
-def _window_sums_kernel(full_b, bseg, bu0, bu1, full_r, rseg, ru0, ru1, sw, t0, t1, status, cut, w0, w1, n):
+def _window_sums_kernel(full_b, bseg, bu0, bu1, full_r, rseg, ru0, ru1, sw, t, fa, fb, status, cut, w0, w1, n):
     """GEO-INGRID seconds per (name, worker, window) in B (rows as ``_SUM_NAMES``) and the
     counted seconds in R, in one pass over the segments. Whole segments and partial pieces
     are summed apart, then added (the order of the sums)."""
@@ -938,8 +921,8 @@ def _window_sums_kernel(full_b, bseg, bu0, bu1, full_r, rseg, ru0, ru1, sw, t0, 
     nr = rseg.shape[0]
     for s in range(sw.shape[0]):
         g = sw[s]
-        a = t0[s]
-        b = t1[s]
+        a = t[fa[s]]
+        b = t[fb[s]]
         d = b - a
         st = status[s]
         c = cut[s]
@@ -964,8 +947,9 @@ def window_seconds(
     buffered: Pieces,
     raw: Pieces,
     sw: np.ndarray,
-    t0: np.ndarray,
-    t1: np.ndarray,
+    t: np.ndarray,
+    fa: np.ndarray,
+    fb: np.ndarray,
     status: np.ndarray,
     cut: np.ndarray,
     w0: np.ndarray,
@@ -973,13 +957,14 @@ def window_seconds(
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Seconds inside the polygons per worker and window, split into counted and lost.
 
-    Each piece is mapped to time ``t0 + u (t1 - t0)`` and clipped to the windows
+    A segment joins the fixes ``fa`` and ``fb`` (times in ``t``); each piece is mapped to
+    time ``t0 + u (t1 - t0)`` and clipped to the windows
     ``w0[w, k], w1[w, k]``. Counted segments count up to their GEO-STILL ``cut`` time; the
     rest is lost to ``still``. Returns, for the ``buffered`` pieces, arrays of shape
     (workers, windows) keyed by "counted", "still", "gap", "speed", "suspect", and the
     counted seconds of the ``raw`` pieces (same shape). Pieces must be sorted by segment.
     """
-    f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (t0, t1, cut, w0, w1)]
+    f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (t, cut, w0, w1)]
     pieces = []
     for p in (buffered, raw):
         pieces += [
@@ -987,7 +972,8 @@ def window_seconds(
             np.ascontiguousarray(p.u0, dtype=np.float64), np.ascontiguousarray(p.u1, dtype=np.float64),
         ]
     acc, counted_raw = _window_sums_kernel(
-        *pieces, np.ascontiguousarray(sw, dtype=np.int64), f64[0], f64[1],
-        np.ascontiguousarray(status, dtype=np.int8), f64[2], f64[3], f64[4], int(w0.shape[0]),
+        *pieces, np.ascontiguousarray(sw, dtype=np.int64), f64[0],
+        np.ascontiguousarray(fa, dtype=np.int64), np.ascontiguousarray(fb, dtype=np.int64),
+        np.ascontiguousarray(status, dtype=np.int8), f64[1], f64[2], f64[3], int(w0.shape[0]),
     )
     return {name: acc[i] for i, name in enumerate(_SUM_NAMES)}, counted_raw

@@ -100,7 +100,7 @@ def _cut(pa, pb, qa, qb, m, c0, c1):
 
 
 @njit(**JIT)
-def _outside_kernel(sw, t0, t1, x0, y0, x1, y1, known, full, pseg, pu0, pu1,
+def _outside_kernel(sw, fa, fb, t, x, y, known, full, pseg, pu0, pu1,
                     office, pl_lim, pl, duty0, duty1, eps, k_start, q, m, nr,
                     oseg, olo, ohi, orid, rg, rs, re_):
     """GEO-OFFPOST over the segments of a batch (sorted by worker then time) from
@@ -128,11 +128,16 @@ def _outside_kernel(sw, t0, t1, x0, y0, x1, y1, known, full, pseg, pu0, pu1,
         if not known[k] or full[k]:
             continue
         w = sw[k]
+        t0 = t[fa[k]]
+        x0 = x[fa[k]]
+        y0 = y[fa[k]]
+        x1 = x[fb[k]]
+        y1 = y[fb[k]]
         # at most (inside pieces + 1) outside parts, each cut once more by the office and
         # by each place, each clipped to every duty interval
         if m + (q - q0 + 1) * (2 + pl_lim[w + 1] - pl_lim[w]) * kd > cap:
             return k, q0, m, nr
-        d = t1[k] - t0[k]
+        d = t[fb[k]] - t0
         prev = 0.0
         for j in range(q0, q + 1):  # before each inside piece, and after the last one
             if j < q:
@@ -144,18 +149,18 @@ def _outside_kernel(sw, t0, t1, x0, y0, x1, y1, known, full, pseg, pu0, pu1,
                 ub = 1.0
             if not ub > ua:
                 continue
-            pa[0] = t0[k] + ua * d
-            pb[0] = t0[k] + ub * d
+            pa[0] = t0 + ua * d
+            pb[0] = t0 + ub * d
             # the village office geofence, all day
-            ca, cb = _disc_cut(x0[k], y0[k], x1[k], y1[k], office[w, 0], office[w, 1], office[w, 2])
-            cnt = _cut(pa, pb, qa, qb, 1, t0[k] + ca * d, t0[k] + cb * d)
+            ca, cb = _disc_cut(x0, y0, x1, y1, office[w, 0], office[w, 1], office[w, 2])
+            cnt = _cut(pa, pb, qa, qb, 1, t0 + ca * d, t0 + cb * d)
             # approved field-duty places, during their interval
             for p in range(pl_lim[w], pl_lim[w + 1]):
                 if cnt == 0:
                     break
-                ca, cb = _disc_cut(x0[k], y0[k], x1[k], y1[k], pl[p, 0], pl[p, 1], pl[p, 2])
-                c0 = t0[k] + ca * d
-                c1 = t0[k] + cb * d
+                ca, cb = _disc_cut(x0, y0, x1, y1, pl[p, 0], pl[p, 1], pl[p, 2])
+                c0 = t0 + ca * d
+                c1 = t0 + cb * d
                 c0 = c0 if c0 != c0 or c0 > pl[p, 3] else pl[p, 3]
                 c1 = c1 if c1 != c1 or c1 < pl[p, 4] else pl[p, 4]
                 if c1 > c0:
@@ -183,12 +188,9 @@ def _outside_kernel(sw, t0, t1, x0, y0, x1, y1, known, full, pseg, pu0, pu1,
 def offpost_intervals(
     *,
     sw: np.ndarray,
-    t0: np.ndarray,
-    t1: np.ndarray,
-    x0: np.ndarray,
-    y0: np.ndarray,
-    x1: np.ndarray,
-    y1: np.ndarray,
+    ut: np.ndarray,
+    ux: np.ndarray,
+    uy: np.ndarray,
     ulon: np.ndarray,
     ulat: np.ndarray,
     fa: np.ndarray,
@@ -210,8 +212,8 @@ def offpost_intervals(
 
     Parameters
     ----------
-    sw, t0, t1, x0..y1 : segments (worker, POSIX s, metres).
-    ulon, ulat, fa, fb : WGS-84 degrees of the usable fixes and each segment's end fixes.
+    sw : worker of each segment; ut, ux, uy, ulon, ulat : POSIX s, metres and WGS-84
+        degrees of the usable fixes; fa, fb : each segment's end fixes.
     known : segments with gap <= ``max_gap_s``.
     inside_* : GEO-INGRID's pieces inside the buffered grid: wholly inside (bool per
         segment), and the partial pieces.
@@ -230,9 +232,10 @@ def offpost_intervals(
     order = np.argsort(pw, kind="stable")
     pw, pl = pw[order], pl[order]
     pl_lim = np.searchsorted(pw, np.arange(n + 1), side="left")
-    f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (t0, t1, x0, y0, x1, y1)]
+    f64 = [np.ascontiguousarray(v, dtype=np.float64) for v in (ut, ux, uy)]
     args = (
-        np.ascontiguousarray(sw, dtype=np.int64), *f64, np.ascontiguousarray(known, dtype=np.bool_),
+        np.ascontiguousarray(sw, dtype=np.int64), np.ascontiguousarray(fa, dtype=np.int64),
+        np.ascontiguousarray(fb, dtype=np.int64), *f64, np.ascontiguousarray(known, dtype=np.bool_),
         full, np.ascontiguousarray(inside_seg, dtype=np.int64),
         np.ascontiguousarray(inside_u0, dtype=np.float64), np.ascontiguousarray(inside_u1, dtype=np.float64),
         np.ascontiguousarray(office_xyr, dtype=np.float64), pl_lim.astype(np.int64), pl,
@@ -262,9 +265,9 @@ def offpost_intervals(
         pm = (lo[sel] + hi[sel]) / 2.0
         dur = hi[sel] - lo[sel]
         prun = rid[sel]
-        dd = t1[ps] - t0[ps]
-        u = np.where(dd > 0, (pm - t0[ps]) / np.where(dd > 0, dd, 1.0), 0.0)
         ia, ib = fa[ps], fb[ps]
+        dd = ut[ib] - ut[ia]
+        u = np.where(dd > 0, (pm - ut[ia]) / np.where(dd > 0, dd, 1.0), 0.0)
         mlon = ulon[ia] + u * (ulon[ib] - ulon[ia])
         mlat = ulat[ia] + u * (ulat[ib] - ulat[ia])
         qi, gi = tree.query(shapely.points(mlon, mlat), predicate="intersects")

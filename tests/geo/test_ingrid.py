@@ -337,7 +337,7 @@ def test_geo_ingrid_alternating_crossings_equal_geos_overlay(seed):
     x0, y0, x1, y1 = p[:-1, 0], p[:-1, 1], p[1:, 0], p[1:, 1]
     sw = np.zeros(n, dtype=np.int64)
     fa = np.arange(n, dtype=np.int64)
-    raw, buf = geo.ingrid.inside_pieces(gs, sw, x0, y0, x1, y1, fa, fa + 1)
+    raw, buf = geo.ingrid.inside_pieces(gs, sw, p[:, 0], p[:, 1], fa, fa + 1)
     seg_ids = np.arange(n)
     for pieces, polys in ((raw, gs.raw), (buf, gs.buffered)):
         got = np.zeros(n)
