@@ -5,9 +5,11 @@ inside the grid is found geometrically, in metres in the local projection, and m
 time linearly along the segment (constant speed between fixes). Never the whole track as
 one LineString: tracks revisit places, so lengths cannot be mapped back to time.
 
-Both the raw grid R and the grid buffered by ``boundary_tolerance_m`` (B, round joins) are
-used: B gives the counted time, B minus R the seconds counted only thanks to the tolerance.
-Points on the boundary are inside (closed sets).
+Both the raw grid R and B, R with every point within ``boundary_tolerance_m`` of its
+boundary (RULES.md: "a fix this close outside still counts as inside": round at convex
+corners, ponds shrink by it), are used: B gives the counted time, B minus R the seconds
+counted only thanks to the tolerance. Points on the boundary are inside (closed sets). B
+is never built as a polygon: its parts come from R's edges, exactly.
 
 The computation is one compiled pass (numba, :func:`_pieces_kernel`) over the segments of
 the batch, in order, each worker's segments one after the other:
@@ -23,9 +25,11 @@ the batch, in order, each worker's segments one after the other:
    bounds do not settle the segment is its end measured exactly (one loop over R's edges:
    distance to every edge and the crossing number; the next segment starts there), and
    then its start if still needed.
-2. *Exact crossings* for the segments that remain (near the boundary, or long): the
-   parameters u in [0, 1] where the segment properly crosses an edge of R (or B) split it
-   into parts. When both ends' sides are known from their distance bounds and every
+2. *Exact parts* for the segments that remain (near the boundary, or long). In B: the union
+   of the segment's parts in R and its interval within the tolerance of each edge near it
+   (:func:`_edge_range`: the capsule about an edge is convex, so that is one interval,
+   from a quadratic and two linear inequalities). In R: the parameters u in [0, 1] where
+   the segment properly crosses an edge split it into parts. When both ends' sides are known from their distance bounds and every
    crossing is clean (transversal, not within 1e-9 of an edge's or the segment's ends, no
    parallel edge near the segment) and their count has the right parity, the parts
    alternate in and out; otherwise each part is inside or outside as its midpoint
@@ -34,7 +38,8 @@ the batch, in order, each worker's segments one after the other:
 Edge tables (:class:`Edges`) hold every ring of each polygon (holes and the parts of a
 MultiPolygon need nothing special) with a bounding box per block of edges, so points and
 segments skip the blocks far from them. Above ``MAX_NUMPY_EDGES`` edges per polygon the
-exact parts come from GEOS overlay instead (the reference path, used by the tests).
+exact parts come from GEOS overlay instead (with GEOS's buffer for B, see
+:attr:`GridSet.buffered`).
 
 Which segments *count* (gap <= ``max_gap_s``, speed <= ``max_speed_kmh``, GEO-STILL cap)
 is decided by :func:`segments` (compiled, with the segments themselves) and the GEO-STILL
@@ -86,6 +91,8 @@ MAX_NUMPY_EDGES = 1 << 20
 #: Use the distance certificates (tests switch them off to check them: every segment
 #: then goes through the exact crossing computation).
 CERTIFY = True
+#: B's distance certificates allow this much float noise (metres) in the distances.
+B_MARGIN_M = 1e-6
 
 
 @dataclass(frozen=True)
@@ -167,15 +174,14 @@ def edge_table(polys: np.ndarray) -> Edges:
 
 @dataclass(frozen=True)
 class GridSet:
-    """Projected polygons per worker: raw R, buffered B, their edge tables, a disc in R."""
+    """Projected polygons per worker: raw R, its edge table, a disc in R. B (R with every
+    point within ``tolerance_m`` of its boundary) is found from R's edges, exactly."""
 
     raw: np.ndarray  # object array of shapely geometries (metres), one per worker
-    buffered: np.ndarray
     tolerance_m: float
-    margin_m: float
-    gidx: np.ndarray  # worker -> row of the edge tables
+    margin_m: float  # float noise allowed for in B's distance certificates
+    gidx: np.ndarray  # worker -> row of the edge table
     edges_raw: Edges
-    edges_buf: Edges
     # a disc inside R per worker (rows: centre x, centre y, squared radius; radius 0 when
     # there is none) and the squared radius of a circle about the same centre holding R
     # (inf when there is none): the cheapest distance certificates
@@ -184,9 +190,19 @@ class GridSet:
     def take(self, widx: np.ndarray) -> GridSet:
         """The grid set for workers given by their rows in this one."""
         return GridSet(
-            self.raw[widx], self.buffered[widx], self.tolerance_m, self.margin_m,
-            self.gidx[widx], self.edges_raw, self.edges_buf, self.disc_raw[:, widx],
+            self.raw[widx], self.tolerance_m, self.margin_m, self.gidx[widx], self.edges_raw,
+            self.disc_raw[:, widx],
         )
+
+    @cached_property
+    def buffered(self) -> np.ndarray:
+        """B as a GEOS polygon (round joins of ``_QUAD_SEGS`` chords per quarter circle,
+        chords within 0.5% of the tolerance inside the exact B), prepared: for the GEOS overlay
+        path of grids above ``MAX_NUMPY_EDGES`` edges and for maps; the engine's B is exact.
+        """
+        b = shapely.buffer(self.raw, self.tolerance_m, quad_segs=_QUAD_SEGS)
+        shapely.prepare(b)
+        return b
 
     # -- the coarse classification's helper polygons (built on first use, see classify)
     @cached_property
@@ -221,17 +237,11 @@ class GridSet:
 
 
 def prepare_grids(raw_m: np.ndarray, tolerance_m: float) -> GridSet:
-    """Buffer, prepare and tabulate the projected grids (one row per grid, metres)."""
+    """Tabulate the projected grids (one row per grid, metres)."""
     raw_m = np.asarray(raw_m, dtype=object)
-    buffered = shapely.buffer(raw_m, tolerance_m, quad_segs=_QUAD_SEGS)
-    for arr in (raw_m, buffered):
-        shapely.prepare(arr)
-    # B as built by GEOS lies within margin_m of the true offset curve at distance tol
-    # (chords of the round joins, and GEOS's 1% input simplification), on either side
-    margin = 0.05 * tolerance_m + 0.01
     return GridSet(
-        raw_m, buffered, tolerance_m, margin, np.arange(raw_m.shape[0]),
-        edge_table(raw_m), edge_table(buffered), _inner_discs(raw_m),
+        raw_m, float(tolerance_m), B_MARGIN_M, np.arange(raw_m.shape[0]), edge_table(raw_m),
+        _inner_discs(raw_m),
     )
 
 
@@ -299,7 +309,8 @@ def classify(gs: GridSet, w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.nda
 class EdgeArrays(NamedTuple):
     """An edge table as the compiled kernels read it: ``ed[row, j]`` holds edge j of
     polygon ``row`` (each row's edges first, then padding) as start point, end point,
-    direction and 1 / squared length (0 for degenerate edges), see the ``E_*`` columns;
+    direction, 1 / squared length and 1 / length (0 for degenerate edges), see the ``E_*``
+    columns;
     ``box[row, b]`` the bounding box of block b (lo x, lo y, hi x, hi y); ``count[row]``
     the row's edges; ``blocked``: skip the blocks far away (else loop over every edge)."""
 
@@ -310,7 +321,7 @@ class EdgeArrays(NamedTuple):
     blocked: bool
 
 
-E_X0, E_Y0, E_X1, E_Y1, E_DX, E_DY, E_IL2 = range(7)
+E_X0, E_Y0, E_X1, E_Y1, E_DX, E_DY, E_IL2, E_IL = range(8)
 
 
 def _edge_arrays(e: Edges) -> EdgeArrays:
@@ -319,7 +330,8 @@ def _edge_arrays(e: Edges) -> EdgeArrays:
     l2 = dx * dx + dy * dy
     with np.errstate(divide="ignore", invalid="ignore"):
         il2 = np.where(l2 > 0, 1.0 / l2, 0.0)
-    ed = np.stack([e.x0, e.y0, e.x1, e.y1, dx, dy, il2, np.zeros_like(dx)], axis=2)
+        il = np.where(l2 > 0, 1.0 / np.sqrt(l2), 0.0)
+    ed = np.stack([e.x0, e.y0, e.x1, e.y1, dx, dy, il2, il], axis=2)
     box = np.ascontiguousarray(np.stack([e.bx0, e.by0, e.bx1, e.by1], axis=2))
     count = (~np.isnan(e.x0)).sum(axis=1).astype(np.int64)
     return EdgeArrays(ed, box, count, int(e.block), bool(e.used > MAX_COLUMN_EDGES))
@@ -566,9 +578,128 @@ def _certify(k0, i0, lo0, hi0, k1, i1, lo1, hi1, length, tol, mb):
     return r_ok, r_in, out_b or in_b, in_b
 
 
+@njit(inline="always", **JIT)
+def _clip_linear(v0, v1, lo_v, hi_v, ulo, uhi):
+    """Narrow [ulo, uhi] to the u with lo_v <= v0 + u v1 <= hi_v."""
+    if v1 == 0.0:
+        if v0 < lo_v or v0 > hi_v:
+            return np.inf, -np.inf
+        return ulo, uhi
+    ua = (lo_v - v0) / v1
+    ub = (hi_v - v0) / v1
+    if v1 < 0.0:
+        ua, ub = ub, ua
+    return max(ulo, ua), min(uhi, ub)
+
+
+@njit(inline="always", **JIT)
+def _edge_range(fx, fy, dx, dy, ia, ex, ey, il2, il, r):
+    """The u in [0, 1] where the segment f + u d (relative to the edge's start A; ``ia`` =
+    1 / |d|^2) is within r of A or of the band along the edge A-B (projection on the edge
+    within it, distance from its line <= r); (inf, -inf) if none. With the disc about B
+    (the next edge's A: rings are closed) that is the edge's capsule, which is convex, so
+    the hull of the parts is the segment's one interval in it."""
+    lo = np.inf
+    hi = -np.inf
+    if il2 > 0.0:
+        # signed distance from the edge's line along the segment: h0 + u h1
+        h0 = (ex * fy - ey * fx) * il
+        h1 = (ex * dy - ey * dx) * il
+        if (h0 > r and h0 + h1 > r) or (h0 < -r and h0 + h1 < -r):
+            return np.inf, -np.inf  # the segment stays beyond r of the line, so of A
+        ulo, uhi = _clip_linear(h0, h1, -r, r, -np.inf, np.inf)
+        ulo, uhi = _clip_linear((fx * ex + fy * ey) * il2, (dx * ex + dy * ey) * il2, 0.0, 1.0, ulo, uhi)
+        if uhi >= ulo:
+            lo = ulo
+            hi = uhi
+    hb = fx * dx + fy * dy
+    c = fx * fx + fy * fy - r * r
+    disc = hb * hb - c / ia
+    if disc >= 0.0:
+        sq = np.sqrt(disc)
+        lo = min(lo, (-hb - sq) * ia)
+        hi = max(hi, (-hb + sq) * ia)
+    return max(lo, 0.0), min(hi, 1.0)
+
+
+@njit(inline="always", **JIT)
+def _offset_parts(e, row, k, x0, y0, x1, y1, r, r_full, ru0, ru1, r_from, r_to, ia, ib,
+                  pseg, pu0, pu1, npc):
+    """GEO-INGRID exact parts [u0, u1] of segment ``k`` in B = R plus every point within
+    ``r`` of R's boundary: the union of its parts in R (``r_full``, or R's parts
+    ``r_from:r_to`` of ``ru0, ru1``) and its intervals near each edge (:func:`_edge_range`),
+    appended to (pseg, pu0, pu1) from ``npc``. Returns (wholly inside, arrays, new count);
+    a whole segment is not appended."""
+    if r_full:
+        return True, pseg, pu0, pu1, npc
+    m = 0
+    for q in range(r_from, r_to):
+        ia[m] = ru0[q]
+        ib[m] = ru1[q]
+        m += 1
+    dx = x1 - x0
+    dy = y1 - y0
+    inv_a = 1.0 / (dx * dx + dy * dy)
+    lo_x, hi_x = min(x0, x1) - r, max(x0, x1) + r
+    lo_y, hi_y = min(y0, y1) - r, max(y0, y1) + r
+    cnt = e.count[row]
+    nb = (cnt + e.block - 1) // e.block if e.blocked else 1
+    for kb in range(nb):
+        j0 = 0
+        j1 = cnt
+        if e.blocked:
+            if (e.box[row, kb, 0] > hi_x or e.box[row, kb, 2] < lo_x
+                    or e.box[row, kb, 1] > hi_y or e.box[row, kb, 3] < lo_y):
+                continue
+            j0 = kb * e.block
+            j1 = min(j0 + e.block, cnt)
+        for j in range(j0, j1):
+            ax = e.ed[row, j, E_X0]
+            ay = e.ed[row, j, E_Y0]
+            bx = e.ed[row, j, E_X1]
+            by = e.ed[row, j, E_Y1]
+            if max(ax, bx) < lo_x or min(ax, bx) > hi_x or max(ay, by) < lo_y or min(ay, by) > hi_y:
+                continue  # farther than r in x or y: no point of the segment within r
+            ua, ub = _edge_range(x0 - ax, y0 - ay, dx, dy, inv_a, e.ed[row, j, E_DX], e.ed[row, j, E_DY],
+                                 e.ed[row, j, E_IL2], e.ed[row, j, E_IL], r)
+            if ub >= ua:
+                ia[m] = ua
+                ib[m] = ub
+                m += 1
+    for i in range(1, m):  # insertion sort by start (few intervals)
+        u = ia[i]
+        v = ib[i]
+        q = i - 1
+        while q >= 0 and ia[q] > u:
+            ia[q + 1] = ia[q]
+            ib[q + 1] = ib[q]
+            q -= 1
+        ia[q + 1] = u
+        ib[q + 1] = v
+    start = npc
+    for i in range(m):  # closed intervals: merge those that overlap or touch
+        ua = ia[i]
+        ub = ib[i]
+        if npc > start and not ua > pu1[npc - 1]:
+            pu1[npc - 1] = max(pu1[npc - 1], ub)
+            continue
+        if not ub > ua:
+            continue
+        if npc == pseg.shape[0]:
+            pseg = _grow(pseg, npc)
+            pu0 = _grow(pu0, npc)
+            pu1 = _grow(pu1, npc)
+        pseg[npc] = k
+        pu0[npc] = ua
+        pu1[npc] = ub
+        npc += 1
+    if npc == start + 1 and pu0[start] == 0.0 and pu1[start] == 1.0:
+        return True, pseg, pu0, pu1, start
+    return False, pseg, pu0, pu1, npc
+
+
 @njit(**JIT)
-def _pieces_kernel(sw, fa, fb, x, y, length, gidx, disc, tol, mb, certify,
-                   er, eb, exact_r, exact_b):
+def _pieces_kernel(sw, fa, fb, x, y, length, gidx, disc, tol, mb, certify, er, exact):
     """GEO-INGRID over all segments of a batch (sorted by worker then time; see the module
     doc). Returns, for R then B: wholly inside (bool per segment), left for GEOS (bool per
     segment, only when that kind's exact flag is off), and the partial parts."""
@@ -587,7 +718,8 @@ def _pieces_kernel(sw, fa, fb, x, y, length, gidx, disc, tol, mb, certify,
     nr = 0
     nbp = 0
     rbuf = np.empty(er.ed.shape[1] + 2)
-    bbuf = np.empty(eb.ed.shape[1] + 2)
+    ia = np.empty(2 * er.ed.shape[1] + 4)
+    ib = np.empty(2 * er.ed.shape[1] + 4)
     # bounds at the last segment's end fix, taken over by the next segment if it starts there
     last_fix = -1
     lk, li, llo, lhi, lex = False, False, 0.0, np.inf, False
@@ -600,6 +732,7 @@ def _pieces_kernel(sw, fa, fb, x, y, length, gidx, disc, tol, mb, certify,
         x1 = x[fb[k]]
         y1 = y[fb[k]]
         r_done = False
+        r_in = False
         b_done = False
         if certify:
             cx, cy, cr2, or2 = disc[0, w], disc[1, w], disc[2, w], disc[3, w]
@@ -634,27 +767,30 @@ def _pieces_kernel(sw, fa, fb, x, y, length, gidx, disc, tol, mb, certify,
             if b_done:
                 full_b[k] = b_in
         # --- exact parts of the segments the certificates did not settle; the ends' sides
-        # (1 inside, 0 outside, -1 unknown) where the bounds tell them strictly
-        r_side0, r_side1, b_side0, b_side1 = -1, -1, -1, -1
+        # of R (1 inside, 0 outside, -1 unknown) where the bounds tell them strictly
+        r_side0, r_side1 = -1, -1
         if certify and not (r_done and b_done):
             r_side0 = _side(k0, i0, lo0, hi0, 0.0, _SIDE_MARGIN_M)
             r_side1 = _side(k1, i1, lo1, hi1, 0.0, _SIDE_MARGIN_M)
-            b_side0 = _side(k0, i0, lo0, hi0, tol, mb)
-            b_side1 = _side(k1, i1, lo1, hi1, tol, mb)
+        r_from = nr
         if not r_done:
             if L == 0.0:
                 full_r[k] = _point_inside(er, row, x0, y0)
-            elif exact_r:
+            elif exact:
                 full_r[k], rseg, ru0, ru1, nr = _exact_parts(
                     er, row, k, x0, y0, x1, y1, r_side0, r_side1, rbuf, rseg, ru0, ru1, nr)
             else:
                 left_r[k] = True
         if not b_done:
             if L == 0.0:
-                full_b[k] = _point_inside(eb, row, x0, y0)
-            elif exact_b:
-                full_b[k], bseg, bu0, bu1, nbp = _exact_parts(
-                    eb, row, k, x0, y0, x1, y1, b_side0, b_side1, bbuf, bseg, bu0, bu1, nbp)
+                d2, ins = _locate(er, row, x0, y0, True)
+                full_b[k] = ins or d2 <= tol * tol
+            elif exact:
+                # R's parts of this segment: settled by the certificate, or just found
+                r_full = r_in if r_done else full_r[k]
+                full_b[k], bseg, bu0, bu1, nbp = _offset_parts(
+                    er, row, k, x0, y0, x1, y1, tol, r_full, ru0, ru1, r_from, nr, ia, ib,
+                    bseg, bu0, bu1, nbp)
             else:
                 left_b[k] = True
     return (full_r, left_r, rseg[:nr], ru0[:nr], ru1[:nr],
@@ -735,14 +871,13 @@ def inside_pieces(
     fb = np.ascontiguousarray(fb, dtype=np.int64)
     if length is None:
         length = np.hypot(x[fb] - x[fa], y[fb] - y[fa])
-    er, eb = gs.edges_raw, gs.edges_buf
-    exact_r, exact_b = er.width <= MAX_NUMPY_EDGES, eb.width <= MAX_NUMPY_EDGES
+    er = gs.edges_raw
     out = _pieces_kernel(
         np.ascontiguousarray(sw, dtype=np.int64), fa, fb, x, y,
         np.ascontiguousarray(length, dtype=np.float64),
         np.ascontiguousarray(gs.gidx, dtype=np.int64), np.ascontiguousarray(gs.disc_raw),
         float(gs.tolerance_m), float(gs.margin_m), bool(CERTIFY),
-        _edge_arrays(er), _edge_arrays(eb), exact_r, exact_b,
+        _edge_arrays(er), er.width <= MAX_NUMPY_EDGES,
     )
     res = []
     for kind, polys in enumerate((gs.raw, gs.buffered)):
@@ -893,18 +1028,19 @@ def segments(
 
 
 @njit(inline="always", **JIT)
-def _add_windows(acc, g, ta, tb, st, cut, w0, w1):
-    """Add [ta, tb] of a segment of status ``st`` to ``acc[name, g, window]``."""
+def _add_windows(acc, grp, g, ta, tb, st, cut, w0, w1):
+    """Add [ta, tb] of a segment of status ``st`` to ``acc[grp, name, g, window]`` (indexed
+    in full: a view per call would count references)."""
     for j in range(w0.shape[1]):
         lo = max(ta, w0[g, j])
         hi = min(tb, w1[g, j])
         ov = max(hi - lo, 0.0)
         if st == 0:  # COUNTED, up to the GEO-STILL cut
             counted = max(min(hi, cut) - lo, 0.0)
-            acc[0, g, j] += counted
-            acc[1, g, j] += ov - counted
+            acc[grp, 0, g, j] += counted
+            acc[grp, 1, g, j] += ov - counted
         else:  # lost: LOST_SUSPECT 1 -> row 2, LOST_GAP 2 -> 3, LOST_SPEED 3 -> 4
-            acc[1 + st, g, j] += ov
+            acc[grp, 1 + st, g, j] += ov
 
 
 @njit(**JIT)
@@ -927,15 +1063,15 @@ def _window_sums_kernel(full_b, bseg, bu0, bu1, full_r, rseg, ru0, ru1, sw, t, f
         st = status[s]
         c = cut[s]
         if full_b[s]:
-            _add_windows(acc[0], g, a, b, st, c, w0, w1)
+            _add_windows(acc, 0, g, a, b, st, c, w0, w1)
         while qb < nb and bseg[qb] == s:
-            _add_windows(acc[1], g, a + bu0[qb] * d, a + bu1[qb] * d, st, c, w0, w1)
+            _add_windows(acc, 1, g, a + bu0[qb] * d, a + bu1[qb] * d, st, c, w0, w1)
             qb += 1
         if st == 0:
             if full_r[s]:
-                _add_windows(acr[0], g, a, b, st, c, w0, w1)
+                _add_windows(acr, 0, g, a, b, st, c, w0, w1)
             while qr < nr and rseg[qr] == s:
-                _add_windows(acr[1], g, a + ru0[qr] * d, a + ru1[qr] * d, st, c, w0, w1)
+                _add_windows(acr, 1, g, a + ru0[qr] * d, a + ru1[qr] * d, st, c, w0, w1)
                 qr += 1
         else:
             while qr < nr and rseg[qr] == s:

@@ -1,7 +1,7 @@
 """GEO-OFFPOST and GEO-CROSSPOST: on duty but outside every allowed zone.
 
-Allowed zones: the worker's own grid buffered by ``boundary_tolerance_m`` (the same B as
-GEO-INGRID), the village office geofence (circle of the office's ``radius_m``) and, during
+Allowed zones: the worker's own grid with ``boundary_tolerance_m`` around it (the same B
+as GEO-INGRID), the village office geofence (circle of the office's ``radius_m``) and, during
 their approved interval, field-duty (外勤) places. The track between consecutive usable
 fixes is interpolated linearly as in GEO-INGRID; a segment longer than ``max_gap_s`` is
 *unknown* time: it is neither off post nor allowed and it breaks continuity (a silence is

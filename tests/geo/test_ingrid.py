@@ -128,6 +128,32 @@ def test_geo_ingrid_hole(world, params):
     assert am(r).tolerance_s == 80
 
 
+def test_geo_ingrid_tolerance_is_round_at_a_convex_corner(world, params):
+    """GEO-INGRID: B holds every point within 20 m of the grid, so it is round at a corner.
+
+    Walk y=1019 (19 m above the top edge of the 1 km square) from x=990 to x=1020 at
+    0.1 m/s (a fix every 30 s, 3 m). Within 20 m: along the edge up to x=1000, then of the
+    corner (1000, 1000) while (x-1000)^2 + 19^2 <= 20^2, i.e. x <= 1000 + sqrt(39) =
+    1006.245 m: 16.245 m = 162.45 s -> 162 s, all of it tolerance (R is never entered).
+    A polygon buffer with 8 chords per quarter circle would give 159 s.
+    """
+    r = evaluate_day(worker_day(world, walk(world, T(9), 990, 1020, y=1019.0, speed_mps=0.1)), params)
+    assert am(r).in_grid_s == 162
+    assert am(r).tolerance_s == 162
+
+
+@pytest.mark.parametrize(("x", "want"), [(-15.0, 600), (-25.0, 0)])
+def test_geo_ingrid_phone_lying_still_just_outside(world, params, x, want):
+    """GEO-INGRID: a phone lying still 15 m outside the left edge (fixes every 30 s for
+    10 min at one point: zero-length segments) is within the 20 m tolerance: 600 s, all
+    tolerance; at 25 m it is not: 0 s.
+    """
+    t = T(9) + np.arange(21) * 30.0
+    r = evaluate_day(worker_day(world, world.fixes(t, np.full(21, x), np.full(21, 500.0))), params)
+    assert am(r).in_grid_s == want
+    assert am(r).tolerance_s == want
+
+
 def test_geo_ingrid_fix_exactly_on_boundary_counts_inside(world):
     """GEO-INGRID: with no tolerance, a phone lying exactly on a grid vertex is inside.
 
@@ -314,16 +340,10 @@ def test_geo_ingrid_classify_certificates_equal_polygon_tests():
     assert (lev == geo.ingrid.LEVEL_IN).sum() > 1000
 
 
-@pytest.mark.parametrize("seed", [11, 12])
-def test_geo_ingrid_alternating_crossings_equal_geos_overlay(seed):
-    """GEO-INGRID: the compiled parts (sides alternating at clean crossings, midpoint tests
-    otherwise) equal GEOS's overlay of each segment with R and with B.
-
-    Segments between points of a 10 m lattice over a lattice grid (a U with a pond): many
-    pass exactly through vertices, run along edges or end on the boundary, the cases
-    where alternating sides would go wrong and the kernel must notice. Per segment, the
-    inside fraction agrees to 1e-9 with ``shapely.intersection``.
-    """
+def _lattice_case(seed):
+    """A lattice grid (a U with a pond) and a chain of 4,000 segments between points of a
+    10 m lattice around it: many pass exactly through vertices, run along edges or end on
+    the boundary, or run exactly the tolerance (20 m) away from an edge."""
     from shapely.geometry import Polygon
 
     grid = Polygon(
@@ -334,21 +354,82 @@ def test_geo_ingrid_alternating_crossings_equal_geos_overlay(seed):
     rng = np.random.default_rng(seed)
     n = 4000
     p = rng.integers(-8, 49, (n + 1, 2)) * 10.0  # a chain: each segment starts where one ended
-    x0, y0, x1, y1 = p[:-1, 0], p[:-1, 1], p[1:, 0], p[1:, 1]
     sw = np.zeros(n, dtype=np.int64)
     fa = np.arange(n, dtype=np.int64)
     raw, buf = geo.ingrid.inside_pieces(gs, sw, p[:, 0], p[:, 1], fa, fa + 1)
-    seg_ids = np.arange(n)
-    for pieces, polys in ((raw, gs.raw), (buf, gs.buffered)):
-        got = np.zeros(n)
-        got[pieces.full] = 1.0
-        np.add.at(got, pieces.seg, pieces.u1 - pieces.u0)
-        gseg, gu0, gu1 = geo.ingrid._exact_pieces(polys[sw], seg_ids, x0, y0, x1, y1)
-        want = np.zeros(n)
-        np.add.at(want, gseg, gu1 - gu0)
-        moving = np.hypot(x1 - x0, y1 - y0) > 0
-        assert 0 < got[moving].mean() < 1
-        np.testing.assert_allclose(got[moving], want[moving], rtol=0, atol=1e-9)
+    return grid, gs, p, raw, buf
+
+
+def _fractions(pieces, n):
+    got = np.zeros(n)
+    got[pieces.full] = 1.0
+    np.add.at(got, pieces.seg, pieces.u1 - pieces.u0)
+    return got
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_geo_ingrid_alternating_crossings_equal_geos_overlay(seed):
+    """GEO-INGRID: the compiled parts in R (sides alternating at clean crossings, midpoint
+    tests otherwise) equal GEOS's overlay of each segment with R: per segment, the inside
+    fraction agrees to 1e-9 with ``shapely.intersection``, on segments that go wrong if
+    the kernel does not notice a crossing through a vertex or along an edge.
+    """
+    _, gs, p, raw, _ = _lattice_case(seed)
+    n = p.shape[0] - 1
+    x0, y0, x1, y1 = p[:-1, 0], p[:-1, 1], p[1:, 0], p[1:, 1]
+    got = _fractions(raw, n)
+    gseg, gu0, gu1 = geo.ingrid._exact_pieces(gs.raw[np.zeros(n, dtype=np.int64)], np.arange(n), x0, y0, x1, y1)
+    want = np.zeros(n)
+    np.add.at(want, gseg, gu1 - gu0)
+    moving = np.hypot(x1 - x0, y1 - y0) > 0
+    assert 0 < got[moving].mean() < 1
+    np.testing.assert_allclose(got[moving], want[moving], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_geo_ingrid_tolerance_band_is_exactly_within_tolerance(seed):
+    """GEO-INGRID's B is R plus every point within the tolerance (20 m) of R's boundary,
+    exactly (round at convex corners, shrinking the pond).
+
+    1. At 16 random points of each segment, "in a part of B" equals GEOS's own test
+       (inside R, or ``shapely.distance`` to R's boundary <= 20 m), except at points within
+       1e-9 of a part's end or 1e-7 m of the tolerance (the closed boundary itself).
+    2. Per segment, the fraction in B is at least GEOS's buffer polygon's (its round joins
+       are chords inside the circle, 1,024 per quarter here) and at most 1e-3 more.
+    """
+    grid, gs, p, _, buf = _lattice_case(seed)
+    n = p.shape[0] - 1
+    x0, y0, x1, y1 = p[:-1, 0], p[:-1, 1], p[1:, 0], p[1:, 1]
+    moving = np.hypot(x1 - x0, y1 - y0) > 0
+    rng = np.random.default_rng(seed + 100)
+    k = 16
+    u = (np.arange(k)[None, :] + rng.random((n, k))) / k
+    seg = np.repeat(np.arange(n), k)
+    uu = u.ravel()
+    inside = buf.full[seg].copy()
+    near_end = np.zeros(seg.size, dtype=bool)
+    for s_, a_, b_ in zip(buf.seg.tolist(), buf.u0.tolist(), buf.u1.tolist(), strict=True):
+        sel = slice(s_ * k, s_ * k + k)
+        inside[sel] |= (uu[sel] >= a_) & (uu[sel] <= b_)
+        near_end[sel] |= (np.abs(uu[sel] - a_) < 1e-9) | (np.abs(uu[sel] - b_) < 1e-9)
+    px = x0[seg] + uu * (x1 - x0)[seg]
+    py = y0[seg] + uu * (y1 - y0)[seg]
+    pts = shapely.points(px, py)
+    d = shapely.distance(pts, grid.boundary)
+    truth = shapely.intersects(grid, pts) | (d <= 20.0)
+    judge = moving[seg] & ~near_end & (np.abs(d - 20.0) > 1e-7)
+    assert judge.sum() > 0.9 * judge.size
+    assert 0.2 < truth[judge].mean() < 0.9
+    bad = np.flatnonzero(judge & (inside != truth))
+    assert bad.size == 0, [(int(seg[i]), float(uu[i]), float(d[i])) for i in bad[:5]]
+
+    got = _fractions(buf, n)
+    fine = shapely.buffer(grid, 20.0, quad_segs=1024)
+    gseg, gu0, gu1 = geo.ingrid._exact_pieces(np.array([fine] * n, dtype=object), np.arange(n), x0, y0, x1, y1)
+    chords = np.zeros(n)
+    np.add.at(chords, gseg, gu1 - gu0)
+    assert (got[moving] >= chords[moving] - 1e-9).all()
+    assert (got[moving] <= chords[moving] + 1e-3).all()
 
 
 def test_edge_table_holds_every_ring_edge_and_block_boxes_bound_them():
