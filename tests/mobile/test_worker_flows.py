@@ -360,14 +360,19 @@ def test_resent_patrol_log_and_request_are_stored_once(client, make_worker, migr
     assert len(reqs) == 4 and other["id"] not in ids and len(set(twice)) == 2
 
 
-def test_my_day_lists_geo_spoof_review_flags(client, make_worker, township):
+def test_my_day_lists_geo_spoof_review_flags(client, make_worker, township, monkeypatch):
     """25 fixes 30 s apart, ~19 m apart, all at 10.0 m accuracy (an emulator; the phone's
     platform is unknown), then 5 fixes ~51 km east: today's flags show one
-    ``constant_accuracy`` and one ``jump`` (GEO-SPOOF, kind suspect_fix), nothing left out."""
+    ``constant_accuracy`` and one ``jump`` (GEO-SPOOF, kind suspect_fix), nothing left out.
+    "Today" is yesterday at 10:00 in China, so the 15 minutes of fixes before it never
+    straddle midnight (whenever the test runs)."""
+    import server.mobile.routes as routes
+
+    now = dt.datetime.combine(dt.datetime.now(CST).date() - dt.timedelta(days=1), dt.time(10), CST)
+    monkeypatch.setattr(routes, "_now", lambda: now.astimezone(dt.UTC))
     w = make_worker(role="fulltime")
     tok = login(client, w)
     c = township.grid.centroid
-    now = dt.datetime.now(dt.UTC)
     lons = [c.x + 2e-4 * i for i in range(25)] + [c.x + 0.55 + 2e-4 * k for k in range(5)]
     accs = [10.0] * 25 + [7.3 + 0.6 * k for k in range(5)]
     items = [{"client_id": f"s-{i}", "seq": i,
