@@ -43,7 +43,10 @@ def test_bench_smoke(tmp_path):
     # MovingPandas clips without a gap rule (the 2 h lunch gap counts): within the 10 h span
     assert 0 < san["mean_movingpandas_in_grid_s"] <= 10 * 3600
     assert set(s["ratios"]) == {"engine_vs_movingpandas", "engine_vs_per_point_loop", "engine_vs_rules_loop",
-                                "engine_cost_per_fix_vs_contains_xy"}
+                                "engine_cost_per_fix_vs_contains_xy", "engine_vs_per_point_loop_each_turn"}
+    # (a) and (b) run in turn: one ratio per turn, the best-of ratio not below the worst turn's
+    turns = s["ratios"]["engine_vs_per_point_loop_each_turn"]
+    assert len(turns) == s["repeat"] and s["ratios"]["engine_vs_per_point_loop"] >= min(turns) - 0.1
     # (b2), the all-rules per-point loop, on the same 5 workers as the engine's figures
     assert s["rules_loop"]["workers"] == 5 and s["rules_loop"]["worker_days_per_s"] > 0
     rl, el = san["rules_loop"], san["engine_on_loop_subset"]
