@@ -19,7 +19,12 @@ Run: ``uv run python bench/geo_bench.py [--workers N] [--vertices 20|500] [--qui
 (``--loop-workers N``: the subset timed for (b) and (b2); ``--repeat N``: runs of (a), (b) and
 (d), the best kept);
 ``--processes 2`` also times the engine on two forked processes (wall clock), reported
-apart from the one-core figures.
+apart from the one-core figures. The objects made before timing (imports, among them
+pandas and MovingPandas for (c), and the synthetic township) are frozen out of the cyclic
+garbage collector (``gc.freeze``), as a long-running server does after start-up: otherwise
+each full collection walks them (70-100 ms on this machine kind, about one per 5,000
+worker-days of results), charged to whatever runs when it fires; ``--no-gc-freeze`` to
+measure without.
 Prints a table and writes ``bench/out/geo_bench.json``.
 """
 
@@ -289,9 +294,10 @@ def _timed(fn, *a):
 
 def run(
     n_workers: int, vertices: int, loop_n: int, mp_n: int, chunk: int, memory: bool, repeat: int = 1,
-    processes: int = 0,
+    processes: int = 0, gc_freeze: bool = True,
 ) -> dict:
-    """Run the four measurements and return the figures."""
+    """Run the four measurements and return the figures (the caller unfreezes the garbage
+    collector after, see the module doc)."""
     params = bench_params()
     t_gen = time.perf_counter()
     days, index = make_township(n_workers, vertices)
@@ -303,6 +309,9 @@ def run(
     w0, c0 = time.perf_counter(), time.process_time()
     evaluate_days(days[: min(20, n_workers)], params, index)
     first_call = {"wall_s": round(time.perf_counter() - w0, 3), "cpu_s": round(time.process_time() - c0, 3)}
+    if gc_freeze:
+        gc.collect()
+        gc.freeze()
 
     def engine():
         res = []
@@ -355,7 +364,7 @@ def run(
                     "cpu": platform.processor() or platform.machine()},
         "workers": n_workers, "vertices": vertices, "fixes": n_fix, "items": n_items,
         "chunk": chunk, "generate_s": round(t_gen, 2),
-        "repeat": repeat, "clock": CLOCK, "timings": list(TIMINGS),
+        "repeat": repeat, "clock": CLOCK, "gc_freeze": gc_freeze, "timings": list(TIMINGS),
         "load_average_1min": round(os.getloadavg()[0], 2),
         "engine_first_call": first_call,
         "engine": {"seconds": round(t_engine, 3), "seconds_all_runs": [round(x, 3) for x in t_engine_all], "worker_days_per_s": round(wd_engine, 1),
@@ -416,7 +425,8 @@ def print_table(s: dict) -> None:
     ]
     print(f"{s['workers']} workers x {N_FIXES} fixes, {s['vertices']}-vertex grids, {s['fixes']:,} fixes; "
           f"{s['clock']} seconds, best of {s['repeat']} for the engine, the per-point loop and contains_xy; "
-          f"load average {s['load_average_1min']}")
+          f"load average {s['load_average_1min']}; objects made before timing "
+          f"{'frozen out of' if s['gc_freeze'] else 'left to'} the garbage collector")
     print(f"{'method':40s} {'workers':>8s} {'seconds':>9s} {'worker-days/s':>14s}")
     for name, w, sec, rate in rows:
         print(f"{name:40s} {w:8d} {sec:9.3f} {rate:14.1f}")
@@ -460,6 +470,8 @@ def main(argv: list[str] | None = None) -> dict:
                     help="process CPU time (default; fair on a shared machine) or wall time")
     ap.add_argument("--processes", type=int, default=0,
                     help="also time the engine on this many forked processes (wall clock; 0: skip)")
+    ap.add_argument("--no-gc-freeze", action="store_true",
+                    help="leave the objects made before timing to the garbage collector (see the module doc)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "geo_bench.json"))
     a = ap.parse_args(argv)
     global CLOCK
@@ -467,8 +479,11 @@ def main(argv: list[str] | None = None) -> dict:
     TIMINGS.clear()
     if a.quick:
         a.workers, a.loop_workers, a.mp_workers = 200, 50, 10
-    s = run(a.workers, a.vertices, a.loop_workers, a.mp_workers, a.chunk, not a.no_memory, a.repeat,
-            a.processes)
+    try:
+        s = run(a.workers, a.vertices, a.loop_workers, a.mp_workers, a.chunk, not a.no_memory, a.repeat,
+                a.processes, not a.no_gc_freeze)
+    finally:
+        gc.unfreeze()
     print_table(s)
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import sys
@@ -45,6 +46,7 @@ def test_bench_smoke(tmp_path):
     assert set(s["ratios"]) == {"engine_vs_movingpandas", "engine_vs_per_point_loop", "engine_vs_rules_loop",
                                 "engine_cost_per_fix_vs_contains_xy", "engine_vs_per_point_loop_each_turn"}
     # (a) and (b) run in turn: one ratio per turn, the best-of ratio not below the worst turn's
+    assert s["gc_freeze"] is True and gc.get_freeze_count() == 0  # frozen while timing, then not
     turns = s["ratios"]["engine_vs_per_point_loop_each_turn"]
     assert len(turns) == s["repeat"] and s["ratios"]["engine_vs_per_point_loop"] >= min(turns) - 0.1
     # (b2), the all-rules per-point loop, on the same 5 workers as the engine's figures
