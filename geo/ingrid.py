@@ -353,8 +353,11 @@ def _scan(e, row, j0, j1, px, py, want_d, best, inside, on_edge):
             qy = wy - tt * dy
             best = min(best, qx * qx + qy * qy)
         by = e.ed[row, j, E_Y1]
-        if (ay > py) != (by > py):  # crossing number, half-open in y
-            if px < ax + (py - ay) * dx / dy:
+        if (ay > py) != (by > py):  # crossing number, half-open in y: the ray to +x
+            # crosses the edge where px < ax + wy dx / dy, i.e. the sign of the cross
+            # product against dy's (no division: it held up the loop)
+            cr = wx * dy - wy * dx
+            if (cr < 0.0) if dy > 0.0 else (cr > 0.0):
                 inside = not inside
         if not want_d and not on_edge and dx * wy - dy * wx == 0.0:
             bx = e.ed[row, j, E_X1]
