@@ -185,7 +185,7 @@ class GridSet:
     # a disc inside R per worker (rows: centre x, centre y, squared radius; radius 0 when
     # there is none) and the squared radius of a circle about the same centre holding R
     # (inf when there is none): the cheapest distance certificates
-    disc_raw: np.ndarray  # (4, n)
+    disc_raw: np.ndarray  # (6, n): and rows 4, 5 the square roots of rows 2, 3
 
     def take(self, widx: np.ndarray) -> GridSet:
         """The grid set for workers given by their rows in this one."""
@@ -249,9 +249,11 @@ def _inner_discs(polys: np.ndarray) -> np.ndarray:
     """A disc inside each polygon: centred on its centroid (or a point on its surface if
     the centroid is not inside), radius just short of the distance to its boundary; rows
     cx, cy, r2 (radius 0 when there is no such point), and r2_out: the squared radius of a
-    circle about the same centre that holds the whole polygon (inf when there is none)."""
-    disc = np.zeros((4, polys.shape[0]))
+    circle about the same centre that holds the whole polygon (inf when there is none);
+    then the square roots of both (rows 4 and 5), taken once here."""
+    disc = np.zeros((6, polys.shape[0]))
     disc[3] = np.inf
+    disc[5] = np.inf
     if polys.size == 0:
         return disc
     c = shapely.centroid(polys)
@@ -270,6 +272,8 @@ def _inner_discs(polys: np.ndarray) -> np.ndarray:
         rmax = np.maximum.reduceat(far, np.searchsorted(vi, np.arange(xy.shape[0])))
         rmax = rmax * (1.0 + 1e-9) + 1e-6  # keep well outside
         disc[3, ok] = rmax * rmax
+    disc[4] = np.sqrt(disc[2])
+    disc[5] = np.sqrt(disc[3])
     return disc
 
 
@@ -517,16 +521,17 @@ def _exact_parts(e, row, k, x0, y0, x1, y1, side0, side1, ubuf, pseg, pu0, pu1, 
 # Bounds of one fix's signed distance s to R's boundary (negative inside): known (the
 # side is known), inside, lo <= |s| <= hi.
 @njit(**JIT)
-def _disc_bound(cx, cy, cr2, or2, px, py):
-    """Inside the disc in R: inside, at least (radius - rho) from the boundary; outside the
-    circle holding R: outside, at least (rho - its radius) away; else unknown."""
+def _disc_bound(cx, cy, cr2, cr, or2, orr, px, py):
+    """Inside the disc in R (squared radius cr2, radius cr): inside, at least (radius -
+    rho) from the boundary; outside the circle holding R (or2, orr): outside, at least
+    (rho - its radius) away; else unknown."""
     dx = px - cx
     dy = py - cy
     rho2 = dx * dx + dy * dy
     if rho2 < cr2:
-        return True, True, np.sqrt(cr2) - np.sqrt(rho2), np.inf
+        return True, True, cr - np.sqrt(rho2), np.inf
     if rho2 > or2:
-        return True, False, np.sqrt(rho2) - np.sqrt(or2), np.inf
+        return True, False, np.sqrt(rho2) - orr, np.inf
     return False, False, 0.0, np.inf
 
 
@@ -738,15 +743,15 @@ def _pieces_kernel(sw, fa, fb, x, y, length, gidx, disc, tol, mb, certify, er, e
         r_in = False
         b_done = False
         if certify:
-            cx, cy, cr2, or2 = disc[0, w], disc[1, w], disc[2, w], disc[3, w]
+            cx, cy, cr2, or2, cr, orr = disc[0, w], disc[1, w], disc[2, w], disc[3, w], disc[4, w], disc[5, w]
             # --- bounds at the start fix: taken over from the previous segment, or the discs
             if fa[k] == last_fix:
                 k0, i0, lo0, hi0, ex0 = lk, li, llo, lhi, lex
             else:
-                k0, i0, lo0, hi0 = _disc_bound(cx, cy, cr2, or2, x0, y0)
+                k0, i0, lo0, hi0 = _disc_bound(cx, cy, cr2, cr, or2, orr, x0, y0)
                 ex0 = False
             # --- bounds at the end fix: carried along the segment, and the discs
-            k1, i1, lo1, hi1 = _disc_bound(cx, cy, cr2, or2, x1, y1)
+            k1, i1, lo1, hi1 = _disc_bound(cx, cy, cr2, cr, or2, orr, x1, y1)
             ex1 = False
             if k0 and lo0 - L > 0.0:
                 if k1:
