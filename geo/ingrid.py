@@ -422,17 +422,8 @@ def _crossings(e, row, x0, y0, x1, y1, ubuf):
     ry = y1 - y0
     lo_x, hi_x = min(x0, x1), max(x0, x1)
     lo_y, hi_y = min(y0, y1), max(y0, y1)
-    cnt = e.count[row]
-    nb = (cnt + e.block - 1) // e.block if e.blocked else 1
-    for kb in range(nb):
-        j0 = 0
-        j1 = cnt
-        if e.blocked:
-            if (e.box[row, kb, 0] > hi_x or e.box[row, kb, 2] < lo_x
-                    or e.box[row, kb, 1] > hi_y or e.box[row, kb, 3] < lo_y):
-                continue
-            j0 = kb * e.block
-            j1 = min(j0 + e.block, cnt)
+    for kb in range(_n_blocks(e, row)):
+        j0, j1 = _block_edges(e, row, kb, lo_x, lo_y, hi_x, hi_y)
         for j in range(j0, j1):
             qx = e.ed[row, j, E_X0]
             qy = e.ed[row, j, E_Y0]
@@ -474,6 +465,42 @@ def _grow(a, n):
 
 
 @njit(inline="always", **JIT)
+def _block_edges(e, row, kb, lo_x, lo_y, hi_x, hi_y):
+    """Edges j0 .. j1-1 of block ``kb`` of a row (all edges when not blocked), or none
+    (j0 == j1) when the block's box is apart from the box [lo_x, hi_x] x [lo_y, hi_y]."""
+    cnt = e.count[row]
+    if not e.blocked:
+        return 0, cnt
+    if (e.box[row, kb, 0] > hi_x or e.box[row, kb, 2] < lo_x
+            or e.box[row, kb, 1] > hi_y or e.box[row, kb, 3] < lo_y):
+        return 0, 0
+    j0 = kb * e.block
+    return j0, min(j0 + e.block, cnt)
+
+
+@njit(inline="always", **JIT)
+def _n_blocks(e, row):
+    return (e.count[row] + e.block - 1) // e.block if e.blocked else 1
+
+
+@njit(inline="always", **JIT)
+def _append_part(pseg, pu0, pu1, npc, start, k, ua, ub):
+    """Append the part [ua, ub] of segment ``k`` (parts from ``start`` are this segment's),
+    merged with the previous part when they overlap or touch. Returns (arrays, count)."""
+    if npc > start and not ua > pu1[npc - 1]:
+        pu1[npc - 1] = max(pu1[npc - 1], ub)
+        return pseg, pu0, pu1, npc
+    if npc == pseg.shape[0]:
+        pseg = _grow(pseg, npc)
+        pu0 = _grow(pu0, npc)
+        pu1 = _grow(pu1, npc)
+    pseg[npc] = k
+    pu0[npc] = ua
+    pu1[npc] = ub
+    return pseg, pu0, pu1, npc + 1
+
+
+@njit(inline="always", **JIT)
 def _exact_parts(e, row, k, x0, y0, x1, y1, side0, side1, ubuf, pseg, pu0, pu1, npc):
     """GEO-INGRID exact inside parts [u0, u1] of segment ``k`` (split at its crossings),
     appended to (pseg, pu0, pu1) from ``npc``. ``side0``/``side1``: whether the start/end
@@ -502,17 +529,7 @@ def _exact_parts(e, row, k, x0, y0, x1, y1, side0, side1, ubuf, pseg, pu0, pu1, 
             _, inn = _locate(e, row, x0 + um * (x1 - x0), y0 + um * (y1 - y0), False)
         if not inn or not ub > ua:
             continue
-        if npc > start and not ua > pu1[npc - 1]:  # adjacent to the previous part: merge
-            pu1[npc - 1] = ub
-            continue
-        if npc == pseg.shape[0]:
-            pseg = _grow(pseg, npc)
-            pu0 = _grow(pu0, npc)
-            pu1 = _grow(pu1, npc)
-        pseg[npc] = k
-        pu0[npc] = ua
-        pu1[npc] = ub
-        npc += 1
+        pseg, pu0, pu1, npc = _append_part(pseg, pu0, pu1, npc, start, k, ua, ub)
     if npc == start + 1 and pu0[start] == 0.0 and pu1[start] == 1.0:
         return True, pseg, pu0, pu1, start
     return False, pseg, pu0, pu1, npc
@@ -650,17 +667,8 @@ def _offset_parts(e, row, k, x0, y0, x1, y1, r, r_full, ru0, ru1, r_from, r_to, 
     inv_a = 1.0 / (dx * dx + dy * dy)
     lo_x, hi_x = min(x0, x1) - r, max(x0, x1) + r
     lo_y, hi_y = min(y0, y1) - r, max(y0, y1) + r
-    cnt = e.count[row]
-    nb = (cnt + e.block - 1) // e.block if e.blocked else 1
-    for kb in range(nb):
-        j0 = 0
-        j1 = cnt
-        if e.blocked:
-            if (e.box[row, kb, 0] > hi_x or e.box[row, kb, 2] < lo_x
-                    or e.box[row, kb, 1] > hi_y or e.box[row, kb, 3] < lo_y):
-                continue
-            j0 = kb * e.block
-            j1 = min(j0 + e.block, cnt)
+    for kb in range(_n_blocks(e, row)):
+        j0, j1 = _block_edges(e, row, kb, lo_x, lo_y, hi_x, hi_y)
         for j in range(j0, j1):
             ax = e.ed[row, j, E_X0]
             ay = e.ed[row, j, E_Y0]
@@ -688,19 +696,8 @@ def _offset_parts(e, row, k, x0, y0, x1, y1, r, r_full, ru0, ru1, r_from, r_to, 
     for i in range(m):  # closed intervals: merge those that overlap or touch
         ua = ia[i]
         ub = ib[i]
-        if npc > start and not ua > pu1[npc - 1]:
-            pu1[npc - 1] = max(pu1[npc - 1], ub)
-            continue
-        if not ub > ua:
-            continue
-        if npc == pseg.shape[0]:
-            pseg = _grow(pseg, npc)
-            pu0 = _grow(pu0, npc)
-            pu1 = _grow(pu1, npc)
-        pseg[npc] = k
-        pu0[npc] = ua
-        pu1[npc] = ub
-        npc += 1
+        if ub > ua or (npc > start and not ua > pu1[npc - 1]):
+            pseg, pu0, pu1, npc = _append_part(pseg, pu0, pu1, npc, start, k, ua, ub)
     if npc == start + 1 and pu0[start] == 0.0 and pu1[start] == 1.0:
         return True, pseg, pu0, pu1, start
     return False, pseg, pu0, pu1, npc
