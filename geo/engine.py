@@ -459,7 +459,7 @@ def _evaluate_batch(
             worker_id=d.worker_id, date=d.date, role=role, grid_id=d.grid_id, working_day=wk,
             patrols=patrols, signin=signin, offpost=tuple(offp[i]), phone_off=tuple(poff[i]),
             suspect_fixes=sf,
-            spoof_flags=spoof_flags_of(rf, rf_lim[i], rf_lim[i + 1], vt, vlon, vlat) if rf_lim[i] < rf_lim[i + 1] else (),
+            spoof_flags=spoof_flags_of(rf, rf_lim[i], rf_lim[i + 1], vt, vlon, vlat),
             rejected={REASONS[k]: c for k, c in enumerate(rej_int[i]) if k > 0 and c > 0},
             fixes_used=used_int[i],
             online_rate=online_rate[i] if has_duty[i] else None,

@@ -179,7 +179,6 @@ class GridSet:
 
     raw: np.ndarray  # object array of shapely geometries (metres), one per worker
     tolerance_m: float
-    margin_m: float  # float noise allowed for in B's distance certificates
     gidx: np.ndarray  # worker -> row of the edge table
     edges_raw: Edges
     # a disc inside R per worker (rows: centre x, centre y, squared radius; radius 0 when
@@ -190,7 +189,7 @@ class GridSet:
     def take(self, widx: np.ndarray) -> GridSet:
         """The grid set for workers given by their rows in this one."""
         return GridSet(
-            self.raw[widx], self.tolerance_m, self.margin_m, self.gidx[widx], self.edges_raw,
+            self.raw[widx], self.tolerance_m, self.gidx[widx], self.edges_raw,
             self.disc_raw[:, widx],
         )
 
@@ -240,7 +239,7 @@ def prepare_grids(raw_m: np.ndarray, tolerance_m: float) -> GridSet:
     """Tabulate the projected grids (one row per grid, metres)."""
     raw_m = np.asarray(raw_m, dtype=object)
     return GridSet(
-        raw_m, float(tolerance_m), B_MARGIN_M, np.arange(raw_m.shape[0]), edge_table(raw_m),
+        raw_m, float(tolerance_m), np.arange(raw_m.shape[0]), edge_table(raw_m),
         _inner_discs(raw_m),
     )
 
@@ -429,7 +428,7 @@ def _crossings(e, row, x0, y0, x1, y1, ubuf):
             qy = e.ed[row, j, E_Y0]
             ex = e.ed[row, j, E_X1]
             ey = e.ed[row, j, E_Y1]
-            if max(qx, ex) < lo_x or min(qx, ex) > hi_x or max(qy, ey) < lo_y or min(qy, ey) > hi_y:
+            if _box_apart(qx, qy, ex, ey, lo_x, lo_y, hi_x, hi_y):
                 continue  # boxes apart: no crossing
             sx = e.ed[row, j, E_DX]
             sy = e.ed[row, j, E_DY]
@@ -476,6 +475,12 @@ def _block_edges(e, row, kb, lo_x, lo_y, hi_x, hi_y):
         return 0, 0
     j0 = kb * e.block
     return j0, min(j0 + e.block, cnt)
+
+
+@njit(inline="always", **JIT)
+def _box_apart(ax, ay, bx, by, lo_x, lo_y, hi_x, hi_y):
+    """The bounding box of A-B lies outside the box [lo_x, hi_x] x [lo_y, hi_y]."""
+    return max(ax, bx) < lo_x or min(ax, bx) > hi_x or max(ay, by) < lo_y or min(ay, by) > hi_y
 
 
 @njit(inline="always", **JIT)
@@ -576,14 +581,13 @@ _SIDE_MARGIN_M = 1e-7
 
 
 @njit(**JIT)
-def _side(known, inside, lo, hi, offset, margin):
-    """Side of a fix against the curve at signed distance ``offset`` from R's boundary
-    (0: R itself; tol: B, whose boundary lies within ``margin`` of that curve): 1 strictly
-    inside, 0 strictly outside, -1 not known from the bounds."""
+def _side(known, inside, lo, hi):
+    """Side of a fix against R from its bounds: 1 strictly inside, 0 strictly outside
+    (both by more than ``_SIDE_MARGIN_M``), -1 not known."""
     smin, smax = _s_range(known, inside, lo, hi)
-    if smax < offset - margin:
+    if smax < -_SIDE_MARGIN_M:
         return 1
-    if smin > offset + margin:
+    if smin > _SIDE_MARGIN_M:
         return 0
     return -1
 
@@ -597,7 +601,7 @@ def _certify(k0, i0, lo0, hi0, k1, i1, lo1, hi1, length, tol, mb):
     r_in = (i0 if lo0 >= lo1 else i1) if (k0 and k1) else (i0 if k0 else i1)
     smin0, smax0 = _s_range(k0, i0, lo0, hi0)
     smin1, smax1 = _s_range(k1, i1, lo1, hi1)
-    # B as built by GEOS lies within mb of the true offset curve at distance tol
+    # B's boundary is the curve at signed distance tol; mb allows for float noise
     out_b = smin0 > tol + mb and smin1 > tol + mb and (smin0 - tol - mb) + (smin1 - tol - mb) > lr
     in_b = smax0 < tol - mb and smax1 < tol - mb and (tol - mb - smax0) + (tol - mb - smax1) > lr
     return r_ok, r_in, out_b or in_b, in_b
@@ -674,7 +678,7 @@ def _offset_parts(e, row, k, x0, y0, x1, y1, r, r_full, ru0, ru1, r_from, r_to, 
             ay = e.ed[row, j, E_Y0]
             bx = e.ed[row, j, E_X1]
             by = e.ed[row, j, E_Y1]
-            if max(ax, bx) < lo_x or min(ax, bx) > hi_x or max(ay, by) < lo_y or min(ay, by) > hi_y:
+            if _box_apart(ax, ay, bx, by, lo_x, lo_y, hi_x, hi_y):
                 continue  # farther than r in x or y: no point of the segment within r
             ua, ub = _edge_range(x0 - ax, y0 - ay, dx, dy, inv_a, e.ed[row, j, E_DX], e.ed[row, j, E_DY],
                                  e.ed[row, j, E_IL2], e.ed[row, j, E_IL], r)
@@ -775,8 +779,8 @@ def _pieces_kernel(sw, fa, fb, x, y, length, gidx, disc, tol, mb, certify, er, e
         # of R (1 inside, 0 outside, -1 unknown) where the bounds tell them strictly
         r_side0, r_side1 = -1, -1
         if certify and not (r_done and b_done):
-            r_side0 = _side(k0, i0, lo0, hi0, 0.0, _SIDE_MARGIN_M)
-            r_side1 = _side(k1, i1, lo1, hi1, 0.0, _SIDE_MARGIN_M)
+            r_side0 = _side(k0, i0, lo0, hi0)
+            r_side1 = _side(k1, i1, lo1, hi1)
         r_from = nr
         if not r_done:
             if L == 0.0:
@@ -881,7 +885,7 @@ def inside_pieces(
         np.ascontiguousarray(sw, dtype=np.int64), fa, fb, x, y,
         np.ascontiguousarray(length, dtype=np.float64),
         np.ascontiguousarray(gs.gidx, dtype=np.int64), np.ascontiguousarray(gs.disc_raw),
-        float(gs.tolerance_m), float(gs.margin_m), bool(CERTIFY),
+        float(gs.tolerance_m), B_MARGIN_M, bool(CERTIFY),
         _edge_arrays(er), er.width <= MAX_NUMPY_EDGES,
     )
     res = []
