@@ -62,13 +62,13 @@ def seed(url: str, n_grids: int, n_workers: int) -> list[dict[str, Any]]:
     import shapely
     from sqlmodel import Session
 
-    from checkins import auth
+    from checkins.auth import phone as auth
+    from checkins.auth.models import Device, MobileAccount, MobileSession
+    from checkins.auth.tokens import encode_access_token, hash_password, new_id
     from checkins.db.engine import make_engine
     from checkins.db.migrate import upgrade
     from checkins.db.partitions import ensure_position_partitions
-    from checkins.models import Device, Grid, GridAssignment, Township, Village, Worker
-    from checkins.models_mobile import MobileAccount, MobileSession
-    from checkins.tokens import encode_access_token, hash_password, new_id
+    from checkins.township.models import Grid, GridAssignment, Township, Village, Worker
 
     engine = make_engine(url)
     upgrade(engine)
@@ -103,7 +103,7 @@ def seed(url: str, n_grids: int, n_workers: int) -> list[dict[str, Any]]:
             out.append({"worker_id": wid, "device_id": dev.id, "token": tok,
                         "lon": LON0 + (g % side) * d + d / 2, "lat": LAT0 + (g // side) * d + d / 2})
         s.commit()
-        _ = auth  # the tables above are the ones checkins.auth reads
+        _ = auth  # the tables above are the ones checkins.auth.phone reads
     with engine.begin() as conn:
         today = dt.datetime.now(dt.UTC).date()
         ensure_position_partitions(conn, today - dt.timedelta(days=1), 3)

@@ -8,13 +8,13 @@ indexes as in production).
 
 Measured, each in a fresh child process (peak RSS is the child's ``ru_maxrss``):
 
-(a) ``flow``: ``checkins.flows.evaluate_date`` -- read the day's positions (one binary
+(a) ``flow``: ``checkins.evaluation.flows.evaluate_date`` -- read the day's positions (one binary
     COPY), sign-ins, sessions, exemptions, assignments; the geo engine; deductions and JSON;
     upsert of the ``day_result`` rows; committed. Total and per step.
 (b) ``engine``: ``geo.engine.evaluate_days`` alone on the same worker-days already in memory.
     The ratio (a)/(b) is what the database costs.
 (c) ``live``: the live check job (judge today up to 16:00, open alerts) once, then the
-    "who is on patrol / off post / unreachable now" query (``checkins.alerts.live_board``)
+    "who is on patrol / off post / unreachable now" query (``checkins.jobs.alerts.live_board``)
     for all workers, p50/p99 over repeated calls.
 
 Run (a documented command, not a timed test)::
@@ -201,7 +201,7 @@ def _copy_positions(cur, days, heartbeat: bool) -> int:
 def phase_flow(url: str) -> dict:
     """(a) the nightly flow, committed; timings per step, peak RSS."""
     from checkins.db.engine import make_engine, session
-    from checkins.flows import evaluate_date
+    from checkins.evaluation.flows import evaluate_date
 
     engine = make_engine(url)
     base = _rss_mb()
@@ -241,8 +241,8 @@ def phase_engine(url: str, n_workers: int) -> dict:
 
 def phase_live(url: str, repeats: int) -> dict:
     """(c) the live check job at 16:00, then ``live_board`` p50/p99."""
-    from checkins.alerts import live_board, live_check
     from checkins.db.engine import make_engine, session
+    from checkins.jobs.alerts import live_board, live_check
 
     engine = make_engine(url)
     now = dt.datetime.combine(DATE, dt.time(16, 0), tzinfo=ZoneInfo(TZ))

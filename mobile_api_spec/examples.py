@@ -45,8 +45,8 @@ def seed_example_township(session: Any) -> None:
     worker ``ex-w1`` (fulltime) with an approved phone; idempotent."""
     import shapely
 
-    from checkins import auth
-    from checkins.models import Grid, GridAssignment, Township, Village, Worker
+    from checkins.auth import phone as auth
+    from checkins.township.models import Grid, GridAssignment, Township, Village, Worker
 
     if session.get(Worker, "ex-w1") is not None:
         return

@@ -2,7 +2,7 @@
 
 ``uv run python -m mobile_api_spec.generate`` rewrites the document;
 ``uv run python -m mobile_api_spec.generate --check`` exits 1 when the committed document
-and the code differ (the test ``tests/mobile/test_spec.py`` does the same).
+and the code differ (the test ``tests/server/mobile/test_spec.py`` does the same).
 """
 
 from __future__ import annotations

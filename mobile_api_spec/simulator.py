@@ -99,12 +99,12 @@ def load_gpx(path: str | Path) -> list[TrackPoint]:
 
 def load_demo_track(worker_id: str, *, seed: int = 2022, day: dt.date | None = None,
                     shift_to: dt.date | None = None) -> list[TrackPoint]:
-    """The simulated day of one worker of the demo township (``checkins.demo``).
+    """The simulated day of one worker of the demo township (``checkins.demo.service``).
 
     Points keep the datum the demo phone reports in; ``shift_to`` moves the day to another
     date (the demo's own day is already stored when the demo was loaded).
     """
-    from checkins.demo import build_demo
+    from checkins.demo.service import build_demo
 
     demo = build_demo(seed=seed, day=day)
     shift = dt.timedelta(days=(shift_to - demo.day).days) if shift_to else dt.timedelta(0)
@@ -433,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device-uid", required=True, help="the phone's id (must be approved)")
     ap.add_argument("--track", help="CSV (FORMATS.md) or GPX file; default: a synthetic walk")
     ap.add_argument("--worker-id", help="keep only this worker's rows of a CSV")
-    ap.add_argument("--demo-worker", help="replay this demo worker's simulated day (checkins.demo)")
+    ap.add_argument("--demo-worker", help="replay this demo worker's simulated day (checkins.demo.service)")
     ap.add_argument("--demo-shift-to", type=dt.date.fromisoformat,
                     help="move the demo day to this date (YYYY-MM-DD)")
     ap.add_argument("--speed", type=float, default=0.0, help="time acceleration: 1 = real time, 0 = no waiting")

@@ -61,7 +61,7 @@ def start_maintenance(settings: Settings, engine: Engine) -> object | None:
 
 def database_is_empty(engine: Engine) -> bool:
     """True when no township has been imported or loaded yet."""
-    from checkins.models import Township
+    from checkins.township.models import Township
 
     with engine.connect() as conn:
         return conn.scalar(sa.select(sa.func.count()).select_from(Township)) == 0
@@ -71,7 +71,7 @@ def load_demo(settings: Settings, engine: Engine, *, seed: int | None = None,
               day: dt.date | None = None) -> dict[str, Any]:
     """Load the demo township into ``engine`` (committed) and return its counts."""
     from checkins.db.engine import session
-    from checkins.demo import build_demo, load_demo_township
+    from checkins.demo.service import build_demo, load_demo_township
 
     demo = build_demo(seed=settings.demo_seed if seed is None else seed, day=day,
                       timezone=settings.timezone, township_id=settings.township_id,
@@ -86,7 +86,7 @@ def load_demo(settings: Settings, engine: Engine, *, seed: int | None = None,
         counts = load_demo_township(s, demo)
         s.commit()
     with session(engine) as s:  # so the office pages show the demo day at once
-        from checkins.flows import evaluate_date
+        from checkins.evaluation.flows import evaluate_date
 
         counts["days_evaluated"] = len(evaluate_date(s, demo.day))
         if settings.environment == "development":
@@ -108,8 +108,8 @@ def demo_village_user(village_id: str) -> str:
 def demo_accounts(s: Any, password: str, village_ids: list[str]) -> int:
     """Demo logins (development only): a township office user, one village office user per
     village, and an app account for every worker, all with ``password``; the count created."""
-    from checkins.auth import provision_accounts
-    from checkins.offices import create_office_user
+    from checkins.auth.office_users import create_office_user
+    from checkins.auth.phone import provision_accounts
 
     made = 0
     wanted = [(DEMO_TOWNSHIP_USER, "township_office", None)] + [

@@ -5,9 +5,9 @@ wraps the app's lifespan: when ``settings.liveness_on``, the process beats once 
 start-up (and looks for outages: the gap that ends with this start is recorded right
 away), then an asyncio task on the server's own event loop beats every
 ``liveness_tick_seconds`` (the database write runs in a worker thread). A beat is
-:func:`checkins.outages.record_tick`; every ``outage_detect_minutes``, and on the first beat
+:func:`checkins.outages.service.record_tick`; every ``outage_detect_minutes``, and on the first beat
 that succeeds after a failed one (the database was unreachable), it also runs
-:func:`checkins.outages.detect_outages` with ``outage_gap_minutes``.
+:func:`checkins.outages.service.detect_outages` with ``outage_gap_minutes``.
 
 The beat runs on the event loop that serves the requests, so a process whose loop is stuck
 stops beating as it stops receiving. Several processes share one tick row per minute, and
@@ -54,7 +54,7 @@ class Liveness:
         """
         from sqlmodel import Session
 
-        from checkins.outages import detect_outages, outage_json, record_tick
+        from checkins.outages.service import detect_outages, outage_json, record_tick
 
         now = self.clock()
         due = (self.failed or self.last_detect is None

@@ -3,7 +3,7 @@
 :func:`register` (called by :func:`server.app.create_app` through ``OPTIONAL_ROUTERS``)
 hooks the app's lifespan: on start-up, when ``settings.scheduler_on``, a
 ``BackgroundScheduler`` runs the jobs of :data:`JOB_NAMES`; on shutdown it stops. Every run
-goes through :func:`checkins.scheduled.run_job` (lock, ``job_run`` record, log), so several
+goes through :func:`checkins.jobs.scheduled.run_job` (lock, ``job_run`` record, log), so several
 server processes can each run a scheduler and a job still runs once at a time, and a
 failing job does not stop the others.
 """
@@ -32,7 +32,7 @@ def run_named_job(name: str, settings: Settings, engine: Engine,
     """Run one scheduled job by name now (locked, recorded); its outcome."""
     from sqlmodel import Session
 
-    from checkins import scheduled
+    from checkins.jobs import scheduled
 
     grace_s = settings.result_grace_hours * 3600.0
     key = None
@@ -56,7 +56,7 @@ def run_named_job(name: str, settings: Settings, engine: Engine,
         def fn(s: Any) -> Any:
             return {"created": ensure_partitions(settings, engine)}
     elif name == "position_retention":
-        from checkins.retention import purge_positions
+        from checkins.positions.retention import purge_positions
 
         def fn(s: Any) -> Any:
             return purge_positions(s, now=now, retention_days=settings.position_retention_days,

@@ -36,4 +36,4 @@ def test_pure_packages_load_no_database_or_web_modules(roots):
 
 
 def test_the_probe_would_notice_a_database_import():
-    assert "sqlalchemy" in _loaded("checkins.models")
+    assert "sqlalchemy" in _loaded("checkins.tables")

@@ -196,9 +196,9 @@ def seed_phones(engine: sa.Engine, n: int, *, tag: str | None = None, ttl_s: int
     import shapely
     from sqlmodel import Session
 
-    from checkins.models import Device, Grid, GridAssignment, Township, Village, Worker
-    from checkins.models_mobile import MobileAccount, MobileSession
-    from checkins.tokens import encode_access_token, new_id
+    from checkins.auth.models import Device, MobileAccount, MobileSession
+    from checkins.auth.tokens import encode_access_token, new_id
+    from checkins.township.models import Grid, GridAssignment, Township, Village, Worker
 
     tag = tag or secrets.token_hex(3)
     off = int(tag, 16) % 400 * 0.01 if all(c in "0123456789abcdef" for c in tag) else 0.0

@@ -41,10 +41,10 @@ def seed_worker(database_url: str, phone: str = "13900000000") -> dict[str, str]
     import shapely
     from sqlmodel import Session
 
-    from checkins import auth
+    from checkins.auth import phone as auth
     from checkins.db.engine import make_engine
     from checkins.db.migrate import upgrade
-    from checkins.models import Grid, GridAssignment, Township, Village, Worker
+    from checkins.township.models import Grid, GridAssignment, Township, Village, Worker
 
     engine = make_engine(database_url)
     upgrade(engine)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from checkins.demo import build_demo
+from checkins.demo.service import build_demo
 from geo.spoof import BIT_FROZEN, BIT_MOCK, BIT_SPIKE, review_flags, suspect_bits
 from geo.types import FLAG_CONSTANT_ACCURACY, FLAG_JUMP
 from scoring.profiles import load_profile

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from checkins.auth.throttle import SharedBuckets
 from checkins.db.engine import make_engine
 from checkins.db.migrate import upgrade
-from checkins.throttle import SharedBuckets
 from server.mobile.ratelimit import TokenBucket
 
 

@@ -1,7 +1,7 @@
 """The Citus plan: which table becomes what when one database no longer holds a province.
 
 docs/scaling.md "Citus: the decisions, now". Every table of the models is in exactly one of
-three lists (``tests/checkins/test_citus_keys.py`` checks that, so a new table has to be
+three lists (``tests/checkins/db/test_citus_keys.py`` checks that, so a new table has to be
 placed):
 
 * **distributed by** ``worker_id`` (the field-day tables, all co-located with ``position``:
@@ -18,7 +18,7 @@ would run on the coordinator, once ``CREATE EXTENSION citus`` and the nodes are 
 
 from __future__ import annotations
 
-from checkins.models import DISTRIBUTED_BY_WORKER
+from checkins.db.base import DISTRIBUTED_BY_WORKER
 
 DISTRIBUTION_COLUMN = "worker_id"
 ANCHOR = "position"

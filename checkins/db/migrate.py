@@ -26,16 +26,10 @@ _FOREIGN_TABLES = re.compile(
 
 
 def load_all_models() -> Any:
-    """Import ``checkins.models`` and every ``checkins.models_*`` module; return the metadata."""
-    import importlib
-    import pkgutil
+    """Import every table (``checkins.tables``); return the metadata."""
+    import checkins.tables  # noqa: F401  (registers every domain's tables)
+    from checkins.db.base import metadata
 
-    import checkins
-    from checkins.models import metadata
-
-    for mod in pkgutil.iter_modules(checkins.__path__):
-        if mod.name.startswith("models_"):
-            importlib.import_module(f"checkins.{mod.name}")
     return metadata
 
 

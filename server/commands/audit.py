@@ -1,6 +1,6 @@
 """``gridpatrol audit``: check the audit log's hash chain; the PostgreSQL application role.
 
-``gridpatrol audit verify`` recomputes every row's hash (``checkins.audit.verify_chain``)
+``gridpatrol audit verify`` recomputes every row's hash (``checkins.audit.service.verify_chain``)
 and exits 1 naming the first row whose content or link was changed.
 ``gridpatrol audit app-role NAME`` prints (or with ``--apply`` runs) the GRANT/REVOKE
 statements that give the API's database role what it needs and no UPDATE, DELETE or
@@ -38,9 +38,9 @@ def verify() -> None:
     """Recompute the audit chain; exit 1 with the first broken row if any row was edited."""
     import sqlalchemy as sa
 
-    from checkins.audit import verify_chain
+    from checkins.audit.models import AuditLog
+    from checkins.audit.service import verify_chain
     from checkins.db.engine import make_engine, session
-    from checkins.models import AuditLog
     from server.settings import get_settings
 
     engine = make_engine(get_settings().resolved_database_url)

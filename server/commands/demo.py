@@ -28,7 +28,7 @@ def demo(
     if write_files:
         from pathlib import Path
 
-        from checkins.demo import build_demo
+        from checkins.demo.service import build_demo
 
         d = build_demo(seed=settings.demo_seed if seed is None else seed,
                        day=day.date() if day else None, timezone=settings.timezone)

@@ -48,7 +48,7 @@ def evaluate(
     import json
     import time
 
-    from checkins.evaluate import evaluate_files
+    from checkins.evaluation.files import evaluate_files
     from checkins.formats.errors import FormatError
     from scoring.profiles import ProfileError
 

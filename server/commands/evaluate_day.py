@@ -40,7 +40,7 @@ def evaluate_day(
 ) -> None:
     """Evaluate every worker with a grid on DATE from the database and save the results."""
     from checkins.db.engine import session as new_session
-    from checkins.flows import evaluate_date
+    from checkins.evaluation.flows import evaluate_date
     from server.bootstrap import prepare_database
     from server.logs import configure_logging
     from server.settings import get_settings
@@ -55,7 +55,7 @@ def evaluate_day(
     engine = prepare_database(settings)
     with new_session(engine) as s:
         if village is not None:
-            from checkins.models import Village
+            from checkins.township.models import Village
 
             if s.get(Village, village) is None:
                 typer.echo(f"error: --village {village!r} does not exist", err=True)

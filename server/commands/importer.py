@@ -17,7 +17,7 @@ def _run(kind: str, file: Path, repair: bool, valid_from: dt.datetime | None,
          as_json: bool) -> None:
     from checkins.db.engine import session
     from checkins.formats.errors import FormatError
-    from checkins.importer import import_file
+    from checkins.township.importer import import_file
     from server.bootstrap import prepare_database
     from server.logs import configure_logging
     from server.settings import get_settings

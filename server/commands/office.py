@@ -20,8 +20,8 @@ def add(
         help="password (prompted without echo when omitted)")] = None,
 ) -> None:
     """Create an office user with an argon2-hashed password."""
+    from checkins.auth.office_users import create_office_user
     from checkins.db.engine import session
-    from checkins.offices import create_office_user
     from server.bootstrap import prepare_database
     from server.logs import configure_logging
     from server.settings import get_settings

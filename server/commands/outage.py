@@ -41,7 +41,7 @@ def add(
 ) -> None:
     """Record a known outage of the server by hand."""
     from checkins.db.engine import session
-    from checkins.outages import add_outage, outage_json, parse_time
+    from checkins.outages.service import add_outage, outage_json, parse_time
 
     settings, engine = _setup()
     actor = by or f"cli:{getpass.getuser()}"
@@ -69,7 +69,7 @@ def list_(
     from zoneinfo import ZoneInfo
 
     from checkins.db.engine import session
-    from checkins.outages import list_outages, outage_json
+    from checkins.outages.service import list_outages, outage_json
 
     settings, engine = _setup()
     tz = ZoneInfo(settings.timezone)
@@ -101,7 +101,7 @@ def list_(
 def detect() -> None:
     """Record the gaps in the liveness ticks not recorded yet (as the server does)."""
     from checkins.db.engine import session
-    from checkins.outages import detect_outages, outage_json
+    from checkins.outages.service import detect_outages, outage_json
 
     settings, engine = _setup()
     with session(engine) as s:

@@ -10,8 +10,8 @@ from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from checkins import auth
-from checkins.tokens import TokenError, decode_access_token
+from checkins.auth import phone as auth
+from checkins.auth.tokens import TokenError, decode_access_token
 from server.mobile import errors as E
 from server.mobile.config import MobileSettings, get_mobile_settings
 from server.mobile.errors import ApiError
@@ -55,7 +55,7 @@ class Limiters:
 
 def make_limiters(engine: Engine, ms: MobileSettings) -> Limiters:
     """The limit tables the settings ask for (``limit_store``, ``upload_limit_store``)."""
-    from checkins.throttle import SharedBuckets
+    from checkins.auth.throttle import SharedBuckets
 
     def table(name: str, store: str, capacity: float, rate_per_s: float) -> Bucket:
         if store == "database":

@@ -1,7 +1,7 @@
 """``GET /me/export`` and ``GET /me/export/positions``: the worker's own data download (PIPL).
 
 Always the token's worker: there is no parameter naming a worker. The work is in
-:mod:`checkins.export_me`.
+:mod:`checkins.me.export`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
-from checkins import export_me as svc
+from checkins.me import export as svc
 from server.mobile import errors as E
 from server.mobile.deps import SessionDep, WorkerDep
 from server.mobile.errors import ApiError, ErrorBody

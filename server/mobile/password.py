@@ -1,7 +1,7 @@
 """``POST /auth/password``: the worker changes their password; every login of theirs ends.
 
 The old password is checked (throttled like logins, per worker); the new one is stored by
-``checkins.auth.set_password``, which bumps the token version, so every access and refresh
+``checkins.auth.phone.set_password``, which bumps the token version, so every access and refresh
 token of the worker (the stolen phone's too) is refused from the next request on; one audit
 row. The app then logs in again.
 """
@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from checkins import auth
-from checkins.audit import write_audit
+from checkins.audit.service import write_audit
+from checkins.auth import phone as auth
+from checkins.auth.models import MobileAccount
+from checkins.auth.tokens import verify_password
 from checkins.db.engine import begin_write, end_read_only
-from checkins.models_mobile import MobileAccount
-from checkins.tokens import verify_password
 from server.mobile import errors as E
 from server.mobile.deps import SessionDep, WorkerDep, limiters, rate_limit
 from server.mobile.errors import ApiError, ErrorBody

@@ -3,7 +3,7 @@
 One bucket table per limit, keyed by device or phone, in this process's memory: with several
 API processes behind a load balancer each keeps its own buckets, so the effective limit is
 multiplied by the number of processes. The login and password-check limits use the shared
-buckets of :mod:`checkins.throttle` (one table in the database) unless
+buckets of :mod:`checkins.auth.throttle` (one table in the database) unless
 ``GRIDPATROL_MOBILE_LIMIT_STORE=process``; the upload limit can (``…_UPLOAD_LIMIT_STORE``).
 """
 

@@ -12,9 +12,10 @@ from fastapi.security import HTTPBearer
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from checkins import auth, ingest
-from checkins import mobile as svc
-from checkins.photos import PhotoError, inspect_photo, photo_record, store_photo
+from checkins.auth import phone as auth
+from checkins.field.photos import PhotoError, inspect_photo, photo_record, store_photo
+from checkins.me import service as svc
+from checkins.positions import ingest
 from server.mobile import errors as E
 from server.mobile import schemas as S
 from server.mobile.deps import (

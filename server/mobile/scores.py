@@ -1,6 +1,6 @@
 """``GET /api/mobile/v1/me/score``: the worker's own period score sheet (and nobody else's).
 
-The sheet is the township's (:func:`checkins.scores.worker_period_sheet`): frozen once the
+The sheet is the township's (:func:`checkins.scores.service.worker_period_sheet`): frozen once the
 township office closed the period, otherwise scored from the current data (``frozen``
 false: it may still change). There is no parameter naming a worker: it is always the
 token's.
@@ -13,8 +13,8 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from checkins import scores as svc
-from checkins.office_auth import NotVisible
+from checkins.auth.office import NotVisible
+from checkins.scores import service as svc
 from server.mobile import errors as E
 from server.mobile.deps import SessionDep, WorkerDep
 from server.mobile.errors import ApiError, ErrorBody

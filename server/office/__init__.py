@@ -14,8 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from checkins.decisions import DecisionError
-from checkins.office_auth import NotVisible
+from checkins.auth.office import NotVisible
+from checkins.office.decisions import DecisionError
 from server.office.auth import LoginRequired
 
 STATIC = Path(__file__).parent / "static"

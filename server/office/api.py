@@ -11,10 +11,10 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from checkins import decisions, exports
-from checkins import office_queries as oq
-from checkins.audit import write_audit
-from checkins.office_auth import LoginThrottled, login, logout
+from checkins.audit.service import write_audit
+from checkins.auth.office import LoginThrottled, login, logout
+from checkins.office import decisions, exports
+from checkins.office import queries as oq
 from server.deps import SessionDep, SettingsDep
 from server.office.auth import COOKIE, ScopeDep, TownshipScopeDep, token_of
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from checkins.office_auth import OfficeScope, admin_scope, resolve
+from checkins.auth.office import OfficeScope, admin_scope, resolve
 from server.deps import SessionDep, SettingsDep
 
 COOKIE = "gp_office"

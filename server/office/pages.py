@@ -19,10 +19,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from checkins import decisions
-from checkins import office_queries as oq
-from checkins.models import DayResult, Worker
-from checkins.office_auth import LoginThrottled, OfficeScope, login, logout
+from checkins.auth.office import LoginThrottled, OfficeScope, login, logout
+from checkins.evaluation.models import DayResult
+from checkins.office import decisions
+from checkins.office import queries as oq
+from checkins.township.models import Worker
 from server.deps import SessionDep, SettingsDep
 from server.office.api import grace_s, log_track_view, set_login_cookie
 from server.office.auth import COOKIE, ScopeDep, TownshipScopeDep, token_of

@@ -14,7 +14,7 @@ router = APIRouter(tags=["jobs"])
 @router.get("/api/jobs")
 def jobs_status(session: SessionDep, request: Request, _actor: OfficeActor) -> dict[str, Any]:
     """Each job's state (ok / failed / running), its last runs and errors, the next runs."""
-    from checkins.scheduled import job_status
+    from checkins.jobs.scheduled import job_status
 
     scheduler = getattr(request.app.state, "scheduler", None)
     nxt = {}

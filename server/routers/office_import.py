@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 
 from checkins.formats.errors import FormatError
-from checkins.importer import import_file
+from checkins.township.importer import import_file
 from server.deps import OfficeActor, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/office", tags=["office"])

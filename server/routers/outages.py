@@ -45,7 +45,7 @@ def list_server_outages(session: SessionDep, settings: SettingsDep, _actor: Offi
                         date_from: str | None = Query(None, alias="from"),
                         date_to: str | None = Query(None, alias="to")) -> dict[str, Any]:
     """The server's outages (never charged as GEO-PHONEOFF), oldest first."""
-    from checkins.outages import list_outages, outage_json
+    from checkins.outages.service import list_outages, outage_json
 
     tz = ZoneInfo(settings.timezone)
     d0, d1 = _date(date_from, "from"), _date(date_to, "to")
@@ -60,7 +60,7 @@ def list_server_outages(session: SessionDep, settings: SettingsDep, _actor: Offi
 def add_server_outage(body: OutageIn, session: SessionDep, settings: SettingsDep,
                       actor: OfficeActor) -> dict[str, Any]:
     """Record a known outage by hand; the outage and how many saved days were marked."""
-    from checkins.outages import add_outage, outage_json, parse_time
+    from checkins.outages.service import add_outage, outage_json, parse_time
 
     try:
         start = parse_time(body.start, "from", settings.timezone)

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
-from checkins.overview import grids_geojson, overview
+from checkins.office.overview import grids_geojson, overview
 from server.deps import OfficeActor, SessionDep
 
 router = APIRouter(tags=["overview"])

@@ -2,7 +2,7 @@
 
 Period rankings with tiers and payouts, a subject's score sheet with its trail, entered items
 (one, or a CSV import), the tier quota override, close/reopen and what-if. The work is in
-:mod:`checkins.scores`; scope and login are the office's (:mod:`server.office.auth`): pages
+:mod:`checkins.scores.service`; scope and login are the office's (:mod:`server.office.auth`): pages
 live under ``/office`` so that a missing login redirects to the office login page and an
 object outside the caller's village scope answers 404 as on every office page.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from checkins.scores import ScoresError
+from checkins.scores.service import ScoresError
 
 
 def register(app: FastAPI) -> None:

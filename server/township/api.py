@@ -1,4 +1,4 @@
-"""Township scoring JSON API under ``/api/township`` (thin: :mod:`checkins.scores`).
+"""Township scoring JSON API under ``/api/township`` (thin: :mod:`checkins.scores.service`).
 
 Every handler takes the caller's office scope: a village office reads its own village's
 sheets and enters items for its own workers; closing, reopening, quota overrides and what-if
@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Query, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from checkins import scores as svc
+from checkins.scores import service as svc
 from server.deps import SessionDep
 from server.office.auth import ScopeDep
 

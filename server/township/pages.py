@@ -17,8 +17,8 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from checkins import scores as svc
-from checkins.office_auth import OfficeScope
+from checkins.auth.office import OfficeScope
+from checkins.scores import service as svc
 from scoring.items import period_of
 from scoring.profiles import list_profiles
 from server.deps import SessionDep

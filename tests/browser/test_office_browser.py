@@ -3,7 +3,7 @@
 Debian's ``/usr/bin/chromium`` driven by Playwright (never ``playwright install``). The server
 runs on 127.0.0.1 on a fresh database of the selected backend (SQLite file or a throwaway
 PostgreSQL database), loaded with the demo township, its day evaluated by
-:func:`checkins.flows.evaluate_date`. Screenshots go to ``test-output/browser/``.
+:func:`checkins.evaluation.flows.evaluate_date`. Screenshots go to ``test-output/browser/``.
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ class Demo:
 
 def _prepare(url: str) -> dict:
     """Migrate, load the demo, evaluate its day, add office users and a leave request."""
-    from checkins import models as m
-    from checkins.flows import evaluate_date
-    from checkins.offices import create_office_user
+    from checkins import tables as m
+    from checkins.auth.office_users import create_office_user
+    from checkins.evaluation.flows import evaluate_date
     from server.bootstrap import load_demo, prepare_database
     from server.settings import Settings
 

@@ -50,7 +50,7 @@ def phones(migrated_engine: sa.Engine) -> Callable[[int], list[Phone]]:
 
 
 # the mobile API tests' in-process app and township factories, reused here
-from tests.mobile.conftest import (  # noqa: E402,F401
+from tests.server.mobile.conftest import (  # noqa: E402,F401
     _cheap_password_hashing,
     client,
     make_worker,

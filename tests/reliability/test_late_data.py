@@ -1,7 +1,7 @@
 """Late, shuffled and badly-clocked data (in-process mobile app, both backends).
 
 * a day's track uploaded shuffled across 20 batches (in random order) after 7 days offline
-  gives exactly the day result (checkins.flows ``day_result`` JSON) of the same track
+  gives exactly the day result (checkins.evaluation.flows ``day_result`` JSON) of the same track
   uploaded in order on time; the late upload marks the already-evaluated day
   ``needs_reevaluation`` and the re-evaluation picks it up;
 * a fix older than the retention limit (``GRIDPATROL_MOBILE_MAX_AGE_DAYS``, 180) is answered
@@ -22,10 +22,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from checkins.flows import evaluate_worker_days, reevaluate_pending
-from checkins.models import DayResult, Position
+from checkins.evaluation.flows import evaluate_worker_days, reevaluate_pending
+from checkins.evaluation.models import DayResult
+from checkins.positions.models import Position
 from mobile_api_spec.simulator import synthetic_track
-from tests.mobile.conftest import PREFIX, bearer, login
+from tests.server.mobile.conftest import PREFIX, bearer, login
 
 TZ = ZoneInfo("Asia/Shanghai")
 

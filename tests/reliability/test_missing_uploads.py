@@ -1,5 +1,5 @@
 """Missing uploads: per-device sequence numbers tell a lost batch from a phone that sent
-nothing (checkins.uploads.upload_status, for the office's views)."""
+nothing (checkins.positions.uploads.upload_status, for the office's views)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import datetime as dt
 
 from sqlmodel import Session
 
-from checkins.uploads import COMPLETE, MISSING, NO_UPLOADS, upload_status
-from tests.mobile.conftest import PREFIX, bearer, login
+from checkins.positions.uploads import COMPLETE, MISSING, NO_UPLOADS, upload_status
+from tests.server.mobile.conftest import PREFIX, bearer, login
 
 
 def _batch(seqs: range, t0: dt.datetime, lon: float, lat: float) -> dict:

@@ -29,7 +29,7 @@ def test_two_server_processes_alternate_store_each_fix_once_jobs_run_one_at_a_ti
     assert out["failures"] == 0 and out["stored"] == out["fixes_sent"] > 0
     a, b = out["uploads_per_server"]
     assert a > 0 and b > 0 and abs(a - b) <= len(ph)  # every phone alternated
-    # the jobs ran (their success is tests/jobs' business) and never two runs at once
+    # the jobs ran (their success is tests/checkins/jobs' business) and never two runs at once
     assert jobs.get("live_checks", {}).get("runs", 0) >= 2
     assert all(j["ok"] + j["failed"] >= j["runs"] - 1 for j in jobs.values())  # at most one running
     assert all(j["overlaps"] == 0 for j in jobs.values())

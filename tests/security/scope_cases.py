@@ -1,4 +1,4 @@
-"""Scoping cases (tests/office/test_scoping.py format) of the overview routes: township only."""
+"""Scoping cases (tests/server/office/test_scoping.py format) of the overview routes: township only."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
-from checkins.audit import write_audit
+from checkins.audit.service import write_audit
 from checkins.db.engine import make_engine, session
 from checkins.db.migrate import upgrade
 from server.commands.audit import app_role_sql
@@ -95,7 +95,7 @@ def test_app_role_cannot_update_or_delete_audit_rows(audit_db, db_backend):
             with pytest.raises(DBAPIError):
                 conn.execute(sa.text("SET session_replication_role = replica"))
         with session(engine) as s:
-            from checkins.audit import verify_chain
+            from checkins.audit.service import verify_chain
 
             assert verify_chain(s) is None
             assert s.scalar(sa.text("SELECT count(*) FROM audit_log")) == 4

@@ -1,7 +1,7 @@
 """Authorization matrix over EVERY route of the full app x role x own/other.
 
 The routes are enumerated from ``server.app.create_app``: each one must be public (a short
-explicit list), an office route (covered by ``tests/office/test_scoping.py``'s matrix, which
+explicit list), an office route (covered by ``tests/server/office/test_scoping.py``'s matrix, which
 must hold a case for it), or a mobile route with a case in :data:`MOBILE_CASES` here; a new
 route in none of these fails :func:`test_every_route_is_classified`.
 
@@ -26,10 +26,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from checkins.models import Exemption, PatrolLog, PatrolSession, Position, Signin, Worker
-from checkins.offices import create_office_user
-from tests.mobile.conftest import PREFIX, SECRET, _mobile_settings, bearer, login
-from tests.office.test_scoping import ALL_CASES, _walk, office_routes
+from checkins.auth.office_users import create_office_user
+from checkins.field.models import Exemption, PatrolLog, PatrolSession, Signin
+from checkins.positions.models import Position
+from checkins.township.models import Worker
+from tests.server.mobile.conftest import PREFIX, SECRET, _mobile_settings, bearer, login
+from tests.server.office.test_scoping import ALL_CASES, _walk, office_routes
 
 ADMIN = "security-matrix-admin-token"
 OFFICE_PW = "office pass 42"
@@ -231,7 +233,7 @@ def _fill(path: str, c: Ctx) -> str:
 
 
 def test_authorization_matrix(full_app, migrated_engine, make_worker, township, record_property):
-    from checkins.models import Village
+    from checkins.township.models import Village
 
     with TestClient(full_app, raise_server_exceptions=False) as client:
         a, b = make_worker(), make_worker()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from tests.mobile.conftest import PREFIX, bearer, login
+from tests.server.mobile.conftest import PREFIX, bearer, login
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from checkins.offices import create_office_user
-from tests.mobile.conftest import PREFIX, _mobile_settings, _settings, bearer, login
+from checkins.auth.office_users import create_office_user
 from tests.security.test_authz_matrix import ADMIN, _fill, _walk, full_app  # noqa: F401
+from tests.server.mobile.conftest import PREFIX, _mobile_settings, _settings, bearer, login
 
 PAGE_PARAMS = {"limit", "offset", "page", "page_size", "per_page", "size", "n"}
 

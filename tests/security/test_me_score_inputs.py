@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from checkins import models as m
-from checkins import scores as svc
-from checkins.office_auth import admin_scope
-from tests.mobile.conftest import PREFIX, bearer, login
-from tests.township.conftest import entry
+from checkins import tables as m
+from checkins.auth.office import admin_scope
+from checkins.scores import service as svc
+from tests.server.mobile.conftest import PREFIX, bearer, login
+from tests.server.township.conftest import entry
 
 # (period asked, label answered): the ends of the calendar, lower case, spaces, far future
 GOOD = [("9999", "9999"), ("9999Q4", "9999Q4"), ("9999-12", "9999-12"), ("0001", "0001"),

@@ -12,8 +12,11 @@ import shapely
 import sqlalchemy as sa
 
 from checkins.db import partitions
-from checkins.models import DayResult, Exemption, Position, Township, Village, Worker
-from checkins.retention import needed_span, purge_positions
+from checkins.evaluation.models import DayResult
+from checkins.field.models import Exemption
+from checkins.positions.models import Position
+from checkins.positions.retention import needed_span, purge_positions
+from checkins.township.models import Township, Village, Worker
 from scoring.profiles import load_profile
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -1,4 +1,4 @@
-"""Login throttles shared by every API process: the ``rate_bucket`` table (checkins.throttle).
+"""Login throttles shared by every API process: the ``rate_bucket`` table (checkins.auth.throttle).
 
 Unit part: two ``SharedBuckets`` objects on one database behave as one bucket (as two
 processes do), concurrent takes never over-grant, full buckets are pruned. Real part: two
@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bench.reliability.harness import ServerProc, start_all
-from checkins.models_throttle import RateBucket
-from checkins.offices import create_office_user
-from checkins.throttle import PRUNE_EVERY, SharedBuckets
-from tests.mobile.conftest import PREFIX
+from checkins.auth.models import RateBucket
+from checkins.auth.office_users import create_office_user
+from checkins.auth.throttle import PRUNE_EVERY, SharedBuckets
+from tests.server.mobile.conftest import PREFIX
 
 T0 = 1_800_000_000.0  # a fixed "now" (Unix seconds) for the unit part
 
@@ -163,7 +163,7 @@ def test_upload_limit_can_be_shared_too(migrated_engine, make_worker, tmp_path: 
     from fastapi.testclient import TestClient
 
     from server.mobile import build_mobile_app
-    from tests.mobile.conftest import _mobile_settings, _settings, bearer, login
+    from tests.server.mobile.conftest import _mobile_settings, _settings, bearer, login
 
     ms = _mobile_settings(upload_limit_store="database", upload_burst=3, upload_per_s=0.001)
     apps = [build_mobile_app(migrated_engine, _settings(tmp_path), ms) for _ in range(2)]

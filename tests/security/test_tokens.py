@@ -1,14 +1,14 @@
 """Tokens after a password change by the worker (POST /auth/password): every access and refresh
 token refused, the old password refused, one audit row; a wrong current password changes
-nothing. (Tampered, expired, alg=none, logout, reuse: tests/mobile/test_auth.py.)"""
+nothing. (Tampered, expired, alg=none, logout, reuse: tests/server/mobile/test_auth.py.)"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from checkins.models import AuditLog
-from tests.mobile.conftest import PREFIX, bearer, login
+from checkins.audit.models import AuditLog
+from tests.server.mobile.conftest import PREFIX, bearer, login
 
 
 def _audit(engine, wid: str) -> int:  # type: ignore[no-untyped-def]

@@ -1,6 +1,6 @@
 """Scoping-matrix cases of ``/api/outages`` (township office and administrator only).
 
-Loaded by ``tests/office/test_scoping.py`` (see its docstring for the format). Each POST
+Loaded by ``tests/server/office/test_scoping.py`` (see its docstring for the format). Each POST
 records a different outage (a repeat of the same interval would be refused).
 """
 

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from checkins import models as m
+from checkins import tables as m
 from server.app import create_app
 from server.deps import get_session
 from server.settings import Settings
@@ -120,7 +120,7 @@ def test_import_endpoint_rejects_a_bad_file_whole(client, session):
 
 
 def test_import_endpoint_accepts_a_township_office_user(client, session):
-    from checkins.offices import create_office_user
+    from checkins.auth.office_users import create_office_user
 
     import_file_first = _post(client, "grids", as_bytes(township_doc()), "town.geojson")
     assert import_file_first.status_code == 200

@@ -41,11 +41,12 @@ def test_demo_on_first_start_is_evaluated_with_demo_logins(db_backend, tmp_path)
     and in development there are office and app logins; in other environments there are none."""
     import sqlalchemy as sa
 
+    from checkins.auth.models import MobileAccount
+    from checkins.auth.office_users import authenticate
+    from checkins.auth.tokens import verify_password
     from checkins.db.engine import session
-    from checkins.models import DayResult, Worker
-    from checkins.models_mobile import MobileAccount
-    from checkins.offices import authenticate
-    from checkins.tokens import verify_password
+    from checkins.evaluation.models import DayResult
+    from checkins.township.models import Worker
     from server.bootstrap import load_demo
 
     for environment in ("development", "test"):

@@ -128,7 +128,7 @@ def test_office_user_add(fresh_db):
 def test_import_from_a_long_path_is_audited_by_base_name(fresh_db, tmp_path):
     """A file deep in a folder tree (path far over the audit id's 64 characters) imports; the
     audit row names the file by its base name and keeps the full path in ``after``."""
-    from checkins.importer import import_entity_id
+    from checkins.township.importer import import_entity_id
 
     deep = tmp_path / ("村网格办导出" * 4) / ("2026年第一季度" * 4)
     deep.mkdir(parents=True)

@@ -45,7 +45,7 @@ def _outage_rows(engine) -> list[tuple]:
 def test_restarting_the_app_twice_records_the_outage_once(own_db):
     from sqlmodel import Session
 
-    from checkins.outages import record_tick
+    from checkins.outages.service import record_tick
     from server.app import create_app
 
     settings, engine = own_db

@@ -1,0 +1,1 @@
+"""The demo township and its simulated working day."""

@@ -1,0 +1,1 @@
+"""Judging worker-days: rows -> geo engine -> scoring -> stored day results."""

@@ -1,0 +1,1 @@
+"""The field day's records: sign-ins, patrol sessions, patrol logs, photos, requests."""

@@ -1,0 +1,1 @@
+"""Scheduled jobs, their runs and locks, and the live check's alerts."""

@@ -1,0 +1,197 @@
+"""Live alerts: today's phone-off and off-post intervals in progress (GEO-PHONEOFF,
+GEO-OFFPOST, GEO-CROSSPOST) become open ``alert`` rows, closed when the condition ends.
+
+:func:`live_check` judges today's data up to *now* with the same engine and flow as the
+nightly run (:func:`checkins.evaluation.flows.judge_worker_days`); the rest of the day after *now* is
+passed to the engine as time not yet received, so the future is never a phone-off. An
+interval is *in progress* when it reaches *now* (phone-off) or the worker's latest known
+position within ``max_gap_s`` of *now* (off-post). Re-running is idempotent: a worker has at
+most one open alert per kind, updated in place. :func:`live_board` answers "who is on
+patrol, off post or unreachable now" from the open alerts and the latest positions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from checkins.evaluation.flows import judge_worker_days, township_profile, workers_on
+from checkins.field.models import PatrolSession
+from checkins.jobs.models import Alert
+from checkins.positions.models import Position
+from checkins.township.models import Worker
+from scoring.profiles import Profile, load_profile
+
+RULES = {"phone_off": "GEO-PHONEOFF", "offpost": "GEO-OFFPOST", "crosspost": "GEO-CROSSPOST"}
+
+
+def _utc(t: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(t, dt.UTC)
+
+
+def in_progress(result: Any, now_s: float, max_gap_s: float) -> list[dict[str, Any]]:
+    """The intervals of an engine ``DayResult`` still going on at ``now_s`` (POSIX s)."""
+    out: list[dict[str, Any]] = []
+    for p in result.phone_off:
+        if p.start <= now_s and p.end >= now_s - 1.0:
+            out.append({"kind": "phone_off", "start": p.start, "end": min(p.end, now_s),
+                        "cause": p.cause, "other_grid_id": None})
+    for o in result.offpost:
+        if o.start <= now_s and o.end >= now_s - max_gap_s:
+            out.append({"kind": o.kind, "start": o.start, "end": min(o.end, now_s),
+                        "cause": None, "other_grid_id": o.other_grid_id})
+    return out
+
+
+def live_check(session: Session, *, now: dt.datetime | None = None,
+               village_id: str | None = None,
+               profile: Profile | str | None = None) -> dict[str, int]:
+    """Open, update and close today's alerts; the counts. The caller commits."""
+    now = now or dt.datetime.now(dt.UTC)
+    if profile is None:
+        prof = township_profile(session, village_id)
+    else:
+        prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    params = prof.geo_params()
+    today = now.astimezone(ZoneInfo(prof.timezone)).date()
+    workers = workers_on(session, today, village_id)
+    now_s = now.timestamp()
+    judged = judge_worker_days(session, [(w, today) for w in workers], profile=prof,
+                               until=now_s)
+    village = dict(session.execute(sa.select(Worker.worker_id, Worker.village_id)
+                                   .where(Worker.worker_id.in_(workers))).all()) if workers \
+        else {}
+    current: dict[tuple[str, str], dict[str, Any]] = {}
+    finished: dict[tuple[str, str], list[Any]] = {}
+    for result, _ in judged:
+        for iv in in_progress(result, now_s, params.max_gap_s):
+            current[(result.worker_id, iv["kind"])] = iv
+        for p in result.phone_off:
+            finished.setdefault((result.worker_id, "phone_off"), []).append(p)
+        for o in result.offpost:
+            finished.setdefault((result.worker_id, o.kind), []).append(o)
+
+    q = sa.select(Alert).where(Alert.status == "open")
+    if village_id is not None:
+        q = q.where(Alert.village_id == village_id)
+    open_alerts = {(a.worker_id, a.kind): a for a in session.scalars(q)}
+    counts = {"checked": len(judged), "opened": 0, "updated": 0, "closed": 0}
+    for key, alert in open_alerts.items():
+        if key in current and alert.work_date == today:
+            iv = current[key]
+            alert.start_at = min(alert.start_at, _utc(iv["start"]))
+            alert.end_at = _utc(iv["end"])
+            alert.cause = iv["cause"]
+            alert.other_grid_id = iv["other_grid_id"]
+            alert.updated_at = now
+            counts["updated"] += 1
+            continue
+        # ended: its end is the end of the finished interval that overlaps it, if any
+        a0 = alert.start_at.timestamp()
+        ends = [iv.end for iv in finished.get(key, ()) if iv.end >= a0 and iv.start <= now_s]
+        if ends and alert.work_date == today:
+            alert.end_at = _utc(min(max(ends), now_s))
+        alert.status = "closed"
+        alert.closed_at = now
+        alert.updated_at = now
+        counts["closed"] += 1
+    for key, iv in current.items():
+        if key in open_alerts and open_alerts[key].status == "open":
+            continue
+        w, kind = key
+        session.add(Alert(worker_id=w, village_id=village.get(w), work_date=today, kind=kind,
+                          rule=RULES[kind], start_at=_utc(iv["start"]), end_at=_utc(iv["end"]),
+                          other_grid_id=iv["other_grid_id"], cause=iv["cause"],
+                          status="open", opened_at=now, updated_at=now))
+        counts["opened"] += 1
+    session.flush()
+    counts["open"] = session.scalar(sa.select(sa.func.count()).select_from(Alert).where(
+        Alert.status == "open")) or 0
+    return counts
+
+
+def live_board(session: Session, *, village_id: str | None = None,
+               now: dt.datetime | None = None, timezone: str = "Asia/Shanghai"
+               ) -> list[dict[str, Any]]:
+    """Who is on patrol, off post or unreachable now: one row per active worker.
+
+    ``state``: ``unreachable`` (an open GEO-PHONEOFF alert), ``off_post`` (an open
+    GEO-OFFPOST/GEO-CROSSPOST alert), ``on_patrol`` (a patrol session started today and not
+    stopped), else ``ok``; with the open alerts and the latest position of today.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    tz = ZoneInfo(timezone)
+    day_start = dt.datetime.combine(now.astimezone(tz).date(), dt.time(0), tzinfo=tz)
+    wq = sa.select(Worker.worker_id, Worker.name, Worker.role, Worker.village_id).where(
+        Worker.active.is_(True))
+    if village_id is not None:
+        wq = wq.where(Worker.village_id == village_id)
+    workers = session.execute(wq.order_by(Worker.worker_id)).all()
+    aq = sa.select(Alert).where(Alert.status == "open")
+    if village_id is not None:
+        aq = aq.where(Alert.village_id == village_id)
+    alerts: dict[str, list[Alert]] = {}
+    for a in session.scalars(aq):
+        alerts.setdefault(a.worker_id, []).append(a)
+    last = _latest_positions(session, [w.worker_id for w in workers], day_start, now)
+    pq = sa.select(PatrolSession.worker_id).where(
+        PatrolSession.started_at >= day_start, PatrolSession.started_at <= now,
+        PatrolSession.ended_at.is_(None))
+    if village_id is not None:
+        pq = pq.join(Worker, Worker.worker_id == PatrolSession.worker_id).where(
+            Worker.village_id == village_id)
+    patrolling = set(session.scalars(pq))
+    rows = []
+    for w in workers:
+        mine = alerts.get(w.worker_id, [])
+        kinds = {a.kind for a in mine}
+        if "phone_off" in kinds:
+            state = "unreachable"
+        elif kinds & {"offpost", "crosspost"}:
+            state = "off_post"
+        elif w.worker_id in patrolling:
+            state = "on_patrol"
+        else:
+            state = "ok"
+        seen = last.get(w.worker_id)
+        rows.append({
+            "worker_id": w.worker_id, "name": w.name, "role": w.role,
+            "village_id": w.village_id, "state": state,
+            "last_seen_at": seen[0].isoformat() if seen else None,
+            "last_grid_id": seen[1] if seen else None,
+            "alerts": [{"id": a.id, "kind": a.kind, "rule": a.rule,
+                        "start": a.start_at.isoformat(), "end": a.end_at.isoformat(),
+                        "other_grid_id": a.other_grid_id, "cause": a.cause} for a in mine],
+        })
+    return rows
+
+
+def _latest_positions(session: Session, ids: list[str], since: dt.datetime,
+                      now: dt.datetime) -> dict[str, tuple[dt.datetime, str | None]]:
+    """Latest item of today per worker: PostgreSQL one index probe per worker (LATERAL)."""
+    if not ids:
+        return {}
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(sa.text(
+            "SELECT u.wid, p.recorded_at, p.grid_id FROM unnest(CAST(:w AS text[])) AS u(wid)"
+            " CROSS JOIN LATERAL (SELECT recorded_at, grid_id FROM position q"
+            " WHERE q.worker_id = u.wid AND q.recorded_at >= :a AND q.recorded_at <= :b"
+            " ORDER BY q.recorded_at DESC LIMIT 1) p"),
+            {"w": ids, "a": since, "b": now}).all()
+        return {w: (t, g) for w, t, g in rows}
+    sub = (sa.select(Position.worker_id, sa.func.max(Position.recorded_at).label("t"))
+           .where(Position.worker_id.in_(ids), Position.recorded_at >= since,
+                  Position.recorded_at <= now)
+           .group_by(Position.worker_id).subquery())
+    rows = session.execute(
+        sa.select(Position.worker_id, Position.recorded_at, Position.grid_id)
+        .join(sub, sa.and_(sub.c.worker_id == Position.worker_id,
+                           sub.c.t == Position.recorded_at))).all()
+    return {w: (t, g) for w, t, g in rows}
+
+
+__all__ = ["RULES", "in_progress", "live_board", "live_check"]

@@ -1,0 +1,1 @@
+"""The worker's own side, as the phone app sees it: my day, my data."""

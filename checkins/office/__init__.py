@@ -1,0 +1,1 @@
+"""What the village and township offices see and decide: queries, decisions, exports."""

@@ -1,0 +1,447 @@
+"""What the office pages show: day table, week view, worker-day, live status, audit log.
+
+Read-only. Every function takes the caller's :class:`~checkins.auth.office.OfficeScope` and
+applies it (a village office sees its own village only); a worker or village outside the
+scope raises :class:`~checkins.auth.office.NotVisible`. Day results are read from
+``day_result`` (written by :mod:`checkins.evaluation.flows`); nothing here judges a day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from checkins.audit.models import AuditLog
+from checkins.auth.models import Device
+from checkins.auth.office import OfficeScope
+from checkins.evaluation.models import DayResult
+from checkins.field.models import Exemption, PatrolSession
+from checkins.office.decisions import flag_decisions_for, flags_of
+from checkins.positions.models import Position
+from checkins.positions.uploads import upload_status
+from checkins.township.models import Grid, GridAssignment, Township, Village, Worker
+
+GRACE_S = 72 * 3600.0  # default grace; the routers pass GRIDPATROL_RESULT_GRACE_HOURS
+MAX_TRACK_POINTS = 20_000
+ROLE_ZH = {"head": "网格长", "fulltime": "专职网格员", "parttime": "兼职网格员"}
+PATROL_ZH = {"ok": "合格", "short": "不足", "missing": "缺失", "exempt": "免除",
+             "not_required": "无需"}
+SIGNIN_ZH = {"ok": "正常", "late": "迟到", "missing": "未签到", "outside": "范围外",
+             "not_required": "无需"}
+DAY_COLUMNS = ("worker_id", "name", "role", "grid_id", "signin_status", "signin_at",
+               "am_status", "am_in_grid_min", "pm_status", "pm_in_grid_min", "offpost_count",
+               "offpost_min", "phone_off_count", "phone_off_min", "suspect_fixes", "points",
+               "provisional", "evaluated", "missing_items")
+
+
+def township_tz(session: Session, village_id: str | None = None) -> str:
+    """The timezone of the township (of ``village_id`` if given)."""
+    q = sa.select(Township.timezone)
+    if village_id:
+        q = q.join(Village, Village.township_id == Township.township_id).where(
+            Village.village_id == village_id)
+    return session.scalar(q.limit(1)) or "Asia/Shanghai"
+
+
+def local_today(session: Session, village_id: str | None = None) -> dt.date:
+    """Today in the township's timezone."""
+    return dt.datetime.now(ZoneInfo(township_tz(session, village_id))).date()
+
+
+def is_provisional(row: DayResult | None, tz: str, now: dt.datetime | None = None,
+                   grace_s: float = GRACE_S) -> bool:
+    """A day result is provisional until the grace period after its local day has passed
+    (by the clock, not by the row's snapshot flag, which is only refreshed on evaluation)."""
+    if row is None:
+        return True
+    now = now or dt.datetime.now(dt.UTC)
+    end = dt.datetime.combine(row.work_date + dt.timedelta(days=1), dt.time(0),
+                              tzinfo=ZoneInfo(tz))
+    return now < end + dt.timedelta(seconds=grace_s)
+
+
+def _minutes(seconds: float | int | None) -> float | None:
+    return None if seconds is None else round(float(seconds) / 60.0, 1)
+
+
+def day_row(worker: Worker, row: DayResult | None, tz: str, grace_s: float = GRACE_S
+            ) -> dict[str, Any]:
+    """One line of the day table from a worker and their day result (if evaluated)."""
+    r = row.result if row else {}
+    patrols = r.get("patrols") or {}
+    am, pm = patrols.get("am") or {}, patrols.get("pm") or {}
+    signin = r.get("signin") or {}
+    offpost = r.get("offpost") or []
+    phone_off = r.get("phone_off") or []
+    deductions = r.get("deductions") or []
+    return {
+        "worker_id": worker.worker_id, "name": worker.name, "role": worker.role,
+        "grid_id": r.get("grid_id"),
+        "signin_status": signin.get("status"), "signin_at": signin.get("at"),
+        "am_status": am.get("status"), "am_in_grid_min": _minutes(am.get("in_grid_s")),
+        "pm_status": pm.get("status"), "pm_in_grid_min": _minutes(pm.get("in_grid_s")),
+        "offpost_count": len(offpost),
+        "offpost_min": _minutes(sum(o.get("duration_s", 0) for o in offpost)),
+        "phone_off_count": len(phone_off),
+        "phone_off_min": _minutes(sum(p.get("duration_s", 0) for p in phone_off)),
+        "suspect_fixes": int(r.get("suspect_fixes") or 0),
+        "spoof_flags": len(r.get("spoof_flags") or []),
+        "points": round(sum(float(d.get("points", 0)) for d in deductions), 2),
+        "rules": sorted({d.get("rule") for d in deductions if d.get("rule")}),
+        "provisional": is_provisional(row, tz, grace_s=grace_s) if row else None,
+        "evaluated": row is not None,
+        "needs_reevaluation": bool(row.needs_reevaluation) if row else False,
+    }
+
+
+def _workers(session: Session, scope: OfficeScope, village_id: str) -> list[Worker]:
+    scope.village(session, village_id)
+    return list(session.scalars(sa.select(Worker).where(
+        Worker.village_id == village_id).order_by(Worker.worker_id)))
+
+
+def _results(session: Session, worker_ids: list[str], dates: list[dt.date]
+             ) -> dict[tuple[str, dt.date], DayResult]:
+    if not worker_ids:
+        return {}
+    rows = session.scalars(sa.select(DayResult).where(
+        DayResult.worker_id.in_(worker_ids), DayResult.work_date.in_(dates)))
+    return {(r.worker_id, r.work_date): r for r in rows}
+
+
+def _matches(row: dict[str, Any], status: str | None, role: str | None, q: str | None) -> bool:
+    if role and row["role"] != role:
+        return False
+    if q and q not in row["name"] and q not in row["worker_id"]:
+        return False
+    if status == "problem":
+        return (bool(row["points"]) or row["offpost_count"] > 0 or row["suspect_fixes"] > 0
+                or row["spoof_flags"] > 0)
+    if status == "ok":
+        return row["evaluated"] and not row["points"]
+    if status == "unevaluated":
+        return not row["evaluated"]
+    if status:
+        return status in (row["am_status"], row["pm_status"], row["signin_status"])
+    return True
+
+
+def _sort_key(column: str) -> Any:
+    def key(row: dict[str, Any]) -> Any:
+        v = row.get(column)
+        return (v is None, v if not isinstance(v, list) else len(v))
+    return key
+
+
+def day_table(session: Session, scope: OfficeScope, village_id: str, date: dt.date, *,
+              status: str | None = None, role: str | None = None, q: str | None = None,
+              sort: str = "worker_id", desc: bool = False, grace_s: float = GRACE_S
+              ) -> dict[str, Any]:
+    """The day table of a village: one row per worker, filtered and sorted."""
+    village = scope.village(session, village_id)
+    tz = township_tz(session, village_id)
+    workers = _workers(session, scope, village_id)
+    results = _results(session, [w.worker_id for w in workers], [date])
+    rows = [day_row(w, results.get((w.worker_id, date)), tz, grace_s) for w in workers]
+    # a silent phone vs a lost upload: per-device sequence gaps (checkins.positions.uploads)
+    uploads = upload_status(session, [w.worker_id for w in workers])
+    for r in rows:
+        u = uploads[r["worker_id"]]
+        r["uploads"] = u.status
+        r["missing_items"] = u.missing_items
+    rows = [r for r in rows if _matches(r, status, role, q)]
+    if sort not in DAY_COLUMNS:
+        sort = "worker_id"
+    rows.sort(key=_sort_key(sort), reverse=desc)
+    return {"village_id": village.village_id, "village_name": village.name,
+            "date": date.isoformat(), "timezone": tz, "rows": rows,
+            "filters": {"status": status, "role": role, "q": q, "sort": sort, "desc": desc}}
+
+
+def week_start(date: dt.date) -> dt.date:
+    """The Monday of ``date``'s week."""
+    return date - dt.timedelta(days=date.weekday())
+
+
+def week_view(session: Session, scope: OfficeScope, village_id: str, start: dt.date, *,
+              grace_s: float = GRACE_S) -> dict[str, Any]:
+    """Seven days from ``start`` for every worker of a village: points and patrol statuses."""
+    village = scope.village(session, village_id)
+    tz = township_tz(session, village_id)
+    dates = [start + dt.timedelta(days=i) for i in range(7)]
+    workers = _workers(session, scope, village_id)
+    results = _results(session, [w.worker_id for w in workers], dates)
+    rows = []
+    for w in workers:
+        days = []
+        for d in dates:
+            r = day_row(w, results.get((w.worker_id, d)), tz, grace_s)
+            days.append({"date": d.isoformat(), "evaluated": r["evaluated"],
+                         "points": r["points"] if r["evaluated"] else None,
+                         "am_status": r["am_status"], "pm_status": r["pm_status"],
+                         "signin_status": r["signin_status"],
+                         "provisional": r["provisional"]})
+        total = round(sum(x["points"] or 0 for x in days), 2)
+        rows.append({"worker_id": w.worker_id, "name": w.name, "role": w.role,
+                     "days": days, "points": total})
+    return {"village_id": village.village_id, "village_name": village.name,
+            "start": start.isoformat(), "dates": [d.isoformat() for d in dates], "rows": rows}
+
+
+def _grid_on(session: Session, worker_id: str, day: dt.date) -> Grid | None:
+    q = (sa.select(Grid).join(GridAssignment, GridAssignment.grid_id == Grid.grid_id)
+         .where(GridAssignment.worker_id == worker_id, GridAssignment.valid_from <= day,
+                sa.or_(GridAssignment.valid_to.is_(None), GridAssignment.valid_to > day))
+         .order_by(GridAssignment.valid_from.desc()).limit(1))
+    return session.scalars(q).first()
+
+
+def _day_bounds(day: dt.date, tz: str) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(tz))
+    return start, start + dt.timedelta(days=1)
+
+
+def _geojson(geom: Any) -> dict[str, Any]:
+    return shapely.geometry.mapping(geom)  # type: ignore[return-value]
+
+
+def worker_day(session: Session, scope: OfficeScope, worker_id: str, day: dt.date, *,
+               grace_s: float = GRACE_S) -> dict[str, Any]:
+    """Everything the worker-day page shows: the result, the track, the grids, the office."""
+    from checkins.evaluation.flows import township_profile
+
+    worker = scope.worker(session, worker_id)
+    village = session.get(Village, worker.village_id)
+    tz = township_tz(session, worker.village_id)
+    z = ZoneInfo(tz)
+    row = session.scalars(sa.select(DayResult).where(
+        DayResult.worker_id == worker_id, DayResult.work_date == day)).first()
+    result = row.result if row else None
+    grid = _grid_on(session, worker_id, day)
+    grids = session.scalars(sa.select(Grid).where(Grid.village_id == worker.village_id)
+                            .order_by(Grid.grid_id))
+    params = township_profile(session, worker.village_id).geo_params()
+    office = None
+    if village is not None and village.office is not None:
+        radius = village.radius_m if village.radius_m is not None else params.signin_radius_m
+        office = {"lon": float(village.office.x), "lat": float(village.office.y),
+                  "radius_m": float(radius)}
+    a, b = _day_bounds(day, tz)
+    suspect_at = {f.get("at") for f in (result or {}).get("suspect_fix_details") or []}
+    track = []
+    for p in session.execute(
+            sa.select(Position.recorded_at, Position.kind, Position.geom, Position.accuracy_m,
+                      Position.grid_id, Position.suspect, Position.reject_reason)
+            .where(Position.worker_id == worker_id, Position.recorded_at >= a,
+                   Position.recorded_at < b)
+            .order_by(Position.recorded_at).limit(MAX_TRACK_POINTS)):
+        if p.kind != "fix" or p.geom is None:
+            continue
+        at = p.recorded_at.astimezone(z).isoformat()
+        if p.suspect or p.reject_reason or at in suspect_at:
+            cls = "suspect"
+        elif grid is not None and p.grid_id == grid.grid_id:
+            cls = "inside"
+        else:
+            cls = "outside"
+        track.append({"at": at, "lon": round(float(p.geom.x), 7), "lat": round(float(p.geom.y), 7),
+                      "accuracy_m": p.accuracy_m, "class": cls,
+                      "reason": p.reject_reason or (p.suspect and "suspect") or None})
+    decisions = flag_decisions_for(session, worker_id, day)
+    flags = []
+    for kind in ("suspect", "offpost"):
+        for f in flags_of(result or {}, kind):
+            d = decisions.get((kind, f["key"]))
+            flags.append({"kind": kind, **f,
+                          "decision": d.decision if d else None,
+                          "decision_reason": d.reason if d else None,
+                          "decided_by": d.decided_by if d else None})
+    exemptions = session.scalars(sa.select(Exemption).where(
+        Exemption.worker_id == worker_id, Exemption.start_at < b, Exemption.end_at > a)
+        .order_by(Exemption.start_at))
+    return {
+        "worker": {"worker_id": worker.worker_id, "name": worker.name, "role": worker.role,
+                   "village_id": worker.village_id},
+        "date": day.isoformat(), "timezone": tz,
+        "day_start": a.isoformat(), "day_end": b.isoformat(),
+        "evaluated": row is not None,
+        "provisional": is_provisional(row, tz, grace_s=grace_s) if row else True,
+        "evaluated_at": row.evaluated_at.isoformat() if row else None,
+        "needs_reevaluation": bool(row.needs_reevaluation) if row else False,
+        "result": result,
+        "summary": day_row(worker, row, tz, grace_s),
+        "grid": ({"grid_id": grid.grid_id, "name": grid.name, "geometry": _geojson(grid.geom)}
+                 if grid is not None else None),
+        "village_grids": [{"grid_id": g.grid_id, "name": g.name, "geometry": _geojson(g.geom)}
+                          for g in grids],
+        "office": office,
+        "track": track,
+        "flags": flags,
+        "exemptions": [exemption_out(e, tz) for e in exemptions],
+    }
+
+
+def exemption_out(e: Exemption, tz: str) -> dict[str, Any]:
+    """An exemption for the office pages (local times)."""
+    z = ZoneInfo(tz)
+    return {"id": e.id, "worker_id": e.worker_id, "kind": e.kind,
+            "start_at": e.start_at.astimezone(z).isoformat(),
+            "end_at": e.end_at.astimezone(z).isoformat(), "note": e.note, "status": e.status,
+            "place": ({"lon": float(e.place.x), "lat": float(e.place.y),
+                       "radius_m": e.place_radius_m} if e.place is not None else None),
+            "requested_at": e.requested_at.astimezone(z).isoformat() if e.requested_at else None,
+            "decided_by": e.decided_by, "decision_reason": e.decision_reason,
+            "decided_at": e.decided_at.astimezone(z).isoformat() if e.decided_at else None}
+
+
+def exemptions(session: Session, scope: OfficeScope, *, village_id: str | None = None,
+               status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Exemption requests of the visible villages (one village if given), newest first."""
+    q = sa.select(Exemption, Worker).join(Worker, Worker.worker_id == Exemption.worker_id)
+    q = scope.restrict(q, Worker.village_id)
+    if village_id:
+        scope.village(session, village_id)
+        q = q.where(Worker.village_id == village_id)
+    if status:
+        q = q.where(Exemption.status == status)
+    tz = township_tz(session, village_id)
+    out = []
+    for e, w in session.execute(q.order_by(Exemption.requested_at.desc(), Exemption.id.desc())
+                                .limit(min(max(limit, 1), 1000))):
+        out.append(exemption_out(e, tz) | {"worker_name": w.name, "village_id": w.village_id})
+    return out
+
+
+def devices(session: Session, scope: OfficeScope, *, village_id: str | None = None,
+            status: str | None = None) -> list[dict[str, Any]]:
+    """Phones bound to workers of the visible villages."""
+    q = sa.select(Device, Worker).join(Worker, Worker.worker_id == Device.worker_id)
+    q = scope.restrict(q, Worker.village_id)
+    if village_id:
+        scope.village(session, village_id)
+        q = q.where(Worker.village_id == village_id)
+    if status:
+        q = q.where(Device.status == status)
+    return [{"id": d.id, "device_uid": d.device_uid, "worker_id": w.worker_id,
+             "worker_name": w.name, "village_id": w.village_id, "platform": d.platform,
+             "model": d.model, "status": d.status,
+             "registered_at": d.registered_at.isoformat() if d.registered_at else None,
+             "decided_by": d.decided_by}
+            for d, w in session.execute(q.order_by(Device.id))]
+
+
+def live(session: Session, scope: OfficeScope, village_id: str, at: dt.datetime | None = None
+         ) -> dict[str, Any]:
+    """Who is on patrol, off post or unreachable at ``at`` (default now) in a village.
+
+    Open alerts (table ``alert``, kept by the scheduler's live check) say who is off post or
+    has the phone off; the latest position of each worker today says whether they are in
+    their grid, and an open patrol session whether they are patrolling. Unreachable: nothing
+    received for longer than the profile's ``max_gap_s`` (GEO-PHONEOFF).
+    """
+    from checkins.evaluation.flows import township_profile
+
+    village = scope.village(session, village_id)
+    tz = township_tz(session, village_id)
+    z = ZoneInfo(tz)
+    at = at or dt.datetime.now(dt.UTC)
+    day = at.astimezone(z).date()
+    a, _ = _day_bounds(day, tz)
+    params = township_profile(session, village_id).geo_params()
+    workers = _workers(session, scope, village_id)
+    ids = [w.worker_id for w in workers]
+    alerts = _open_alerts(session, ids, day, at)
+    open_patrol = set(session.scalars(sa.select(PatrolSession.worker_id).where(
+        PatrolSession.worker_id.in_(ids), PatrolSession.started_at <= at,
+        sa.or_(PatrolSession.ended_at.is_(None), PatrolSession.ended_at > at)))) if ids else set()
+    on_leave = set(session.scalars(sa.select(Exemption.worker_id).where(
+        Exemption.worker_id.in_(ids), Exemption.status == "approved",
+        Exemption.start_at <= at, Exemption.end_at > at))) if ids else set()
+    rows = []
+    for w in workers:
+        grid = _grid_on(session, w.worker_id, day)
+        last = session.execute(
+            sa.select(Position.recorded_at)
+            .where(Position.worker_id == w.worker_id, Position.recorded_at >= a,
+                   Position.recorded_at <= at)
+            .order_by(Position.recorded_at.desc()).limit(1)).first()
+        last_fix = session.execute(
+            sa.select(Position.recorded_at, Position.grid_id)
+            .where(Position.worker_id == w.worker_id, Position.recorded_at >= a,
+                   Position.recorded_at <= at, Position.kind == "fix",
+                   Position.geom.is_not(None), Position.suspect.is_(False),
+                   Position.reject_reason.is_(None))
+            .order_by(Position.recorded_at.desc()).limit(1)).first()
+        silent_s = (at - last.recorded_at).total_seconds() if last else None
+        in_grid = (last_fix is not None and grid is not None
+                   and last_fix.grid_id == grid.grid_id)
+        kinds = sorted({x["kind"] for x in alerts.get(w.worker_id, [])})
+        if w.worker_id in on_leave:
+            status = "on_leave"
+        elif last is None or (silent_s is not None and silent_s > params.max_gap_s) \
+                or "phone_off" in kinds:
+            status = "unreachable"
+        elif "offpost" in kinds or "crosspost" in kinds or (
+                w.worker_id in open_patrol and last_fix is not None and not in_grid):
+            status = "off_post"
+        elif w.worker_id in open_patrol:
+            status = "on_patrol"
+        else:
+            status = "not_patrolling"
+        rows.append({
+            "worker_id": w.worker_id, "name": w.name, "role": w.role,
+            "grid_id": grid.grid_id if grid else None, "status": status,
+            "last_seen_at": last.recorded_at.astimezone(z).isoformat() if last else None,
+            "silent_min": _minutes(silent_s), "in_grid": in_grid if last_fix else None,
+            "patrolling": w.worker_id in open_patrol, "alerts": alerts.get(w.worker_id, []),
+        })  # no coordinates here: precise positions only on the (audited) worker-day page
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return {"village_id": village.village_id, "village_name": village.name,
+            "at": at.astimezone(z).isoformat(), "max_gap_s": params.max_gap_s,
+            "counts": counts, "rows": rows}
+
+
+def _open_alerts(session: Session, worker_ids: list[str], day: dt.date, at: dt.datetime
+                 ) -> dict[str, list[dict[str, Any]]]:
+    """Open live alerts of today (the scheduler's ``alert`` table), per worker."""
+    try:
+        from checkins.jobs.models import Alert
+    except ImportError:
+        return {}
+    out: dict[str, list[dict[str, Any]]] = {}
+    if not worker_ids:
+        return out
+    for al in session.scalars(sa.select(Alert).where(
+            Alert.worker_id.in_(worker_ids), Alert.work_date == day, Alert.status == "open",
+            Alert.start_at <= at)):
+        out.setdefault(al.worker_id, []).append(
+            {"kind": al.kind, "rule": al.rule, "start_at": al.start_at.isoformat(),
+             "end_at": al.end_at.isoformat(), "other_grid_id": al.other_grid_id})
+    return out
+
+
+def audit_rows(session: Session, *, action: str | None = None, entity: str | None = None,
+               actor: str | None = None, limit: int = 200, before_id: int | None = None
+               ) -> list[dict[str, Any]]:
+    """Audit log rows, newest first (filters by action prefix, entity, actor)."""
+    q = sa.select(AuditLog)
+    if action:
+        q = q.where(AuditLog.action.startswith(action))
+    if entity:
+        q = q.where(AuditLog.entity == entity)
+    if actor:
+        q = q.where(AuditLog.actor == actor)
+    if before_id:
+        q = q.where(AuditLog.id < before_id)
+    q = q.order_by(AuditLog.id.desc()).limit(min(max(limit, 1), 100_000))
+    return [{"id": r.id, "at": r.at.isoformat(), "actor": r.actor, "action": r.action,
+             "entity": r.entity, "entity_id": r.entity_id, "reason": r.reason,
+             "before": r.before, "after": r.after, "hash": r.hash}
+            for r in session.scalars(q)]

@@ -1,0 +1,1 @@
+"""Positions from the phones: ingest, upload completeness, retention."""

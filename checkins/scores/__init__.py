@@ -1,0 +1,1 @@
+"""Township scoring: entered items, period scores, close/reopen."""

@@ -1,0 +1,1 @@
+"""The township's places and people: villages, grids, roster, imports, grid tagging."""
