@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import time
 import uuid
 from typing import Any
@@ -12,13 +11,6 @@ from fastapi import FastAPI, Request
 from sqlalchemy.engine import Engine
 
 from server.settings import Settings, get_settings
-
-# Routers of other parts, included when their module exists: "module" exposes
-# ``register(app)`` or ``router``.
-OPTIONAL_ROUTERS = ("server.mobile.routes", "server.mobile.api", "server.office",
-                    "server.routers.office", "server.routers.review", "server.routers.jobs",
-                    "server.scheduler", "server.liveness", "server.township",
-                    "server.routers.outages")
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -33,12 +25,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
 
-    from server.routers import health, office_import, overview
+    # every router and start-up hook, listed: a missing module fails here, loudly
+    from server import liveness, office, scheduler, township
+    from server.mobile import routes as mobile_routes
+    from server.routers import health, jobs, office_import, outages, overview
 
     for module in (health, overview, office_import):
         app.include_router(module.router)
-    for name in OPTIONAL_ROUTERS:
-        _include_optional(app, name)
+    mobile_routes.register(app)
+    office.register(app)
+    app.include_router(jobs.router)
+    scheduler.register(app)  # the jobs' scheduler (lifespan)
+    liveness.register(app)  # the server's beat (outage detection)
+    township.register(app)
+    app.include_router(outages.router)
     _add_body_limit(app)
     _add_request_log(app)
     return app
@@ -55,19 +55,6 @@ def _add_body_limit(app: FastAPI) -> None:
 
     app.add_middleware(BodyLimitMiddleware, prefix="/", limit_bytes=MAX_BODY_BYTES,
                        overrides={MOBILE_PREFIX.lstrip("/"): 1 << 40})
-
-
-def _include_optional(app: FastAPI, name: str) -> None:
-    try:
-        module: Any = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and name.startswith(exc.name):
-            return
-        raise
-    if hasattr(module, "register"):
-        module.register(app)
-    elif hasattr(module, "router"):
-        app.include_router(module.router)
 
 
 def _add_request_log(app: FastAPI) -> None:

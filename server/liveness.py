@@ -1,6 +1,6 @@
 """Liveness beats and outage detection inside every API process (GEO-PHONEOFF).
 
-:func:`register` (loaded by :func:`server.app.create_app` through ``OPTIONAL_ROUTERS``)
+:func:`register` (called by :func:`server.app.create_app`)
 wraps the app's lifespan: when ``settings.liveness_on``, the process beats once at
 start-up (and looks for outages: the gap that ends with this start is recorded right
 away), then an asyncio task on the server's own event loop beats every

@@ -1,6 +1,6 @@
 """The APScheduler (3.x) wiring of the scheduled jobs inside the server process.
 
-:func:`register` (called by :func:`server.app.create_app` through ``OPTIONAL_ROUTERS``)
+:func:`register` (called by :func:`server.app.create_app`)
 hooks the app's lifespan: on start-up, when ``settings.scheduler_on``, a
 ``BackgroundScheduler`` runs the jobs of :data:`JOB_NAMES`; on shutdown it stops. Every run
 goes through :func:`checkins.jobs.scheduled.run_job` (lock, ``job_run`` record, log), so several

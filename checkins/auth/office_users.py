@@ -1,4 +1,5 @@
-"""Office users: argon2 password hashes, creation and authentication (a minimal start).
+"""Office users: creation and authentication (argon2 hashes by the one hasher of
+:mod:`checkins.auth.tokens`; re-exported here for callers that hash office passwords).
 
 The office auth issue replaces the HTTP Basic use of this with proper sessions; the table
 and these functions stay.
@@ -7,30 +8,14 @@ and these functions stay.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from checkins.audit.service import write_audit
 from checkins.auth.models import OFFICE_ROLES, OfficeUser
+from checkins.auth.tokens import hash_password, verify_password
 from checkins.township.models import Village
 
-_HASHER = PasswordHasher()
-# a hash to verify against when the user does not exist, so timing does not tell
-_DUMMY_HASH = _HASHER.hash("not-a-password")
-
-
-def hash_password(password: str) -> str:
-    """An argon2id hash of ``password``."""
-    return _HASHER.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    """True when ``password`` matches ``password_hash``."""
-    try:
-        return _HASHER.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+__all__ = ["authenticate", "create_office_user", "hash_password", "verify_password"]
 
 
 def create_office_user(session: Session, *, username: str, password: str, role: str,
@@ -62,6 +47,6 @@ def authenticate(session: Session, username: str, password: str) -> OfficeUser |
     user = session.scalars(sa.select(OfficeUser).where(OfficeUser.username == username,
                                                        OfficeUser.active)).first()
     if user is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(None, password)  # the same work as a wrong password
         return None
     return user if verify_password(user.password_hash, password) else None

@@ -1,8 +1,7 @@
-"""Dependencies of the mobile API: database session, settings, the authenticated worker."""
+"""Dependencies of the mobile API: settings, rate limits, the authenticated worker (the session: server.deps)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
@@ -12,6 +11,7 @@ from sqlmodel import Session
 
 from checkins.auth import phone as auth
 from checkins.auth.tokens import TokenError, decode_access_token
+from server.deps import SessionDep
 from server.mobile import errors as E
 from server.mobile.config import MobileSettings, get_mobile_settings
 from server.mobile.errors import ApiError
@@ -87,12 +87,6 @@ def rate_limit(bucket: Bucket, key: str, what: str) -> None:
                        headers={"Retry-After": str(max(1, int(wait_s + 0.999)))})
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """A session for one request (rolled back unless the service committed)."""
-    with Session(app_engine(request), expire_on_commit=False) as s:
-        yield s
-
-
 def token_settings(request: Request) -> auth.TokenSettings:
     """Secret and lifetimes for issuing and checking tokens."""
     ms = mobile_settings(request)
@@ -121,10 +115,9 @@ def authenticate(session: Session, claims) -> auth.Principal:  # type: ignore[no
         raise ApiError(exc.status, exc.code, exc.message) from exc
 
 
-def current_worker(request: Request, session: Annotated[Session, Depends(db_session)]) -> auth.Principal:
+def current_worker(request: Request, session: SessionDep) -> auth.Principal:
     """The authenticated worker of this request (every request re-checks revocation)."""
     return authenticate(session, bearer_claims(request))
 
 
-SessionDep = Annotated[Session, Depends(db_session)]
 WorkerDep = Annotated[auth.Principal, Depends(current_worker)]

@@ -14,8 +14,9 @@ from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from checkins.me import export as svc
+from server.deps import SessionDep
 from server.mobile import errors as E
-from server.mobile.deps import SessionDep, WorkerDep
+from server.mobile.deps import WorkerDep
 from server.mobile.errors import ApiError, ErrorBody
 from server.mobile.prefix import MOBILE_PREFIX
 

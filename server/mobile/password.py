@@ -19,8 +19,9 @@ from checkins.auth import phone as auth
 from checkins.auth.models import MobileAccount
 from checkins.auth.tokens import verify_password
 from checkins.db.engine import begin_write, end_read_only
+from server.deps import SessionDep
 from server.mobile import errors as E
-from server.mobile.deps import SessionDep, WorkerDep, limiters, rate_limit
+from server.mobile.deps import WorkerDep, limiters, rate_limit
 from server.mobile.errors import ApiError, ErrorBody
 from server.mobile.prefix import MOBILE_PREFIX
 from server.mobile.schemas import OkResponse

@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field
 
 from checkins.auth.office import NotVisible
 from checkins.scores import service as svc
+from server.deps import SessionDep
 from server.mobile import errors as E
-from server.mobile.deps import SessionDep, WorkerDep
+from server.mobile.deps import WorkerDep
 from server.mobile.errors import ApiError, ErrorBody
 from server.mobile.prefix import MOBILE_PREFIX
 

@@ -146,3 +146,14 @@ def test_import_endpoint_accepts_a_township_office_user(client, session):
     assert r.status_code == 200, r.text
     row = session.scalars(sa.select(m.AuditLog).order_by(m.AuditLog.id.desc()).limit(1)).one()
     assert (row.actor, row.action) == ("office:town1", "import.roster")
+
+
+def test_the_app_lists_every_part_by_import(client):
+    # each part answers (not 404): the app includes it by import, not by name
+    for path in ("/health", "/office/login", "/api/jobs", "/api/outages",
+                 "/api/township/periods/2026Q1", "/api/mobile/v1/me/assignment"):
+        assert client.get(path).status_code != 404, path
+    assert client.get("/api/no-such-part").status_code == 404
+    import server.app
+
+    assert not hasattr(server.app, "OPTIONAL_ROUTERS")  # no wiring by name, skipped silently
