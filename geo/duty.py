@@ -1,4 +1,4 @@
-"""GEO-DUTY: on-duty intervals of a worker-day, and the local-time helpers.
+"""GEO-DUTY: on-duty intervals of a worker-day (local time: :mod:`geo.localtime`).
 
 Duty is ``duty_windows`` (local "HH:MM"-"HH:MM") on working days (YK-DAYS), minus approved
 exemptions that remove duty: ``sick_leave``, ``personal_leave``, ``special`` and a
@@ -10,31 +10,13 @@ any other zone work alike. "24:00" means the next midnight.
 
 from __future__ import annotations
 
-import datetime as dt
-from functools import lru_cache
-from zoneinfo import ZoneInfo
-
 import numpy as np
 
 from geo.intervals import subtract_list
+from geo.localtime import day_bounds, local_instant  # noqa: F401  (re-exported: the engine's names)
 from geo.types import Exemption, Place, WorkerDay
 
 RULE_ID = "GEO-DUTY"
-
-
-@lru_cache(maxsize=8192)
-def local_instant(date: dt.date, hhmm: str, tz: str) -> float:
-    """POSIX seconds of local time ``hhmm`` ("HH:MM", "24:00" allowed) on ``date`` in ``tz``."""
-    h, m = (int(v) for v in hhmm.split(":"))
-    if h == 24:
-        date, h = date + dt.timedelta(days=1), 0
-    return dt.datetime.combine(date, dt.time(h, m), tzinfo=ZoneInfo(tz)).timestamp()
-
-
-@lru_cache(maxsize=4096)
-def day_bounds(date: dt.date, tz: str) -> tuple[float, float]:
-    """[local midnight, next local midnight) of ``date`` in ``tz``, POSIX seconds."""
-    return local_instant(date, "00:00", tz), local_instant(date, "24:00", tz)
 
 
 def removes_duty(e: Exemption) -> bool:

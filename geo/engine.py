@@ -57,6 +57,7 @@ from geo.types import (
     PatrolResult,
     SuspectFix,
     WorkerDay,
+    rule_of,
 )
 from geo.validity import REASONS, reject_codes
 
@@ -513,7 +514,7 @@ def day_result_to_json(result: DayResult, tz: str) -> dict:
         },
         "offpost": [
             {
-                "rule": "GEO-CROSSPOST" if o.kind == "crosspost" else "GEO-OFFPOST",
+                "rule": rule_of(o.kind),
                 "kind": o.kind,
                 "start": _iso(o.start, z),
                 "end": _iso(o.end, z),

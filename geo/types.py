@@ -35,6 +35,17 @@ SUSPECT_FROZEN = "frozen_coordinates"
 FLAG_CONSTANT_ACCURACY = "constant_accuracy"
 FLAG_JUMP = "jump"
 
+# The rule id of each kind of flag a day raises: one table for the day entries, the live
+# alerts and the worker's own day (an off-post interval is "offpost" or "crosspost").
+FLAG_RULES = {"offpost": "GEO-OFFPOST", "crosspost": "GEO-CROSSPOST",
+              "phone_off": "GEO-PHONEOFF", "suspect_fix": "GEO-SPOOF",
+              "rejected_fixes": "GEO-VALID"}
+
+
+def rule_of(kind: str) -> str:
+    """The rule id of a flag kind (KeyError for a kind no rule raises)."""
+    return FLAG_RULES[kind]
+
 
 @dataclass(frozen=True)
 class Fixes:

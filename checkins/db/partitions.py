@@ -7,10 +7,11 @@ the township (``position_pYYYYMMDD``), and ``position_default`` catches anything
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from geo.localtime import day_range
 
 DEFAULT_PARTITION = "position_default"
 
@@ -18,14 +19,6 @@ DEFAULT_PARTITION = "position_default"
 def partition_name(day: dt.date) -> str:
     """The name of the partition holding local date ``day``."""
     return f"position_p{day:%Y%m%d}"
-
-
-def day_bounds(day: dt.date, timezone: str) -> tuple[dt.datetime, dt.datetime]:
-    """Local midnight of ``day`` and of the next day, tz-aware, in ``timezone``."""
-    tz = ZoneInfo(timezone)
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
-    return start, end
 
 
 def ensure_default_partition(conn: Connection) -> bool:
@@ -54,7 +47,7 @@ def ensure_position_partitions(conn: Connection, first_day: dt.date, days: int,
         name = partition_name(day)
         if conn.scalar(sa.text("SELECT to_regclass(:n)"), {"n": name}) is not None:
             continue
-        start, end = day_bounds(day, timezone)
+        start, end = day_range(day, timezone)
         bounds = {"lo": start, "hi": end}
         stray = conn.scalar(sa.text(
             f"SELECT EXISTS (SELECT 1 FROM {DEFAULT_PARTITION} "

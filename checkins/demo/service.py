@@ -28,6 +28,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from geo import crs
+from geo.localtime import day_range
 
 CENTRE_LON, CENTRE_LAT = 121.20, 32.55  # 洋口镇, WGS-84
 FIX_EVERY_S = 30
@@ -635,8 +636,7 @@ def load_demo_township(session: Any, demo: DemoTownship) -> dict[str, int]:
     for i in range(0, len(rows), 5000):
         conn.execute(sa.insert(Position), rows[i:i + 5000])
     tz = ZoneInfo(demo.timezone)
-    start = dt.datetime.combine(demo.day, dt.time(0), tzinfo=tz)
-    tagged = tag_positions(session, start, start + dt.timedelta(days=1))
+    tagged = tag_positions(session, *day_range(demo.day, tz))
     session.flush()
     # the demo's own villages (``offices`` holds every village of the database)
     n_villages = sum(f["properties"].get("kind") == "village_office"

@@ -23,6 +23,7 @@ from checkins.formats.events import read_exemptions, read_patrols, read_signins
 from checkins.formats.grids import GridsFile, read_grids
 from checkins.formats.positions import merge_positions, read_positions
 from checkins.formats.roster import RosterRow, read_roster
+from geo.localtime import day_bounds
 from geo.types import (
     Exemption,
     Fixes,
@@ -59,13 +60,6 @@ class PositionsSource:
 
 def _quiet(_: str) -> None:
     pass
-
-
-def local_day_bounds(date: dt.date, tz: ZoneInfo) -> tuple[float, float]:
-    """POSIX seconds of local midnight at the start and at the end of ``date``."""
-    start = dt.datetime.combine(date, dt.time(0), tzinfo=tz).timestamp()
-    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(0), tzinfo=tz).timestamp()
-    return start, end
 
 
 def dates_between(date_from: dt.date, date_to: dt.date) -> list[dt.date]:
@@ -125,7 +119,7 @@ def make_worker_day(
     item beyond each end (``fixes`` sorted by time), the day's sign-ins, the patrol sessions
     and exemptions that overlap the local day.
     """
-    start, end = bounds or local_day_bounds(date, ZoneInfo(params.timezone))
+    start, end = bounds or day_bounds(date, params.timezone)
     margin_s = params.max_gap_s
     return WorkerDay(
         worker_id=worker_id,
@@ -168,7 +162,7 @@ def build_worker_days(
         o.village_id: office_place(float(o.point.x), float(o.point.y), o.radius_m, params)
         for o in grids.offices
     }
-    bounds = {d: local_day_bounds(d, tz) for d in dates}
+    bounds = {d: day_bounds(d, tz) for d in dates}
     days: list[WorkerDay] = []
     for row in roster:
         if row.grid_id is None:

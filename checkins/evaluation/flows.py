@@ -37,19 +37,19 @@ from checkins.auth.models import Device
 from checkins.evaluation.files import (
     batch_by_date,
     day_entry,
-    local_day_bounds,
     make_worker_day,
     office_place,
 )
 from checkins.evaluation.models import DayResult
+from checkins.evaluation.provisional import DEFAULT_GRACE_S, is_provisional
 from checkins.field.models import Exemption, PatrolSession, Signin
 from checkins.positions.models import Position
 from checkins.township.models import Grid, GridAssignment, Township, Village, Worker
+from geo.localtime import day_bounds
 from geo.types import Exemption as GeoExemption
 from geo.types import Fixes, GeoParams, GridIndex, Interval, Place, SignIn, WorkerDay
 from scoring.profiles import Profile, load_profile
 
-DEFAULT_GRACE_S = 72 * 3600.0
 NEIGHBOUR_LOOKAROUND_S = 86400.0  # how far the nearest item beyond a day's margin is sought
 MAX_FIXES_PER_BATCH = 2_000_000
 WorkerDate = tuple[str, dt.date]
@@ -468,7 +468,7 @@ def build_db_worker_days(session: Session, items: Sequence[WorkerDate], ctx: _Co
     days: list[WorkerDay] = []
     for date in sorted(by_date):
         ids = sorted(set(by_date[date]))
-        start, end = local_day_bounds(date, ctx.tz)
+        start, end = day_bounds(date, ctx.tz)
         margin = params.max_gap_s
         t0 = time.perf_counter()
         fixes = read_fixes(session, ids, start - margin, end + margin, until=until)
@@ -584,7 +584,7 @@ def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
 def _day_outages(session: Session, date: dt.date, tz: ZoneInfo) -> list[Any]:
     from checkins.outages.service import outages_between
 
-    start, end = local_day_bounds(date, tz)
+    start, end = day_bounds(date, tz)
     return outages_between(session, _utc(start), _utc(end))
 
 
@@ -618,13 +618,6 @@ def _profile(session: Session, profile: Profile | str | None) -> Profile:
     if profile is not None:
         return load_profile(profile)
     return township_profile(session)
-
-
-def is_provisional(date: dt.date, tz: ZoneInfo, evaluated_at: dt.datetime,
-                   grace_s: float = DEFAULT_GRACE_S) -> bool:
-    """True while less than ``grace_s`` has passed since the end of the local ``date``."""
-    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
-    return evaluated_at < end + dt.timedelta(seconds=grace_s)
 
 
 def evaluate_worker_days(session: Session, items: Sequence[WorkerDate], *,

@@ -24,9 +24,9 @@ from checkins.field.models import PatrolSession
 from checkins.jobs.models import Alert
 from checkins.positions.models import Position
 from checkins.township.models import Worker
+from geo.localtime import day_range, local_date
+from geo.types import rule_of
 from scoring.profiles import Profile, load_profile
-
-RULES = {"phone_off": "GEO-PHONEOFF", "offpost": "GEO-OFFPOST", "crosspost": "GEO-CROSSPOST"}
 
 
 def _utc(t: float) -> dt.datetime:
@@ -104,7 +104,7 @@ def live_check(session: Session, *, now: dt.datetime | None = None,
             continue
         w, kind = key
         session.add(Alert(worker_id=w, village_id=village.get(w), work_date=today, kind=kind,
-                          rule=RULES[kind], start_at=_utc(iv["start"]), end_at=_utc(iv["end"]),
+                          rule=rule_of(kind), start_at=_utc(iv["start"]), end_at=_utc(iv["end"]),
                           other_grid_id=iv["other_grid_id"], cause=iv["cause"],
                           status="open", opened_at=now, updated_at=now))
         counts["opened"] += 1
@@ -125,7 +125,7 @@ def live_board(session: Session, *, village_id: str | None = None,
     """
     now = now or dt.datetime.now(dt.UTC)
     tz = ZoneInfo(timezone)
-    day_start = dt.datetime.combine(now.astimezone(tz).date(), dt.time(0), tzinfo=tz)
+    day_start = day_range(local_date(now, tz), tz)[0]
     wq = sa.select(Worker.worker_id, Worker.name, Worker.role, Worker.village_id).where(
         Worker.active.is_(True))
     if village_id is not None:
@@ -194,4 +194,4 @@ def _latest_positions(session: Session, ids: list[str], since: dt.datetime,
     return {w: (t, g) for w, t, g in rows}
 
 
-__all__ = ["RULES", "in_progress", "live_board", "live_check"]
+__all__ = ["in_progress", "live_board", "live_check"]

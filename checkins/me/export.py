@@ -27,6 +27,7 @@ from checkins.office.models import FlagDecision
 from checkins.positions.models import Position
 from checkins.scores.models import EnteredItem, PeriodResult
 from checkins.township.models import Township, Village, Worker
+from geo.localtime import day_range
 
 EXPORT_VERSION = 1
 _SKIP = {"geom", "place", "password_hash", "token_hash"}
@@ -130,8 +131,7 @@ def export_positions(session: Session, worker_id: str, day: dt.date | None) -> d
         raise LookupError(worker_id)
     tz = ZoneInfo(_timezone(session, w))
     day = day or dt.datetime.now(tz).date()
-    lo = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
-    hi = lo + dt.timedelta(days=1)
+    lo, hi = day_range(day, tz)
     rows = []
     for p in session.scalars(sa.select(Position).where(
             Position.worker_id == worker_id, Position.recorded_at >= lo,

@@ -27,8 +27,9 @@ from checkins.positions.models import Position
 from checkins.township.models import Grid, GridAssignment, Village, Worker
 from geo import crs
 from geo.calendar import CalendarNotCoveredError, is_working_day
+from geo.localtime import day_range, local_date
 from geo.types import Exemption as GeoExemption
-from geo.types import Fixes, GeoParams, Interval, Place, SignIn, WorkerDay
+from geo.types import Fixes, GeoParams, Interval, Place, SignIn, WorkerDay, rule_of
 
 
 class NotFound(LookupError):
@@ -51,11 +52,6 @@ def geo_params(profile: str) -> GeoParams:
     from scoring.profiles import load_profile
 
     return load_profile(profile).geo_params()
-
-
-def local_date(t: dt.datetime, tz: str) -> dt.date:
-    """The township's local date of an instant."""
-    return t.astimezone(ZoneInfo(tz)).date()
 
 
 def _to_datum(geom: BaseGeometry, datum: str) -> BaseGeometry:
@@ -114,16 +110,10 @@ def office_place(session: Session, village_id: str, params: GeoParams) -> Place 
     return Place(lon=float(v.office.x), lat=float(v.office.y), radius_m=float(radius))
 
 
-def _day_range(day: dt.date, tz: str) -> tuple[dt.datetime, dt.datetime]:
-    z = ZoneInfo(tz)
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=z)
-    return start, start + dt.timedelta(days=1)
-
-
 def exemptions_on(session: Session, worker_id: str, day: dt.date, tz: str,
                   *, approved_only: bool = True) -> list[Exemption]:
     """The worker's exemptions overlapping local date ``day``."""
-    a, b = _day_range(day, tz)
+    a, b = day_range(day, tz)
     q = sa.select(Exemption).where(Exemption.worker_id == worker_id, Exemption.start_at < b,
                                    Exemption.end_at > a)
     if approved_only:
@@ -474,7 +464,7 @@ def my_day(session: Session, *, worker_id: str, now: dt.datetime, params: GeoPar
 
     w = worker_of(session, worker_id)
     day = local_date(now, params.timezone)
-    start, end = _day_range(day, params.timezone)
+    start, end = day_range(day, params.timezone)
     grid = grid_on(session, worker_id, day)
     patrols: list[dict[str, Any]] = []
     flags: list[dict[str, Any]] = []
@@ -510,19 +500,19 @@ def my_day(session: Session, *, worker_id: str, now: dt.datetime, params: GeoPar
             return dt.datetime.fromtimestamp(x, tz)
 
         for sf in res.suspect_fixes:
-            flags.append({"kind": "suspect_fix", "rule": "GEO-SPOOF", "date": day,
+            flags.append({"kind": "suspect_fix", "rule": rule_of("suspect_fix"), "date": day,
                           "detail": ",".join(sf.reasons), "start": ts(sf.t), "end": None})
         for fl in res.spoof_flags:  # review flags: nothing excluded, nothing deducted unreviewed
-            flags.append({"kind": "suspect_fix", "rule": "GEO-SPOOF", "date": day,
+            flags.append({"kind": "suspect_fix", "rule": rule_of("suspect_fix"), "date": day,
                           "detail": fl.reason, "start": ts(fl.start), "end": ts(fl.end)})
         for o in res.offpost:
-            flags.append({"kind": o.kind, "rule": "GEO-CROSSPOST" if o.kind == "crosspost" else "GEO-OFFPOST",
+            flags.append({"kind": o.kind, "rule": rule_of(o.kind),
                           "date": day, "detail": o.other_grid_id or "", "start": ts(o.start), "end": ts(o.end)})
         for ph in res.phone_off:
-            flags.append({"kind": "phone_off", "rule": "GEO-PHONEOFF", "date": day,
+            flags.append({"kind": "phone_off", "rule": rule_of("phone_off"), "date": day,
                           "detail": ph.cause, "start": ts(ph.start), "end": ts(ph.end)})
         for reason, count in res.rejected.items():
-            flags.append({"kind": "rejected_fixes", "rule": "GEO-VALID", "date": day,
+            flags.append({"kind": "rejected_fixes", "rule": rule_of("rejected_fixes"), "date": day,
                           "detail": f"{reason}: {count}", "start": None, "end": None})
     month_start = day.replace(day=1)
     results = session.scalars(sa.select(DayResult).where(
@@ -533,14 +523,15 @@ def my_day(session: Session, *, worker_id: str, now: dt.datetime, params: GeoPar
         for d in (r.result or {}).get("deductions", []) or []:
             deductions.append({"date": r.work_date.isoformat(), **d})
         for o in (r.result or {}).get("offpost", []) or []:
-            flags.append({"kind": o.get("kind", "offpost"), "rule": "GEO-OFFPOST", "date": r.work_date,
+            kind = o.get("kind", "offpost")
+            flags.append({"kind": kind, "rule": rule_of(kind), "date": r.work_date,
                           "detail": "", "start": o.get("start"), "end": o.get("end")})
         n_suspect = (r.result or {}).get("suspect_fixes") or 0
         if n_suspect:
-            flags.append({"kind": "suspect_fix", "rule": "GEO-SPOOF", "date": r.work_date,
+            flags.append({"kind": "suspect_fix", "rule": rule_of("suspect_fix"), "date": r.work_date,
                           "detail": f"{n_suspect} suspect fixes", "start": None, "end": None})
         for fl in (r.result or {}).get("spoof_flags", []) or []:
-            flags.append({"kind": "suspect_fix", "rule": "GEO-SPOOF", "date": r.work_date,
+            flags.append({"kind": "suspect_fix", "rule": rule_of("suspect_fix"), "date": r.work_date,
                           "detail": ",".join(fl.get("reasons") or []), "start": fl.get("start"),
                           "end": fl.get("end")})
     points = round(sum(float(d.get("points", 0)) for d in deductions), 2)

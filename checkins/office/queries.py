@@ -20,13 +20,16 @@ from checkins.audit.models import AuditLog
 from checkins.auth.models import Device
 from checkins.auth.office import OfficeScope
 from checkins.evaluation.models import DayResult
+from checkins.evaluation.provisional import DEFAULT_GRACE_S
+from checkins.evaluation.provisional import is_provisional as rule_is_provisional
 from checkins.field.models import Exemption, PatrolSession
 from checkins.office.decisions import flag_decisions_for, flags_of
 from checkins.positions.models import Position
 from checkins.positions.uploads import upload_status
 from checkins.township.models import Grid, GridAssignment, Township, Village, Worker
+from geo.localtime import day_range
 
-GRACE_S = 72 * 3600.0  # default grace; the routers pass GRIDPATROL_RESULT_GRACE_HOURS
+GRACE_S = DEFAULT_GRACE_S  # the routers pass GRIDPATROL_RESULT_GRACE_HOURS
 MAX_TRACK_POINTS = 20_000
 ROLE_ZH = {"head": "网格长", "fulltime": "专职网格员", "parttime": "兼职网格员"}
 PATROL_ZH = {"ok": "合格", "short": "不足", "missing": "缺失", "exempt": "免除",
@@ -59,10 +62,7 @@ def is_provisional(row: DayResult | None, tz: str, now: dt.datetime | None = Non
     (by the clock, not by the row's snapshot flag, which is only refreshed on evaluation)."""
     if row is None:
         return True
-    now = now or dt.datetime.now(dt.UTC)
-    end = dt.datetime.combine(row.work_date + dt.timedelta(days=1), dt.time(0),
-                              tzinfo=ZoneInfo(tz))
-    return now < end + dt.timedelta(seconds=grace_s)
+    return rule_is_provisional(row.work_date, tz, now or dt.datetime.now(dt.UTC), grace_s)
 
 
 def _minutes(seconds: float | int | None) -> float | None:
@@ -201,11 +201,6 @@ def _grid_on(session: Session, worker_id: str, day: dt.date) -> Grid | None:
     return session.scalars(q).first()
 
 
-def _day_bounds(day: dt.date, tz: str) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(tz))
-    return start, start + dt.timedelta(days=1)
-
-
 def _geojson(geom: Any) -> dict[str, Any]:
     return shapely.geometry.mapping(geom)  # type: ignore[return-value]
 
@@ -231,7 +226,7 @@ def worker_day(session: Session, scope: OfficeScope, worker_id: str, day: dt.dat
         radius = village.radius_m if village.radius_m is not None else params.signin_radius_m
         office = {"lon": float(village.office.x), "lat": float(village.office.y),
                   "radius_m": float(radius)}
-    a, b = _day_bounds(day, tz)
+    a, b = day_range(day, tz)
     suspect_at = {f.get("at") for f in (result or {}).get("suspect_fix_details") or []}
     track = []
     for p in session.execute(
@@ -351,7 +346,7 @@ def live(session: Session, scope: OfficeScope, village_id: str, at: dt.datetime 
     z = ZoneInfo(tz)
     at = at or dt.datetime.now(dt.UTC)
     day = at.astimezone(z).date()
-    a, _ = _day_bounds(day, tz)
+    a, _ = day_range(day, tz)
     params = township_profile(session, village_id).geo_params()
     workers = _workers(session, scope, village_id)
     ids = [w.worker_id for w in workers]

@@ -20,8 +20,6 @@ The stages, in order, over one batch from one device (traccar's ProcessingHandle
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,7 +34,7 @@ from sqlalchemy.orm import Session
 from checkins.db.partitions import ensure_position_partitions
 from checkins.db.types import UTCDateTime
 from checkins.positions.models import DeviceSeqRun, Position
-from checkins.township.models import Grid
+from checkins.positions.tagging import grid_index
 from geo import crs
 from geo.types import REJECT_FUTURE, GeoParams
 from geo.validity import REASONS, reject_codes
@@ -111,61 +109,6 @@ class IngestReport:
     stored: int = 0
     duplicates: int = 0
     days_marked: list[tuple[str, dt.date]] = field(default_factory=list)
-
-
-# ------------------------------------------------------------------ grid index
-@dataclass
-class GridIndex:
-    """All grids (WGS-84) in an STRtree, with the stamp they were loaded at."""
-
-    stamp: tuple[Any, ...]
-    grid_ids: tuple[str, ...]
-    tree: shapely.STRtree | None
-    loaded_at: float = 0.0
-
-    def tag(self, lon: np.ndarray, lat: np.ndarray) -> list[str | None]:
-        """The id of a grid containing each point (first by grid id), or None."""
-        out: list[str | None] = [None] * len(lon)
-        if self.tree is None or len(lon) == 0:
-            return out
-        pts = shapely.points(lon, lat)
-        pairs = self.tree.query(pts, predicate="within")
-        for i, g in sorted(zip(pairs[0].tolist(), pairs[1].tolist(), strict=True)):
-            if out[i] is None:
-                out[i] = self.grid_ids[g]
-        return out
-
-
-_grid_cache: dict[str, GridIndex] = {}
-_grid_lock = threading.Lock()
-
-
-def grid_index(session: Session, max_age_s: float = 0.0) -> GridIndex:
-    """The grid STRtree, reloaded only when the grid table changed (count, last change).
-
-    With ``max_age_s`` > 0 a loaded index is used without re-checking for that long
-    (a grid import then shows in tagging after at most ``max_age_s``).
-    """
-    bind = session.get_bind()
-    key = str(getattr(bind, "engine", bind).url)
-    cached = _grid_cache.get(key)
-    now = time.monotonic()
-    if cached is not None and max_age_s > 0 and now - cached.loaded_at < max_age_s:
-        return cached
-    stamp = tuple(session.execute(sa.select(
-        sa.func.count(Grid.grid_id), sa.func.max(Grid.created_at), sa.func.max(Grid.updated_at)
-    )).one())
-    if cached is not None and cached.stamp == stamp:
-        cached.loaded_at = now
-        return cached
-    rows = session.execute(sa.select(Grid.grid_id, Grid.geom).order_by(Grid.grid_id)).all()
-    ids = tuple(r[0] for r in rows)
-    geoms = [r[1] for r in rows]
-    index = GridIndex(stamp=stamp, grid_ids=ids, tree=shapely.STRtree(geoms) if geoms else None,
-                      loaded_at=now)
-    with _grid_lock:
-        _grid_cache[key] = index
-    return index
 
 
 # ------------------------------------------------------------------ validity

@@ -30,6 +30,7 @@ from checkins.db.partitions import DEFAULT_PARTITION, list_partitions
 from checkins.field.models import Exemption
 from checkins.positions.models import Position
 from checkins.township.models import Township, Village, Worker
+from geo.localtime import day_range
 
 DEFAULT_RETENTION_DAYS = 180
 DEFAULT_OFFDUTY_KEEP_DAYS = 7
@@ -118,8 +119,7 @@ def purge_positions(session: Session, *, now: dt.datetime | None = None,
         last = keep_after.astimezone(ttz).date()
         day = first
         while day <= last:
-            d0 = dt.datetime.combine(day, dt.time(0), tzinfo=ttz)
-            d1 = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=ttz)
+            d0, d1 = day_range(day, ttz)
             keep0 = dt.datetime.combine(day, start_t, tzinfo=ttz) - margin
             keep1 = dt.datetime.combine(day, end_t, tzinfo=ttz) + margin
             for lo, hi in ((d0, keep0), (keep1, d1)):

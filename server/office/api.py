@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from checkins.audit.service import write_audit
 from checkins.auth.office import LoginThrottled, login, logout
+from checkins.evaluation.provisional import grace_s_of
 from checkins.office import decisions, exports
 from checkins.office import queries as oq
 from server.deps import SessionDep, SettingsDep
@@ -49,7 +50,7 @@ class FlagDecisionIn(Decision):
 
 def grace_s(settings: Any) -> float:
     """The grace period after a local day during which its result is provisional (s)."""
-    return float(getattr(settings, "result_grace_hours", 72)) * 3600.0
+    return grace_s_of(settings)
 
 
 def set_login_cookie(response: Response, token: str, secure: bool) -> None:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from geo.localtime import day_range
 from server.deps import OfficeActor, SessionDep, SettingsDep
 
 router = APIRouter(tags=["outages"])
@@ -49,8 +50,8 @@ def list_server_outages(session: SessionDep, settings: SettingsDep, _actor: Offi
 
     tz = ZoneInfo(settings.timezone)
     d0, d1 = _date(date_from, "from"), _date(date_to, "to")
-    start = dt.datetime.combine(d0, dt.time(0), tzinfo=tz) if d0 else None
-    end = dt.datetime.combine(d1 + dt.timedelta(days=1), dt.time(0), tzinfo=tz) if d1 else None
+    start = day_range(d0, tz)[0] if d0 else None
+    end = day_range(d1, tz)[1] if d1 else None
     rows = list_outages(session, start, end)
     return {"rule": "GEO-PHONEOFF",
             "outages": [outage_json(o, settings.timezone) for o in rows]}

@@ -387,3 +387,31 @@ def test_my_day_lists_geo_spoof_review_flags(client, make_worker, township, monk
     spoof = [f for f in d.json()["flags"] if f["rule"] == "GEO-SPOOF"]
     assert [(f["kind"], f["detail"]) for f in spoof] == [
         ("suspect_fix", "constant_accuracy"), ("suspect_fix", "jump")]
+
+
+def test_my_day_labels_an_earlier_days_crosspost_as_geo_crosspost(client, make_worker, migrated_engine,
+                                                                   monkeypatch):
+    """Earlier days' off-post intervals come from the stored day entries: each keeps the rule
+    of its kind (it used to read GEO-OFFPOST for a 串岗 too)."""
+    import server.mobile.routes as routes
+    from checkins.evaluation.models import DayResult
+
+    now = dt.datetime(2026, 3, 20, 10, 0, tzinfo=CST)
+    monkeypatch.setattr(routes, "_now", lambda: now.astimezone(dt.UTC))
+    w = make_worker(role="fulltime")
+    tok = login(client, w)
+    entry = {"offpost": [
+        {"rule": "GEO-CROSSPOST", "kind": "crosspost", "start": "2026-03-03T09:00:00+08:00",
+         "end": "2026-03-03T10:00:00+08:00", "other_grid_id": "g2"},
+        {"rule": "GEO-OFFPOST", "kind": "offpost", "start": "2026-03-04T09:00:00+08:00",
+         "end": "2026-03-04T10:00:00+08:00", "other_grid_id": None}], "deductions": []}
+    with Session(migrated_engine) as s:
+        for d in (dt.date(2026, 3, 3), dt.date(2026, 3, 4)):
+            s.add(DayResult(worker_id=w.worker_id, work_date=d, result=entry, provisional=False,
+                            evaluated_at=now, needs_reevaluation=False))
+        s.commit()
+    d = client.get(f"{PREFIX}/me/day", headers=bearer(tok))
+    assert d.status_code == 200, d.text
+    off = [(f["kind"], f["rule"]) for f in d.json()["flags"] if f["kind"] in ("offpost", "crosspost")]
+    assert ("crosspost", "GEO-CROSSPOST") in off and ("offpost", "GEO-OFFPOST") in off
+    assert all(rule == {"crosspost": "GEO-CROSSPOST", "offpost": "GEO-OFFPOST"}[k] for k, rule in off)
