@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from checkins.evaluation.entry import day_entry
 from checkins.formats.errors import FormatError
 from checkins.formats.events import read_exemptions, read_patrols, read_signins
 from checkins.formats.grids import GridsFile, read_grids
@@ -34,7 +35,6 @@ from geo.types import (
     SignIn,
     WorkerDay,
 )
-from scoring.day import day_deductions
 from scoring.profiles import Profile, load_profile
 from scoring.totals import period_totals, totals_json, trail_json
 
@@ -179,16 +179,6 @@ def build_worker_days(
                 exemptions=exemptions.get(row.worker_id, ()), params=params,
                 bounds=bounds[date]))
     return days
-
-
-def day_entry(result: Any, prof: Profile) -> tuple[dict[str, Any], list[Any]]:
-    """The FORMATS.md day entry of an engine ``DayResult`` with its deductions, and those."""
-    from geo.engine import day_result_to_json
-
-    deductions = day_deductions(result, prof)
-    entry = day_result_to_json(result, prof.timezone)
-    entry["deductions"] = [d.to_json() for d in deductions]
-    return entry, deductions
 
 
 def batch_by_date(days: Sequence[WorkerDay], max_fixes: int) -> list[list[WorkerDay]]:

@@ -3,8 +3,12 @@
 The same judgement as ``gridpatrol evaluate`` (:mod:`checkins.evaluation.files`), on the data the
 phones and offices put in the database: each worker-day is built by the shared
 :func:`checkins.evaluation.files.make_worker_day`, the whole batch is judged by one
-``geo.engine.evaluate_days`` call, deductions come from ``scoring.day``, and the day entry
-(identical in shape to an ``evaluate`` day entry) is upserted into ``day_result``.
+``geo.engine.evaluate_days`` call, and the day entry (:mod:`checkins.evaluation.entry`,
+identical in shape to an ``evaluate`` day entry) is upserted into ``day_result``.
+
+:func:`build_db_worker_days` is the one builder of a worker-day from database rows: the
+nightly job, re-evaluation, the live check (``checkins.jobs.alerts``) and the worker's own
+day (``checkins.me.service.my_day``) all judge through :func:`judge_worker_days`.
 
 Public functions (used by the scheduler, ``gridpatrol evaluate-day`` and office decisions):
 
@@ -12,10 +16,9 @@ Public functions (used by the scheduler, ``gridpatrol evaluate-day`` and office 
 * :func:`evaluate_date` -- every worker with a grid on a date (optionally one village);
 * :func:`reevaluate_pending` -- only the rows marked ``needs_reevaluation``;
 * :func:`mark_for_reevaluation` -- mark rows (an office decision, a late batch);
-* :func:`judge_worker_days` -- judge without saving (live checks use it).
+* :func:`judge_worker_days` -- judge without saving (live checks, the worker's own day).
 
-A result is *provisional* until ``grace_s`` (default 72 h, setting
-``GRIDPATROL_RESULT_GRACE_HOURS``) has passed after the end of its local day.
+The provisional rule: :mod:`checkins.evaluation.provisional`.
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from checkins.auth.models import Device
+from checkins.evaluation.entry import day_entry
 from checkins.evaluation.files import (
     batch_by_date,
-    day_entry,
     make_worker_day,
     office_place,
 )
@@ -391,8 +394,8 @@ def _point_lonlat(geom: Any, lon: float, lat: float, datum: str) -> tuple[float,
     return float(lon), float(lat)
 
 
-def _events(session: Session, ids: Sequence[str], start: float, end: float
-            ) -> tuple[dict[str, list[SignIn]], dict[str, list[Interval]],
+def _events(session: Session, ids: Sequence[str], start: float, end: float,
+            until: float | None = None) -> tuple[dict[str, list[SignIn]], dict[str, list[Interval]],
                        dict[str, list[GeoExemption]]]:
     a, b = _utc(start), _utc(end)
     signins: dict[str, list[SignIn]] = {}
@@ -413,7 +416,8 @@ def _events(session: Session, ids: Sequence[str], start: float, end: float
                        sa.or_(PatrolSession.ended_at.is_(None), PatrolSession.ended_at >= a))):
             s0 = r.started_at.timestamp()
             patrols.setdefault(r.worker_id, []).append(
-                Interval(start=s0, end=r.ended_at.timestamp() if r.ended_at else s0))
+                Interval(start=s0, end=r.ended_at.timestamp() if r.ended_at
+                         else max(s0, until) if until is not None else s0))  # open: until now
         for r in session.execute(
                 sa.select(Exemption.worker_id, Exemption.start_at, Exemption.end_at,
                           Exemption.kind, Exemption.place, Exemption.place_radius_m)
@@ -473,7 +477,7 @@ def build_db_worker_days(session: Session, items: Sequence[WorkerDate], ctx: _Co
         t0 = time.perf_counter()
         fixes = read_fixes(session, ids, start - margin, end + margin, until=until)
         t0 = _add(timings, "read_positions_s", t0)
-        signins, patrols, exempt = _events(session, ids, start, end)
+        signins, patrols, exempt = _events(session, ids, start, end, until)
         outages = list(server_outages(session, start, end))
         t0 = _add(timings, "read_other_s", t0)
         if until is not None and until < end:
@@ -572,9 +576,7 @@ def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
                 for result in results:
                     result = apply_flag_decisions(
                         result, decided.get((result.worker_id, result.date)), tz)
-                    entry, _ = day_entry(result, prof)
-                    if outages:
-                        add_outage_evidence(entry, result, outages, tz)
+                    entry, _ = day_entry(result, prof, outages=outages)
                     out.append((result, entry))
                 _add(timings, "scoring_json_s", t0)
     out.sort(key=lambda p: (p[1]["worker_id"], p[1]["date"]))
@@ -586,30 +588,6 @@ def _day_outages(session: Session, date: dt.date, tz: ZoneInfo) -> list[Any]:
 
     start, end = day_bounds(date, tz)
     return outages_between(session, _utc(start), _utc(end))
-
-
-def add_outage_evidence(entry: dict[str, Any], result: Any, outages: Sequence[Any],
-                        tz: ZoneInfo) -> None:
-    """Show the server's outages of the day in its entry (GEO-PHONEOFF evidence).
-
-    ``server_outages``: each outage overlapping the local day (never charged as phone-off);
-    a ``phone_off`` interval that starts or ends at an outage's edge (cut by it) names the
-    outage in ``cut_by_outage``. Days without outages keep the plain ``evaluate`` entry.
-    """
-    from geo.engine import local_iso
-
-    edges: dict[float, int] = {}
-    for o in outages:
-        edges[o.start_at.timestamp()] = o.id
-        edges[o.end_at.timestamp()] = o.id
-    entry["server_outages"] = [
-        {"rule": "GEO-PHONEOFF", "id": o.id, "start": local_iso(o.start_at.timestamp(), tz),
-         "end": local_iso(o.end_at.timestamp(), tz), "cause": o.cause, "reason": o.reason,
-         "charged": False} for o in outages]
-    for item, p in zip(entry["phone_off"], result.phone_off, strict=True):
-        cut = edges.get(p.end, edges.get(p.start))
-        if cut is not None:
-            item["cut_by_outage"] = cut
 
 
 def _profile(session: Session, profile: Profile | str | None) -> Profile:

@@ -23,13 +23,12 @@ from sqlalchemy.orm import Session
 
 from checkins.evaluation.models import DayResult
 from checkins.field.models import Exemption, PatrolLog, PatrolSession, Signin
-from checkins.positions.models import Position
 from checkins.township.models import Grid, GridAssignment, Village, Worker
 from geo import crs
 from geo.calendar import CalendarNotCoveredError, is_working_day
 from geo.localtime import day_range, local_date
 from geo.types import Exemption as GeoExemption
-from geo.types import Fixes, GeoParams, Interval, Place, SignIn, WorkerDay, rule_of
+from geo.types import GeoParams, Place, WorkerDay, rule_of
 
 
 class NotFound(LookupError):
@@ -423,72 +422,27 @@ def get_exemption(session: Session, *, worker_id: str, exemption_id: str) -> dic
 
 
 # ------------------------------------------------------------------ own view
-def load_fixes(session: Session, worker_id: str, start: dt.datetime, end: dt.datetime) -> Fixes:
-    """The worker's stored positions in ``[start, end)`` as engine input (WGS-84, usable or not)."""
-    rows = session.execute(
-        sa.select(Position.recorded_at, Position.received_at, Position.kind, Position.geom,
-                  Position.accuracy_m, Position.speed_mps, Position.mock, Position.reject_reason,
-                  Position.gps_on, Position.app_state, Position.network, Position.battery_pct)
-        .where(Position.worker_id == worker_id, Position.recorded_at >= start,
-               Position.recorded_at < end)
-        .order_by(Position.recorded_at)
-    ).all()
-    if not rows:
-        return Fixes.empty()
-    n = len(rows)
+def my_day(session: Session, *, worker_id: str, now: dt.datetime, params: GeoParams,
+           profile: str | None = None) -> dict[str, Any]:
+    """Today's patrol progress (geo engine), flags raised, and the month's points so far.
 
-    def arr(vals: list[Any], dtype: Any = float) -> np.ndarray:
-        return np.array(vals, dtype=dtype)
-
-    lon = arr([r.geom.x if r.geom is not None else np.nan for r in rows])
-    lat = arr([r.geom.y if r.geom is not None else np.nan for r in rows])
-    return Fixes(
-        t=arr([r.recorded_at.timestamp() for r in rows]),
-        lon=lon, lat=lat,
-        accuracy_m=arr([np.nan if r.accuracy_m is None else r.accuracy_m for r in rows]),
-        speed_mps=arr([np.nan if r.speed_mps is None else r.speed_mps for r in rows]),
-        mock=arr([bool(r.mock) for r in rows], bool),
-        is_heartbeat=arr([r.kind == "heartbeat" for r in rows], bool),
-        received_at=arr([r.received_at.timestamp() for r in rows]),
-        gps_on=arr([np.nan if r.gps_on is None else float(r.gps_on) for r in rows]),
-        app_state=np.array([r.app_state for r in rows], dtype=object),
-        network=np.array([r.network for r in rows], dtype=object),
-        battery_pct=arr([np.nan if r.battery_pct is None else r.battery_pct for r in rows]),
-    ) if n else Fixes.empty()
-
-
-def my_day(session: Session, *, worker_id: str, now: dt.datetime, params: GeoParams) -> dict[str, Any]:
-    """Today's patrol progress (geo engine), flags raised, and the month's points so far."""
-    from checkins.evaluation.flows import worker_platforms
-    from geo.engine import evaluate_day
+    Today is judged by the nightly job's own builder and engine call
+    (:func:`checkins.evaluation.flows.judge_worker_days`, with outages and office decisions),
+    up to ``now``: the rest of the day is not yet received, never a phone-off.
+    """
+    from checkins.evaluation.flows import judge_worker_days, township_profile
 
     w = worker_of(session, worker_id)
     day = local_date(now, params.timezone)
-    start, end = day_range(day, params.timezone)
     grid = grid_on(session, worker_id, day)
     patrols: list[dict[str, Any]] = []
     flags: list[dict[str, Any]] = []
     signin_status = None
-    if grid is not None:
-        ex = exemptions_on(session, worker_id, day, params.timezone)
-        sessions = session.scalars(sa.select(PatrolSession).where(
-            PatrolSession.worker_id == worker_id, PatrolSession.started_at < end,
-            sa.or_(PatrolSession.ended_at.is_(None), PatrolSession.ended_at >= start))).all()
-        signins = session.scalars(sa.select(Signin).where(
-            Signin.worker_id == worker_id, Signin.signed_at >= start, Signin.signed_at < end)).all()
-        wd = WorkerDay(
-            worker_id=worker_id, date=day, role=w.role,  # type: ignore[arg-type]
-            grid_id=grid.grid_id, grid=grid.geom,
-            office=office_place(session, w.village_id, params),
-            fixes=load_fixes(session, worker_id, start - dt.timedelta(hours=1), end),
-            signins=tuple(SignIn(t=s.signed_at.timestamp(), lon=s.geom.x, lat=s.geom.y,
-                                 accuracy_m=s.accuracy_m) for s in signins if s.geom is not None),
-            patrol_sessions=tuple(Interval(p.started_at.timestamp(),
-                                           (p.ended_at or now).timestamp()) for p in sessions),
-            exemptions=tuple(_geo_exemption(e) for e in ex),
-            platform=worker_platforms(session, [worker_id]).get(worker_id),
-        )
-        res = evaluate_day(wd, params)
+    judged = judge_worker_days(
+        session, [(worker_id, day)], until=now.timestamp(),
+        profile=profile or township_profile(session, w.village_id)) if grid is not None else []
+    if judged:
+        res = judged[0][0]
         for name, p in res.patrols.items():
             patrols.append({"window": name, "status": p.status, "in_grid_s": int(p.in_grid_s),
                             "in_grid_min": round(p.in_grid_s / 60.0, 1),

@@ -137,7 +137,8 @@ def get_assignment(me: WorkerDep, session: SessionDep, request: Request,
             summary="My day: patrol progress so far, flags raised on me, month's points")
 def get_my_day(me: WorkerDep, session: SessionDep, request: Request) -> dict[str, Any]:
     """Today's in-grid minutes against the requirement, flags and the month's points."""
-    return svc.my_day(session, worker_id=me.worker_id, now=_now(), params=_params(request))
+    return svc.my_day(session, worker_id=me.worker_id, now=_now(), params=_params(request),
+                      profile=_profile(request))
 
 
 # ------------------------------------------------------------------ sign-in and patrols

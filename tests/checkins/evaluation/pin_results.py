@@ -98,7 +98,8 @@ def bench_engine_digests() -> dict[str, str]:
     params = gb.bench_params()
     results = evaluate_days(days, params, grids=index)
     prof = load_profile("yangkou-2022")
-    day_entry = _attr("day_entry", "checkins.evaluation.files", "checkins.evaluate")
+    day_entry = _attr("day_entry", "checkins.evaluation.entry", "checkins.evaluation.files",
+                      "checkins.evaluate")
     entries = [day_entry(r, prof)[0] for r in results]
     return {"bench.engine": digest([day_result_to_json(r, params.timezone) for r in results]),
             "bench.file_entries": digest(entries)}
