@@ -23,7 +23,7 @@ from checkins.db.base import (
                                   SQLITE_ROWID,
                                   metadata,
 )
-from checkins.evaluation.models import DayResult
+from checkins.evaluation.models import FLAG_DECISIONS, FLAG_KINDS, DayResult, FlagDecision
 from checkins.field.models import (
                                   EXEMPTION_KINDS,
                                   EXEMPTION_STATUSES,
@@ -33,7 +33,6 @@ from checkins.field.models import (
                                   Signin,
 )
 from checkins.jobs.models import ALERT_KINDS, ALERT_STATUSES, JOBS_TABLES, Alert, JobLock, JobRun
-from checkins.office.models import FLAG_DECISIONS, FLAG_KINDS, FlagDecision
 from checkins.outages.models import OUTAGE_CAUSES, OUTAGE_TABLES, ServerOutage, ServerTick
 from checkins.positions.models import POSITION_KINDS, DeviceSeqRun, Position
 from checkins.scores.models import PERIOD_STATUSES, EnteredItem, PeriodResult

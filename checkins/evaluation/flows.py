@@ -43,11 +43,12 @@ from checkins.evaluation.files import (
     make_worker_day,
     office_place,
 )
-from checkins.evaluation.models import DayResult
+from checkins.evaluation.models import DayResult, FlagDecision
 from checkins.evaluation.provisional import DEFAULT_GRACE_S, is_provisional
 from checkins.field.models import Exemption, PatrolSession, Signin
 from checkins.positions.models import Position
-from checkins.township.models import Grid, GridAssignment, Township, Village, Worker
+from checkins.township.models import Grid, GridAssignment, Village, Worker
+from checkins.township.profile import township_profile
 from geo.localtime import day_bounds
 from geo.types import Exemption as GeoExemption
 from geo.types import Fixes, GeoParams, GridIndex, Interval, Place, SignIn, WorkerDay
@@ -85,16 +86,6 @@ class _Context:
             if vf <= date and (vt is None or date < vt) and (best is None or vf >= best[0]):
                 best = (vf, gid)
         return best[1] if best else None
-
-
-def township_profile(session: Session, village_id: str | None = None) -> Profile:
-    """The rule profile of the township (of ``village_id``, else the first township)."""
-    q = sa.select(Township.profile)
-    if village_id is not None:
-        q = q.join(Village, Village.township_id == Township.township_id).where(
-            Village.village_id == village_id)
-    name = session.execute(q.order_by(Township.township_id).limit(1)).scalar()
-    return load_profile(name or "yangkou-2022")
 
 
 def _context(session: Session, profile: Profile, worker_ids: Iterable[str]) -> _Context:
@@ -499,8 +490,6 @@ def build_db_worker_days(session: Session, items: Sequence[WorkerDate], ctx: _Co
 def flag_decisions(session: Session, items: Sequence[WorkerDate]
                    ) -> dict[WorkerDate, dict[tuple[str, str], str]]:
     """Offices' flag decisions in force per worker-day: ``{(kind, flag_key): decision}``."""
-    from checkins.office.models import FlagDecision
-
     out: dict[WorkerDate, dict[tuple[str, str], str]] = {}
     for chunk in _chunks(list(items), 2000):
         workers = sorted({w for w, _ in chunk})

@@ -82,7 +82,7 @@ def purge_positions(session: Session, *, now: dt.datetime | None = None,
     margin_s : seconds added on each side of the needed windows (GEO-INGRID's max gap).
     timezone : local time of the partitions (``settings.timezone``).
     """
-    from checkins.evaluation.flows import township_profile  # heavy (profiles, geo)
+    from checkins.township.profile import township_profile  # heavy (profiles, geo)
 
     now = now or dt.datetime.now(dt.UTC)
     tz = ZoneInfo(timezone)
