@@ -570,6 +570,7 @@ def load_demo_township(session: Any, demo: DemoTownship) -> dict[str, int]:
 
     from checkins.auth.models import Device
     from checkins.field.models import Exemption, PatrolLog, PatrolSession, Signin
+    from checkins.positions.ingest import record_seq_runs
     from checkins.positions.models import Position
     from checkins.positions.tagging import tag_positions
     from checkins.township.importer import import_file
@@ -635,6 +636,17 @@ def load_demo_township(session: Any, demo: DemoTownship) -> dict[str, int]:
     conn = session.connection()
     for i in range(0, len(rows), 5000):
         conn.execute(sa.insert(Position), rows[i:i + 5000])
+    # the phones' sequence runs, recorded by ingest's own function: upload completeness
+    # reads them, as for a real phone (positions themselves are written in bulk, with the
+    # simulation's exact WGS-84 points and receive times, which a live upload cannot carry)
+    seqs: dict[tuple[str, int], list[int]] = {}
+    last: dict[tuple[str, int], dt.datetime] = {}
+    for r in rows:
+        key = (r["worker_id"], r["device_id"])
+        seqs.setdefault(key, []).append(r["seq"])
+        last[key] = max(last.get(key, r["received_at"]), r["received_at"])
+    for (wid, did), ss in seqs.items():
+        record_seq_runs(session, wid, did, ss, last[(wid, did)])
     tz = ZoneInfo(demo.timezone)
     tagged = tag_positions(session, *day_range(demo.day, tz))
     session.flush()

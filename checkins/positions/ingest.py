@@ -197,6 +197,17 @@ def _runs(seqs: Sequence[int]) -> list[tuple[int, int]]:
     return runs
 
 
+def record_seq_runs(session: Session, worker_id: str, device_id: int, seqs: Sequence[int],
+                    received_at: dt.datetime) -> int:
+    """Record the runs of sequence numbers received from a device (what upload completeness
+    reads, :mod:`checkins.positions.uploads`); the number of runs. The caller commits."""
+    runs = _runs(seqs)
+    if runs:
+        session.execute(_SEQ_SQL, [{"w": worker_id, "d": device_id, "a": a, "b": b,
+                                    "r": received_at} for a, b in runs])
+    return len(runs)
+
+
 def ingest_batch(
     session: Session,
     *,
@@ -348,9 +359,7 @@ def ingest_batch(
                 cur.execute(_REEVAL_PG, (worker_id, sorted(new_days)))
                 report.days_marked = [(worker_id, d) for (d,) in cur.fetchall()]
     else:
-        if runs:
-            session.execute(_SEQ_SQL, [{"w": worker_id, "d": device_id, "a": a, "b": b, "r": now}
-                                       for a, b in runs])
+        record_seq_runs(session, worker_id, device_id, seqs_seen, now)
         if new_days:
             res = session.execute(_REEVAL_SQL, {"w": worker_id, "days": sorted(new_days)})
             report.days_marked = [(worker_id, d) for (d,) in res.all()]

@@ -105,3 +105,11 @@ def test_demo_loads_into_the_database(session, demo):
     grid = session.get(m.Grid, fix.grid_id)
     assert grid.geom.contains(fix.geom)
     assert abs(fix.lon - fix.geom.x) > 1e-3  # GCJ-02 vs WGS-84: hundreds of metres apart
+    # the phones' sequence runs are recorded as ingest records them: no worker with a phone
+    # reads "未上传" (no_uploads), and every phone's items are all there
+    from checkins.positions.uploads import upload_status
+
+    with_phone = sorted({p["worker_id"] for p in demo.positions})
+    status = upload_status(session, with_phone)
+    assert with_phone and {s.status for s in status.values()} == {"complete"}
+    assert sum(s.received_items for s in status.values()) == len(demo.positions)
