@@ -81,6 +81,23 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def change_password(session: Session, *, worker_id: str, device_id: int | None,
+                    old_password: str, new_password: str) -> bool:
+    """Set a new password if ``old_password`` is the current one (every token of the worker
+    is revoked by :func:`set_password`; audited); False, nothing changed, if it is not.
+    The caller commits."""
+    account = session.get(MobileAccount, worker_id)
+    end_read_only(session)  # no snapshot held across the hash (SQLite)
+    if account is None or not verify_password(account.password_hash, old_password):
+        return False
+    begin_write(session)
+    set_password(session, worker_id, new_password)
+    write_audit(session, actor=f"worker:{worker_id}", action="account.password_change",
+                entity="worker", entity_id=worker_id, reason="changed in the app",
+                after={"device_id": device_id})
+    return True
+
+
 def set_password(session: Session, worker_id: str, password: str) -> MobileAccount:
     """Set a worker's app password; bumps the token version, so every token dies at once."""
     account = session.get(MobileAccount, worker_id)

@@ -440,3 +440,13 @@ def audit_rows(session: Session, *, action: str | None = None, entity: str | Non
              "entity": r.entity, "entity_id": r.entity_id, "reason": r.reason,
              "before": r.before, "after": r.after, "hash": r.hash}
             for r in session.scalars(q)]
+
+
+def log_track_view(session: Session, actor: str, worker_id: str, date: dt.date, via: str) -> None:
+    """One audit row per view of a worker's track (precise location is sensitive, PIPL);
+    committed at once, so a read that shows a track always leaves its trace."""
+    from checkins.audit.service import write_audit
+
+    write_audit(session, actor=actor, action="track.view", entity="worker_day",
+                entity_id=f"{worker_id}/{date.isoformat()}", after={"via": via})
+    session.commit()

@@ -14,11 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from checkins.audit.service import write_audit
 from checkins.auth import phone as auth
-from checkins.auth.models import MobileAccount
-from checkins.auth.tokens import verify_password
-from checkins.db.engine import begin_write, end_read_only
 from server.deps import SessionDep
 from server.mobile import errors as E
 from server.mobile.deps import WorkerDep, limiters, rate_limit
@@ -53,14 +49,8 @@ def change_password(body: PasswordChange, me: WorkerDep, session: SessionDep,
                     request: Request) -> OkResponse:
     """Check the old password, set the new one, revoke every token of the worker."""
     rate_limit(limiters(request).login_phone, f"password:{me.worker_id}", "password attempts")
-    account = session.get(MobileAccount, me.worker_id)
-    end_read_only(session)  # no snapshot held across the hash (SQLite)
-    if account is None or not verify_password(account.password_hash, body.old_password):
+    if not auth.change_password(session, worker_id=me.worker_id, device_id=me.device_id,
+                                old_password=body.old_password, new_password=body.new_password):
         raise ApiError(401, E.BAD_CREDENTIALS, "the current password is wrong", "old_password")
-    begin_write(session)
-    auth.set_password(session, me.worker_id, body.new_password)
-    write_audit(session, actor=f"worker:{me.worker_id}", action="account.password_change",
-                entity="worker", entity_id=me.worker_id, reason="changed in the app",
-                after={"device_id": me.device_id})
     session.commit()
     return OkResponse()

@@ -11,7 +11,6 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from checkins.audit.service import write_audit
 from checkins.auth.office import LoginThrottled, login, logout
 from checkins.evaluation.provisional import grace_s_of
 from checkins.office import decisions, exports
@@ -151,15 +150,8 @@ def get_worker_day(worker_id: str, date: dt.date, scope: ScopeDep, session: Sess
                    settings: SettingsDep) -> dict[str, Any]:
     """A worker-day: result, track, grids, office, flags; the access is audited (PIPL)."""
     out = oq.worker_day(session, scope, worker_id, date, grace_s=grace_s(settings))
-    log_track_view(session, scope.actor, worker_id, date, via="api")
+    oq.log_track_view(session, scope.actor, worker_id, date, via="api")
     return out
-
-
-def log_track_view(session: Any, actor: str, worker_id: str, date: dt.date, via: str) -> None:
-    """One audit row per view of a worker's track (precise location is sensitive, PIPL)."""
-    write_audit(session, actor=actor, action="track.view", entity="worker_day",
-                entity_id=f"{worker_id}/{date.isoformat()}", after={"via": via})
-    session.commit()
 
 
 @router.post("/workers/{worker_id}/days/{date}/flags")

@@ -25,7 +25,7 @@ from checkins.office import decisions
 from checkins.office import queries as oq
 from checkins.township.models import Worker
 from server.deps import SessionDep, SettingsDep
-from server.office.api import grace_s, log_track_view, set_login_cookie
+from server.office.api import grace_s, set_login_cookie
 from server.office.auth import COOKIE, ScopeDep, TownshipScopeDep, token_of
 from server.office.config import get_office_settings
 
@@ -195,7 +195,7 @@ def worker_day_page(request: Request, worker_id: str, date: dt.date, scope: Scop
                     session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     """The track on a map over the grids and office, the timeline, the deductions, flags."""
     data = oq.worker_day(session, scope, worker_id, date, grace_s=grace_s(settings))
-    log_track_view(session, scope.actor, worker_id, date, via="page")
+    oq.log_track_view(session, scope.actor, worker_id, date, via="page")
     cfg = get_office_settings()
     map_cfg = {"tile_url": cfg.tile_url, "attribution": cfg.tile_attribution,
                "max_zoom": cfg.tile_max_zoom}
