@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from checkins.auth.models import Device, OfficeSession, OfficeUser
 from checkins.auth.office_users import authenticate
 from checkins.db.engine import begin_write, end_read_only
-from checkins.field.models import Exemption
 from checkins.township.models import Village, Worker
 
 SESSION_TTL_S = 12 * 3600
@@ -94,15 +93,6 @@ class OfficeScope:
         if w is None or not self.sees_village(w.village_id):
             raise NotVisible(f"worker {worker_id}")
         return w
-
-    def exemption(self, session: Session, exemption_id: int) -> Exemption:
-        """The exemption if its worker is visible, else :class:`NotVisible`."""
-        e = session.scalars(sa.select(Exemption).where(  # its key is (worker_id, id)
-            Exemption.id == exemption_id)).first()
-        if e is None:
-            raise NotVisible(f"exemption {exemption_id}")
-        self.worker(session, e.worker_id)
-        return e
 
     def device(self, session: Session, device_id: int) -> Device:
         """The device if bound to a visible worker, else :class:`NotVisible`."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from checkins.auth.office import LoginThrottled, login, logout
 from checkins.evaluation.provisional import grace_s_of
+from checkins.field.exemptions import visible_exemption
 from checkins.office import decisions, exports
 from checkins.office import queries as oq
 from server.deps import SessionDep, SettingsDep
@@ -178,7 +179,7 @@ def get_exemptions(scope: ScopeDep, session: SessionDep, village_id: str | None 
 def post_exemption_decision(exemption_id: int, body: Decision, scope: ScopeDep,
                             session: SessionDep) -> dict[str, Any]:
     """Approve or deny a request (reason required); its days are re-evaluated."""
-    scope.exemption(session, exemption_id)
+    visible_exemption(session, scope, exemption_id)
     out = decisions.decide_exemption(session, exemption_id=exemption_id,
                                      decision=body.decision, reason=body.reason,
                                      actor=scope.actor)

@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 
 from checkins.auth.office import LoginThrottled, OfficeScope, login, logout
 from checkins.evaluation.models import DayResult
+from checkins.field.exemptions import visible_exemption
 from checkins.office import decisions
 from checkins.office import queries as oq
 from checkins.township.models import Worker
@@ -242,7 +243,7 @@ def exemption_form(exemption_id: int, scope: ScopeDep, session: SessionDep,
                    decision: Annotated[str, Form(max_length=16)],
                    reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
     """Approve or deny a request from the decisions page."""
-    scope.exemption(session, exemption_id)
+    visible_exemption(session, scope, exemption_id)
     try:
         out = decisions.decide_exemption(session, exemption_id=exemption_id, decision=decision,
                                          reason=reason, actor=scope.actor)
