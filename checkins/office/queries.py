@@ -154,6 +154,7 @@ def day_table(session: Session, scope: OfficeScope, village_id: str, date: dt.da
         u = uploads[r["worker_id"]]
         r["uploads"] = u.status
         r["missing_items"] = u.missing_items
+        r["seq_jumps"] = len(u.jumps)
     rows = [r for r in rows if _matches(r, status, role, q)]
     if sort not in DAY_COLUMNS:
         sort = "worker_id"

@@ -44,6 +44,7 @@ DUPLICATE = "duplicate"
 REJECTED = "rejected"
 DUPLICATE_IN_BATCH = "duplicate_in_batch"
 TOO_OLD = "older_than_retention"
+MAX_SEQ = 2**53  # the contract's bound of ``seq`` (exact in every JSON client; fits BIGINT)
 # the field a GEO-VALID reason points at, in per-item answers
 REASON_FIELD = {"not_finite": "lon", "lat_out_of_range": "lat", "lon_out_of_range": "lon",
                 "null_island": "lon", "accuracy_too_low": "accuracy_m",
@@ -348,7 +349,9 @@ def ingest_batch(
         else:
             out[idx] = ItemOutcome(idx, it.client_id, DUPLICATE, None, None)
             report.duplicates += 1
-    runs = _runs(seqs_seen)
+    # a seq outside the contract is never recorded: 2**63 overflowed the column (a 500 on
+    # every resend of the batch) and one huge seq made a gap of "missing" items
+    runs = _runs([q for q in seqs_seen if 0 <= q <= MAX_SEQ])
     if session.get_bind().dialect.name == "postgresql":
         # the hot path: straight to the driver, no statement compilation per batch
         dbapi_conn = session.connection().connection.dbapi_connection

@@ -197,6 +197,11 @@ async def post_patrol_log(
         "(duplicate: true) and stores nothing again"))] = None,
 ) -> dict[str, Any]:
     """Photos are checked by content (Pillow), stored under the data folder with their EXIF."""
+    if client_id is None and (await request.form()).get("client_id") == "":
+        # FastAPI reads an empty form field as absent: each resend would then be a new log
+        raise ApiError(422, E.VALIDATION_FAILED,
+                       "client_id is empty: send the entry's id or leave the field out",
+                       "client_id")
     ms = mobile_settings(request)
     photos = photos or []
     if len(photos) > S.MAX_PHOTOS:
@@ -308,6 +313,9 @@ def parse_batch(body: bytes) -> tuple[list[tuple[int, S.PositionItem]], list[ing
     except ValidationError:
         try:
             raw = json.loads(body)
+        except RecursionError as exc:  # e.g. 200 KB of "[[[[": the parser's stack, not a 500
+            raise ApiError(422, E.MALFORMED_JSON, "body is nested too deeply (JSON)",
+                           "items") from exc
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(422, E.MALFORMED_JSON, f"body is not valid JSON: {exc}") from exc
         if not isinstance(raw, dict) or not isinstance(raw.get("items"), list):
@@ -329,7 +337,10 @@ def parse_batch(body: bytes) -> tuple[list[tuple[int, S.PositionItem]], list[ing
                 cid = obj.get("client_id")
                 bad.append(ingest.ItemOutcome(i, cid if isinstance(cid, str) else None, ingest.REJECTED,
                                               _reason(err), loc_to_field(err.get("loc", ()))))
-                if type(obj.get("seq")) is int and obj["seq"] >= 0:
+                # the batch arrived, so a rejected item's seq is not missing, but only a seq
+                # the contract allows is recorded (2**63 overflowed the column, 2**53+1 made
+                # a gap of 9e15 "missing" items)
+                if type(obj.get("seq")) is int and 0 <= obj["seq"] <= S.MAX_SEQ:
                     seqs.append(obj["seq"])
                 parsed.append(None)
     for i, it in enumerate(parsed):

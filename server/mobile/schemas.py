@@ -17,9 +17,12 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    Strict,
     StringConstraints,
     WithJsonSchema,
 )
+
+from checkins.positions.ingest import MAX_SEQ
 
 Datum = Literal["wgs84", "gcj02", "bd09"]
 ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
@@ -51,6 +54,13 @@ def _iso_text(v: object) -> object:
 IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 
 MAX_BATCH_ITEMS = 500
+
+# Numbers and flags the phone sends are taken as JSON numbers and booleans only: "32.45",
+# "true" or 1 for a flag are refused with the field (pydantic's lax mode coerced them, so the
+# server accepted more than the contract says). An integer is still a valid number.
+Num = Annotated[float, Strict()]
+Int = Annotated[int, Strict()]
+Flag = Annotated[bool, Strict()]
 MAX_PHOTOS = 9
 
 
@@ -158,12 +168,12 @@ class AssignmentResponse(BaseModel):
 class FixIn(_Strict):
     """One position with its datum, as the phone measured it."""
 
-    lon: Annotated[float, Field(ge=-180, le=180)]
-    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[Num, Field(ge=-180, le=180)]
+    lat: Annotated[Num, Field(ge=-90, le=90)]
     datum: Datum = "wgs84"
-    accuracy_m: Annotated[float, Field(ge=0)] | None = None
+    accuracy_m: Annotated[Num, Field(ge=0)] | None = None
     recorded_at: IsoTime
-    mock: bool = False
+    mock: Flag = False
 
 
 class SigninRequest(_Strict):
@@ -242,19 +252,19 @@ class PositionItem(_Strict):
     """
 
     client_id: ClientId
-    seq: Annotated[int, Field(ge=0, le=2**53)]
+    seq: Annotated[Int, Field(ge=0, le=MAX_SEQ)]
     kind: Literal["fix", "heartbeat"] = "fix"
     recorded_at: IsoTime
-    lon: float | None = None
-    lat: float | None = None
+    lon: Num | None = None
+    lat: Num | None = None
     datum: Datum | None = None
-    accuracy_m: Annotated[float, Field(ge=0, le=1e6)] | None = None
-    speed_mps: Annotated[float, Field(ge=0, le=1e4)] | None = None
-    mock: bool = False
-    battery_pct: Annotated[int, Field(ge=0, le=100)] | None = None
-    charging: bool | None = None
+    accuracy_m: Annotated[Num, Field(ge=0, le=1e6)] | None = None
+    speed_mps: Annotated[Num, Field(ge=0, le=1e4)] | None = None
+    mock: Flag = False
+    battery_pct: Annotated[Int, Field(ge=0, le=100)] | None = None
+    charging: Flag | None = None
     network: Literal["wifi", "cellular", "5g", "4g", "3g", "2g", "none", "unknown"] | None = None
-    gps_on: bool | None = None
+    gps_on: Flag | None = None
     app_state: Literal["foreground", "background", "stopped", "starting"] | None = None
 
 
@@ -289,10 +299,10 @@ class BatchResult(BaseModel):
 class PlaceIn(_Strict):
     """The place of a field duty (外勤): a circle in the given datum."""
 
-    lon: Annotated[float, Field(ge=-180, le=180)]
-    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[Num, Field(ge=-180, le=180)]
+    lat: Annotated[Num, Field(ge=-90, le=90)]
     datum: Datum = "wgs84"
-    radius_m: Annotated[float, Field(gt=0, le=50_000)] = 500.0
+    radius_m: Annotated[Num, Field(gt=0, le=50_000)] = 500.0
 
 
 class ExemptionRequest(_Strict):
