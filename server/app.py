@@ -20,8 +20,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         from checkins.db.engine import make_engine
 
         engine = make_engine(settings.resolved_database_url)
+    from fastapi import Depends
+
+    from server import security
+
+    # csrf_protect on every route, present and future (server/security.py)
     app = FastAPI(title="gridpatrol", version="0.1.0",
-                  description="Patrol and positioning compliance for township grid workers.")
+                  description="Patrol and positioning compliance for township grid workers.",
+                  dependencies=[Depends(security.csrf_protect)])
     app.state.settings = settings
     app.state.engine = engine
 
@@ -39,6 +45,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     liveness.register(app)  # the server's beat (outage detection)
     township.register(app)
     app.include_router(outages.router)
+    security.install(app)
     _add_body_limit(app)
     _add_request_log(app)
     return app

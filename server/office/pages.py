@@ -8,7 +8,6 @@ session.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -29,10 +28,12 @@ from server.deps import SessionDep, SettingsDep
 from server.office.api import grace_s, set_login_cookie
 from server.office.auth import COOKIE, ScopeDep, TownshipScopeDep, token_of
 from server.office.config import get_office_settings
+from server.security import install_template_globals
 
 router = APIRouter(prefix="/office", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.globals.update(role_zh=oq.ROLE_ZH, patrol_zh=oq.PATROL_ZH, signin_zh=oq.SIGNIN_ZH)
+install_template_globals(templates.env)  # csrf_field(), csrf_token()
 
 STATUS_ZH = {"on_patrol": "巡查中", "off_post": "脱岗", "unreachable": "失联",
              "not_patrolling": "未巡查", "on_leave": "请假/外勤"}
@@ -201,8 +202,7 @@ def worker_day_page(request: Request, worker_id: str, date: dt.date, scope: Scop
     map_cfg = {"tile_url": cfg.tile_url, "attribution": cfg.tile_attribution,
                "max_zoom": cfg.tile_max_zoom}
     return _page(request, "worker_day.html", scope, session, d=data,
-                 data_json=json.dumps(data, ensure_ascii=False).replace("</", "<\\/"),
-                 map_json=json.dumps(map_cfg), segments=timeline(data["result"],
+                 map_cfg=map_cfg, segments=timeline(data["result"],
                                                                  data["day_start"]),
                  prev_date=date - dt.timedelta(days=1), next_date=date + dt.timedelta(days=1))
 

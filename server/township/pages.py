@@ -24,6 +24,7 @@ from scoring.profiles import list_profiles
 from server.deps import SessionDep
 from server.office.auth import ScopeDep
 from server.office.pages import redirect_with_message
+from server.security import install_template_globals
 
 router = APIRouter(prefix="/office/township", include_in_schema=False)
 TQ = Annotated[str | None, Query(max_length=32)]
@@ -31,6 +32,7 @@ _HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=[str(_HERE / "templates"),
                                        str(_HERE.parent / "office" / "templates")])
 templates.env.globals.update(role_zh=svc.ROLE_ZH)
+install_template_globals(templates.env)  # csrf_field(), csrf_token()
 
 
 def _page(request: Request, name: str, scope: OfficeScope, session: Any, **ctx: Any
@@ -52,8 +54,12 @@ def _items(township_id: str | None = None) -> str:
 
 
 @router.get("")
-def home(scope: ScopeDep, session: SessionDep, township_id: TQ = None) -> Response:
-    """The ranking of the current quarter (or the profile's first period kind)."""
+def home(scope: ScopeDep, session: SessionDep, township_id: TQ = None,
+         p: Annotated[str | None, Query(max_length=16)] = None) -> Response:
+    """The ranking of the current quarter (or the profile's first period kind); ``p``: of
+    that period (the period switch, a plain form: the CSP allows no inline script)."""
+    if p:
+        return RedirectResponse(_base(p.strip(), township_id), status_code=303)
     t = svc.township_for(session, scope, township_id)
     prof = svc.township_profile(t)
     kind = "quarter" if "quarter" in prof.periods else prof.periods[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import openpyxl
 import pytest
@@ -157,8 +158,11 @@ def test_login_logout_and_the_cookie(client, world):
 def test_page_login_form_and_redirects(client, world):
     r = client.get(f"/office/villages/{world.villages['own']}/days/{DAY}", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/office/login?next=")
+    form = client.get(r.headers["location"]).text  # sets the pre-session CSRF cookie
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
     r = client.post("/office/login", data={"username": f"{world.tag}-township_office",
-                                           "password": PASSWORD, "next": "https://evil.example/"},
+                                           "password": PASSWORD, "next": "https://evil.example/",
+                                           "csrf_token": token},
                     follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/office"
     r = client.get(f"/office/villages/{world.villages['other']}/days/{DAY}")
