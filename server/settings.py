@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,6 +13,34 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from scoring.profiles import list_profiles, profile_path
 
 DEFAULT_SECRET = "change-me"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# the admin token older versions derived from the default secret: anyone could compute it
+KNOWN_ADMIN_TOKENS = frozenset({hashlib.sha256(f"admin:{DEFAULT_SECRET}".encode()).hexdigest()[:32]})
+MIN_ADMIN_TOKEN_CHARS = 24
+# with the default secret the derived admin token is random per process: never computable
+_PROCESS_ADMIN_TOKEN = secrets.token_urlsafe(24)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a bind address) is reachable from this machine only."""
+    return host.strip("[]").lower() in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def check_exposure(host: str, secret_key: str, admin_token: str | None) -> None:
+    """Refuse (ValueError) a server reachable from other hosts with a known secret or a
+    guessable admin token, whatever ``environment`` says (issue 15, finding 6)."""
+    if is_loopback(host):
+        return
+    if secret_key == DEFAULT_SECRET or len(secret_key) < 16:
+        raise ValueError(
+            f"bound to {host!r} (reachable from other hosts) with the default or a short "
+            "GRIDPATROL_SECRET_KEY: set a random secret of at least 16 characters "
+            "(the demo's default secret works on 127.0.0.1 only)")
+    if admin_token is not None and (admin_token in KNOWN_ADMIN_TOKENS
+                                    or len(admin_token) < MIN_ADMIN_TOKEN_CHARS):
+        raise ValueError(
+            f"bound to {host!r} with a known or short GRIDPATROL_ADMIN_TOKEN: set a random "
+            f"token of at least {MIN_ADMIN_TOKEN_CHARS} characters, or none")
 
 
 class Settings(BaseSettings):
@@ -25,8 +55,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default sqlite:///<data_dir>/gridpatrol.db")
     secret_key: str = Field(DEFAULT_SECRET, description="signs tokens; must be set in production")
     admin_token: str | None = Field(
-        None, description="bearer token for office endpoints until office login exists; "
-        "default: derived from secret_key in development, required otherwise")
+        None, description="administrator bearer token of the office endpoints (>= 24 "
+        "characters off 127.0.0.1); unset: none off 127.0.0.1, on 127.0.0.1 derived from "
+        "secret_key (random per process with the default secret)")
     timezone: str = Field("Asia/Shanghai", description="local time of the township")
     profile: str = Field("yangkou-2022", description="default rule profile")
     township_id: str = Field("yangkou", description="township id used by imports")
@@ -69,6 +100,7 @@ class Settings(BaseSettings):
         if self.environment != "development" and self.secret_key == DEFAULT_SECRET:
             raise ValueError(
                 "GRIDPATROL_SECRET_KEY is still the default: set a secret outside development")
+        check_exposure(self.host, self.secret_key, self.admin_token)
         if self.outage_gap_minutes * 60 < 3 * self.liveness_tick_seconds:
             raise ValueError(
                 "GRIDPATROL_OUTAGE_GAP_MINUTES must be at least 3 beats "
@@ -105,13 +137,20 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'gridpatrol.db').resolve()}"
 
     @property
-    def resolved_admin_token(self) -> str:
-        """The office bearer token: explicit, or derived from the secret key."""
+    def resolved_admin_token(self) -> str | None:
+        """The administrator bearer token: explicit; else on 127.0.0.1 only, derived from the
+        secret key (an HMAC: not computable without it), or random per process while the
+        secret is the default; else none (the office logs in)."""
         if self.admin_token:
             return self.admin_token
-        import hashlib
+        if not is_loopback(self.host):
+            return None
+        if self.secret_key == DEFAULT_SECRET:
+            return _PROCESS_ADMIN_TOKEN
+        import hmac
 
-        return hashlib.sha256(f"admin:{self.secret_key}".encode()).hexdigest()[:32]
+        return hmac.new(self.secret_key.encode(), b"gridpatrol admin token",
+                        hashlib.sha256).hexdigest()[:32]
 
 
 @lru_cache

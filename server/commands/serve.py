@@ -25,9 +25,14 @@ def serve(
         start_maintenance,
     )
     from server.logs import configure_logging, get_logger
-    from server.settings import get_settings
+    from server.settings import check_exposure, get_settings
 
     settings = get_settings()
+    try:  # --host may expose what GRIDPATROL_HOST did not
+        check_exposure(host or settings.host, settings.secret_key, settings.admin_token)
+    except ValueError as exc:
+        typer.echo(f"refusing to start: {exc}", err=True)
+        raise typer.Exit(2) from exc
     configure_logging(settings.log_level, settings.log_json)
     log = get_logger("gridpatrol.serve")
     engine = prepare_database(settings)

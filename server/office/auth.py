@@ -36,7 +36,8 @@ def office_scope(request: Request, session: SessionDep, settings: SettingsDep) -
     token = token_of(request)
     if token is None:
         raise LoginRequired()
-    if hmac.compare_digest(token.encode(), settings.resolved_admin_token.encode()):
+    admin = settings.resolved_admin_token
+    if admin is not None and hmac.compare_digest(token.encode(), admin.encode()):
         return admin_scope()
     scope = resolve(session, token)
     if scope is None:
