@@ -26,8 +26,10 @@ from checkins.township.models import Village, Worker
 
 SESSION_TTL_S = 12 * 3600
 # brute force: failed logins of one username within the window before it is throttled
-MAX_FAILURES = 10
+MAX_FAILURES = 10  # per username + source address
 FAILURE_WINDOW_S = 300.0
+MAX_FAILURES_PER_SOURCE = 30  # per address over all usernames (an office NAT: several users)
+MAX_FAILURES_PER_USER = 100  # per username over all addresses, refilled over an hour
 
 
 class NotVisible(LookupError):
@@ -120,52 +122,68 @@ def _hash(token: str) -> str:
 
 
 class LoginThrottle:
-    """Failed logins per username, in the database's shared buckets (every API process).
+    """Failed office logins, in the database's shared buckets (every API process).
 
-    A bucket of :data:`MAX_FAILURES` failures refilled over :data:`FAILURE_WINDOW_S`: ten
-    wrong passwords in a row, then one more try every 30 s; a success forgets the failures.
+    Per username + source address (:data:`MAX_FAILURES` failures refilled over
+    :data:`FAILURE_WINDOW_S`: ten wrong passwords in a row, then one more try every 30 s; a
+    success forgets them), so a stranger elsewhere cannot lock the user out (issue 15,
+    finding 7). Two wider buckets bound what the narrow one lets through: per source address
+    over all usernames (:data:`MAX_FAILURES_PER_SOURCE`, a password sprayer) and per username
+    over all addresses (:data:`MAX_FAILURES_PER_USER` an hour, many addresses at once).
     """
 
     def __init__(self, bind: Any) -> None:
         from checkins.auth.throttle import SharedBuckets
 
-        self.buckets = SharedBuckets(bind, "office_login", MAX_FAILURES,
-                                     MAX_FAILURES / FAILURE_WINDOW_S)
+        self.pair = SharedBuckets(bind, "office_login", MAX_FAILURES,
+                                  MAX_FAILURES / FAILURE_WINDOW_S)
+        self.source = SharedBuckets(bind, "office_login_source", MAX_FAILURES_PER_SOURCE,
+                                    MAX_FAILURES_PER_SOURCE / FAILURE_WINDOW_S)
+        self.user = SharedBuckets(bind, "office_login_user", MAX_FAILURES_PER_USER,
+                                  MAX_FAILURES_PER_USER / 3600.0)
 
-    def check(self, username: str) -> None:
-        """Raise :class:`LoginThrottled` when no try is left for ``username``."""
-        left = self.buckets.peek(username)
-        if left < 1:
-            raise LoginThrottled(username, (1 - left) / self.buckets.rate_per_s)
+    def _buckets(self, username: str, source: str) -> list[tuple[Any, str]]:
+        return [(self.pair, f"{username}|{source}"), (self.source, source),
+                (self.user, username)]
 
-    def fail(self, username: str) -> None:
+    def check(self, username: str, source: str = "-") -> None:
+        """Raise :class:`LoginThrottled` when no try is left for ``username`` from ``source``."""
+        for buckets, key in self._buckets(username, source):
+            left = buckets.peek(key)
+            if left < 1:
+                raise LoginThrottled(username, (1 - left) / buckets.rate_per_s)
+
+    def fail(self, username: str, source: str = "-") -> None:
         """Count a failed login."""
-        self.buckets.take(username)
+        for buckets, key in self._buckets(username, source):
+            buckets.take(key)
 
-    def clear(self, username: str) -> None:
-        """Forget the failures (a successful login)."""
-        self.buckets.clear(username)
+    def clear(self, username: str, source: str = "-") -> None:
+        """Forget the failures of this username from this source (a successful login)."""
+        self.pair.clear(f"{username}|{source}")
 
 
-def login(session: Session, username: str, password: str, *,
+def login(session: Session, username: str, password: str, *, source: str = "-",
           ttl_s: int = SESSION_TTL_S) -> tuple[str, OfficeScope] | None:
     """Check the credentials and open a session: ``(token, scope)``, or None when wrong.
 
-    Raises :class:`LoginThrottled` after :data:`MAX_FAILURES` failures of the username
-    (refilled over :data:`FAILURE_WINDOW_S` seconds; other usernames are unaffected). The
-    failures are counted in the database, so every API process sees them.
+    Raises :class:`LoginThrottled` after :data:`MAX_FAILURES` failures of the username from
+    ``source`` (the client's address; refilled over :data:`FAILURE_WINDOW_S` seconds; other
+    usernames and the same username elsewhere are unaffected) or when a wider bucket is
+    empty (:class:`LoginThrottle`). The failures are counted in the database, so every API
+    process sees them.
     """
     throttle = LoginThrottle(session.get_bind())
-    throttle.check(username)
+    throttle.check(username, source)
     end_read_only(session)  # no snapshot held across the password hash (SQLite)
     user = authenticate(session, username, password)
     if user is None:
-        throttle.fail(username)  # committed on its own: the caller does not commit a failure
+        throttle.fail(username, source)  # committed on its own: the caller does not commit
         return None
     end_read_only(session)
     begin_write(session)
     throttle = LoginThrottle(session.connection())  # forgotten with the caller's commit
-    throttle.clear(username)
+    throttle.clear(username, source)
     token = secrets.token_urlsafe(32)
     now = dt.datetime.now(dt.UTC)
     row = OfficeSession(token_hash=_hash(token), user_id=user.id, created_at=now,

@@ -199,6 +199,16 @@ def _issue(session: Session, s: MobileSession, settings: TokenSettings, now: dt.
     )
 
 
+def known_device(session: Session, *, phone: str, device_uid: str) -> bool:
+    """Whether ``device_uid`` is an approved phone of the worker with number ``phone`` (the
+    login throttle spares the owner's own phone the per-number limit strangers drain)."""
+    return session.execute(
+        sa.select(Device.id).join(Worker, Worker.worker_id == Device.worker_id)
+        .where(Device.device_uid == device_uid, Device.status == "approved",
+               Worker.phone == phone, Worker.active.is_(True)).limit(1)
+    ).first() is not None
+
+
 def login(
     session: Session, *, phone: str, password: str, device_uid: str, settings: TokenSettings,
     device_model: str | None = None, now: dt.datetime | None = None,

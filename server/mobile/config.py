@@ -19,8 +19,14 @@ class MobileSettings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, description="largest JSON body (413 above)")
     max_photo_bytes: int = Field(8 * 1_048_576, description="largest photo of a patrol log")
     max_photo_pixels: int = Field(40_000_000, description="largest photo in pixels (bombs)")
-    login_burst: float = Field(5, description="logins per phone / device without waiting")
-    login_per_min: float = Field(5, description="login refill rate per phone / device")
+    login_burst: float = Field(
+        5, description="logins per phone number + device, and per phone number from "
+        "devices not approved for it, without waiting")
+    login_per_min: float = Field(5, description="login refill rate of those buckets")
+    login_ip_burst: float = Field(
+        30, description="logins per source address without waiting (generous: a village's "
+        "phones may share one carrier NAT address)")
+    login_ip_per_min: float = Field(30, description="login refill rate per source address")
     upload_burst: float = Field(120, description="position uploads per device without waiting")
     upload_per_s: float = Field(2.0, description="upload refill rate per device")
     max_age_days: float = Field(180, description="fixes older than this are refused (retention)")

@@ -48,8 +48,9 @@ class Bucket(Protocol):
 class Limiters:
     """The app's rate limit tables (shared through the database, or this process's)."""
 
-    login_phone: Bucket
-    login_device: Bucket
+    login_phone: Bucket  # per phone number, for logins from devices not approved for it
+    login_device: Bucket  # per phone number + device id
+    login_ip: Bucket  # per source address
     upload: Bucket
 
 
@@ -66,6 +67,7 @@ def make_limiters(engine: Engine, ms: MobileSettings) -> Limiters:
         login_phone=table("login_phone", ms.limit_store, ms.login_burst, ms.login_per_min / 60.0),
         login_device=table("login_device", ms.limit_store, ms.login_burst,
                            ms.login_per_min / 60.0),
+        login_ip=table("login_ip", ms.limit_store, ms.login_ip_burst, ms.login_ip_per_min / 60.0),
         upload=table("upload", ms.upload_limit_store, ms.upload_burst, ms.upload_per_s),
     )
 

@@ -77,9 +77,18 @@ def _tokens_out(t: auth.IssuedTokens) -> S.TokenPair:
              summary="Log in with phone number and password from an approved phone")
 def login(body: S.LoginRequest, request: Request, session: SessionDep) -> S.TokenPair:
     """Log in; a phone not yet approved for the worker gets 403 ``device_pending``."""
+    # Strangers must not lock a worker out (issue 15, finding 7): the number's own approved
+    # phone has a bucket of its own (number + device); the per-number bucket, which an
+    # attacker drains from ever new device ids, applies to devices not approved for it only;
+    # and every source address has one (generous: carrier NAT)
     lim = limiters(request)
-    rate_limit(lim.login_phone, body.phone, "login attempts for this phone number")
-    rate_limit(lim.login_device, body.device_uid, "login attempts from this device")
+    rate_limit(lim.login_ip, request.client.host if request.client else "-",
+               "login attempts from this address")
+    rate_limit(lim.login_device, f"{body.phone}|{body.device_uid}",
+               "login attempts for this phone number from this device")
+    if not auth.known_device(session, phone=body.phone, device_uid=body.device_uid):
+        rate_limit(lim.login_phone, body.phone,
+                   "login attempts for this phone number from new devices")
     try:
         issued = auth.login(session, phone=body.phone, password=body.password,
                             device_uid=body.device_uid, device_model=body.device_model,

@@ -17,7 +17,7 @@ from checkins.field.exemptions import visible_exemption
 from checkins.office import decisions, exports
 from checkins.office import queries as oq
 from server.deps import SessionDep, SettingsDep
-from server.office.auth import COOKIE, ScopeDep, TownshipScopeDep, token_of
+from server.office.auth import COOKIE, ScopeDep, TownshipScopeDep, client_address, token_of
 
 router = APIRouter(prefix="/api/office", tags=["office"])
 
@@ -60,10 +60,11 @@ def set_login_cookie(response: Response, token: str, secure: bool) -> None:
 
 
 @router.post("/login")
-def post_login(body: Credentials, session: SessionDep, settings: SettingsDep) -> JSONResponse:
+def post_login(body: Credentials, request: Request, session: SessionDep,
+               settings: SettingsDep) -> JSONResponse:
     """Log in: the token (use as ``Authorization: Bearer``) and the session cookie."""
     try:
-        got = login(session, body.username, body.password)
+        got = login(session, body.username, body.password, source=client_address(request))
     except LoginThrottled as exc:
         return JSONResponse({"error": "too many failed logins; try again later"}, 429,
                             headers={"Retry-After": str(max(1, int(exc.retry_after_s + 0.999)))})

@@ -31,6 +31,12 @@ def token_of(request: Request) -> str | None:
     return request.cookies.get(COOKIE) or None
 
 
+def client_address(request: Request) -> str:
+    """The client's address (behind a proxy: as uvicorn's ``--proxy-headers`` gives it), the
+    source of the office login throttle."""
+    return request.client.host if request.client else "-"
+
+
 def office_scope(request: Request, session: SessionDep, settings: SettingsDep) -> OfficeScope:
     """The scope of the caller; :class:`LoginRequired` without valid credentials."""
     token = token_of(request)

@@ -26,7 +26,7 @@ from checkins.office import queries as oq
 from checkins.township.models import Worker
 from server.deps import SessionDep, SettingsDep
 from server.office.api import grace_s, set_login_cookie
-from server.office.auth import COOKIE, ScopeDep, TownshipScopeDep, token_of
+from server.office.auth import COOKIE, ScopeDep, TownshipScopeDep, client_address, token_of
 from server.office.config import get_office_settings
 from server.security import install_template_globals
 
@@ -85,14 +85,14 @@ def login_page(request: Request, next: str = "/office") -> HTMLResponse:
 
 
 @router.post("/login")
-def login_form(session: SessionDep, settings: SettingsDep,
+def login_form(request: Request, session: SessionDep, settings: SettingsDep,
                username: Annotated[str, Form(max_length=64)],
                password: Annotated[str, Form(max_length=256)],
                next: Annotated[str, Form(max_length=500)] = "/office") -> Response:
     """Check the credentials, set the session cookie, go to ``next``."""
     target = next if next.startswith("/office") and not next.startswith("//") else "/office"
     try:
-        got = login(session, username, password)
+        got = login(session, username, password, source=client_address(request))
     except LoginThrottled:
         return redirect_with_message(f"/office/login?next={quote(target)}",
                          error="登录失败次数过多，请稍后再试")

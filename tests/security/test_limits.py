@@ -36,17 +36,44 @@ def strict_mobile(migrated_engine, tmp_path):  # type: ignore[no-untyped-def]
 
 
 def test_login_brute_force_is_throttled_and_others_unaffected(strict_mobile, make_worker):
+    """Issue 15, finding 7: strangers hammering a number from new phones must not lock its
+    owner out; the owner's approved phone with the right password still gets in."""
     victim, bystander = make_worker(), make_worker()
     codes = []
-    for i in range(60):  # a burst against one account, from ever new "phones"
-        r = strict_mobile.post(f"{PREFIX}/auth/login", json={
-            "phone": victim.phone, "password": f"guess-{i}", "device_uid": f"atk-{i}"})
-        codes.append(r.status_code)
+    with TestClient(strict_mobile.app, raise_server_exceptions=False,
+                    client=("203.0.113.9", 40000)) as attacker:
+        for i in range(60):  # a burst against one account, from ever new "phones"
+            r = attacker.post(f"{PREFIX}/auth/login", json={
+                "phone": victim.phone, "password": f"guess-{i}", "device_uid": f"atk-{i}"})
+            codes.append(r.status_code)
+        # even the right password, from a phone not approved for the number: throttled
+        r = attacker.post(f"{PREFIX}/auth/login", json={
+            "phone": victim.phone, "password": victim.password, "device_uid": "atk-right"})
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
     assert set(codes[:5]) == {401} and codes.count(429) == 55
-    r = strict_mobile.post(f"{PREFIX}/auth/login", json={
-        "phone": victim.phone, "password": victim.password, "device_uid": victim.device_uid})
-    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1  # even the right one
+    login(strict_mobile, victim)  # the owner, on the approved phone, from elsewhere
     login(strict_mobile, bystander)  # another account logs in normally
+
+
+def test_the_owners_own_phone_has_its_own_bucket(strict_mobile, make_worker):
+    w = make_worker()
+    codes = [strict_mobile.post(f"{PREFIX}/auth/login", json={
+        "phone": w.phone, "password": f"typo-{i}", "device_uid": w.device_uid}).status_code
+        for i in range(8)]
+    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}  # guessing on it is bounded too
+
+
+def test_one_address_spraying_many_numbers_is_throttled(strict_mobile, make_worker):
+    from server.mobile.config import MobileSettings
+
+    burst = int(MobileSettings().login_ip_burst)
+    with TestClient(strict_mobile.app, raise_server_exceptions=False,
+                    client=("198.51.100.7", 40000)) as sprayer:
+        codes = [sprayer.post(f"{PREFIX}/auth/login", json={
+            "phone": f"1390000{i:04d}", "password": "123456", "device_uid": f"spray-{i}"}
+        ).status_code for i in range(burst + 5)]
+    assert set(codes[:burst]) == {401} and set(codes[burst:]) == {429}
+    login(strict_mobile, make_worker())  # another address is not affected
 
 
 def test_office_login_brute_force_is_throttled(full_app, migrated_engine):  # noqa: F811
@@ -61,6 +88,27 @@ def test_office_login_brute_force_is_throttled(full_app, migrated_engine):  # no
         assert 429 in codes and codes[-1] == 429
         assert c.post("/api/office/login", json={"username": names[1],
                                                  "password": "right password"}).status_code == 200
+
+
+def test_a_stranger_cannot_lock_an_office_user_out(full_app, migrated_engine):  # noqa: F811
+    """Issue 15, finding 7, office side: the throttle is per username + source address."""
+    from checkins.auth.office import MAX_FAILURES
+
+    name = f"lo-{secrets.token_hex(4)}"
+    with Session(migrated_engine) as s:
+        create_office_user(s, username=name, password="right password", role="township_office")
+        s.commit()
+    with TestClient(full_app, client=("203.0.113.50", 40000)) as attacker:
+        codes = [attacker.post("/api/office/login", json={"username": name, "password": f"x{i}"}
+                               ).status_code for i in range(MAX_FAILURES + 10)]
+        assert codes[:MAX_FAILURES] == [401] * MAX_FAILURES and set(codes[MAX_FAILURES:]) == {429}
+        assert attacker.post("/api/office/login", json={"username": name,
+                                                        "password": "right password"}
+                             ).status_code == 429
+    with TestClient(full_app, client=("192.0.2.10", 40000)) as owner:
+        assert owner.post("/api/office/login", json={"username": name,
+                                                     "password": "right password"}
+                          ).status_code == 200
 
 
 def test_oversized_bodies_are_refused_before_parsing(full_app, make_worker):  # noqa: F811

@@ -46,8 +46,9 @@ def test_password_change_is_throttled(client, make_worker, mobile_app):
     from server.mobile.deps import Limiters
     from server.mobile.ratelimit import TokenBucket
 
-    mobile_app.state.mobile_limiters = Limiters(TokenBucket(3, 0.0001), TokenBucket(3, 0.0001),
-                                                TokenBucket(1000, 1000))
+    mobile_app.state.mobile_limiters = Limiters(
+        login_phone=TokenBucket(3, 0.0001), login_device=TokenBucket(3, 0.0001),
+        login_ip=TokenBucket(1000, 1000), upload=TokenBucket(1000, 1000))
     w = make_worker()
     tok = login(client, w)
     codes = [client.post(f"{PREFIX}/auth/password", headers=bearer(tok), json={
