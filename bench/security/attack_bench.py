@@ -9,8 +9,12 @@ throwaway SQLite file unless ``--database-url``) and, from threads of this proce
 
 * **brute force**: ``--rate-per-min`` login attempts a minute against one account (wrong
   passwords, a new device id each time, spread round-robin over the servers) for
-  ``--seconds``, while a bystander worker logs in every 15 s (also round-robin): counts per
-  status and per server, the bystander's successes and latency;
+  ``--seconds``, while a bystander worker logs in every 15 s (also round-robin) and **the
+  victim, the account's owner, logs in from their approved phone every 15 s** with the right
+  password: counts per status and per server, the owner's and the bystander's answers and
+  latency. Each party has its own source address (``X-Forwarded-For``, which uvicorn takes
+  from 127.0.0.1 by default): attacker 203.0.113.9, owner 192.0.2.10, bystander 192.0.2.20;
+  ``--same-source`` sends all from one address (then the per-address bucket throttles all);
 * **resource attacks**, one after another: oversized bodies (50 MiB, with and without
   Content-Length) on the office login, the import and the position upload; 501-item
   batches; ``limit=10**9``; 144-Mpx PNG photo bombs; 30-photo logs. Each: statuses, and the
@@ -49,10 +53,16 @@ def rss_kib(pid: int) -> dict[str, int]:
     return out
 
 
+ATTACKER, OWNER, BYSTANDER = "203.0.113.9", "192.0.2.10", "192.0.2.20"
+
+
 def brute_force(bases: list[str], victim: dict[str, str], bystander: dict[str, str],
-                seconds: float, rate_per_min: float) -> dict[str, Any]:
+                seconds: float, rate_per_min: float, same_source: bool = False) -> dict[str, Any]:
     """Throttled attempts at ``rate_per_min`` against one phone, round-robin over ``bases``;
-    the bystander's logins."""
+    the owner's logins from their approved phone and the bystander's logins meanwhile."""
+    def src(addr: str) -> dict[str, str]:
+        return {"X-Forwarded-For": ATTACKER if same_source else addr}
+
     codes: Counter[int] = Counter()
     per_server: list[Counter[int]] = [Counter() for _ in bases]
     by_codes: Counter[int] = Counter()
@@ -68,7 +78,8 @@ def brute_force(bases: list[str], victim: dict[str, str], bystander: dict[str, s
                 k = i % len(clients)
                 r = clients[k].post(f"{M}/auth/login", json={"phone": victim["phone"],
                                                              "password": f"guess-{i}",
-                                                             "device_uid": f"atk-{i}"})
+                                                             "device_uid": f"atk-{i}"},
+                                     headers=src(ATTACKER))
                 codes[r.status_code] += 1
                 per_server[k][r.status_code] += 1
                 i += 1
@@ -78,28 +89,37 @@ def brute_force(bases: list[str], victim: dict[str, str], bystander: dict[str, s
             for c in clients:
                 c.close()
 
-    def honest() -> None:
+    owner_codes: Counter[int] = Counter()
+    owner_ms: list[float] = []
+
+    def honest(creds: dict[str, str], addr: str, got: Counter[int], ms: list[float],
+               offset_s: float) -> None:
+        time.sleep(offset_s)
         i = 0
         while time.monotonic() < stop:
             with httpx.Client(base_url=bases[i % len(bases)], timeout=10) as c:
                 t0 = time.perf_counter()
-                r = c.post(f"{M}/auth/login", json=bystander)
-            by_ms.append((time.perf_counter() - t0) * 1000)
-            by_codes[r.status_code] += 1
+                r = c.post(f"{M}/auth/login", json=creds, headers=src(addr))
+            ms.append((time.perf_counter() - t0) * 1000)
+            got[r.status_code] += 1
             i += 1
             time.sleep(15.0)
 
-    ts = [threading.Thread(target=attacker), threading.Thread(target=honest)]
+    ts = [threading.Thread(target=attacker),
+          threading.Thread(target=honest, args=(bystander, BYSTANDER, by_codes, by_ms, 0.0)),
+          threading.Thread(target=honest, args=(victim, OWNER, owner_codes, owner_ms, 5.0))]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
     with httpx.Client(base_url=bases[-1], timeout=10) as c:
-        right = c.post(f"{M}/auth/login", json=victim)
+        right = c.post(f"{M}/auth/login", json=victim, headers=src(OWNER))
     return {"attempts": sum(codes.values()), "by_status": dict(sorted(codes.items())),
             "by_server": [dict(sorted(c.items())) for c in per_server],
             "attempts_per_min": round(sum(codes.values()) * 60.0 / seconds),
             "victim_right_password_after_attack": right.status_code,
+            "owner_logins_during_attack": dict(sorted(owner_codes.items())),
+            "owner_p50_ms": round(statistics.median(owner_ms), 1) if owner_ms else None,
             "bystander_logins": dict(by_codes),
             "bystander_p50_ms": round(statistics.median(by_ms), 1) if by_ms else None}
 
@@ -184,6 +204,8 @@ def main() -> None:
     ap.add_argument("--servers", type=int, default=1, help="API processes on one database")
     ap.add_argument("--database-url", default=None, help="default: a throwaway SQLite file")
     ap.add_argument("--skip-resources", action="store_true", help="brute force only")
+    ap.add_argument("--same-source", action="store_true",
+                    help="attacker, owner and bystander from one address")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="gp-attack-") as tmp:
         url = a.database_url or f"sqlite:///{Path(tmp) / 'attack.db'}"
@@ -196,7 +218,7 @@ def main() -> None:
             start_all(servers)
             res: dict[str, Any] = {"servers": a.servers, "database": url.split(":")[0]}
             res["brute_force"] = brute_force([s.url for s in servers], victim, bystander,
-                                             a.seconds, a.rate_per_min)
+                                             a.seconds, a.rate_per_min, a.same_source)
             if not a.skip_resources:
                 res["resources"] = resource_attacks(servers[0].url, servers[0].pid or 0, other)
             res["server_tracebacks"] = sum(

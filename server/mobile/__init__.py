@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from server.mobile.prefix import MOBILE_PREFIX
 
 API_TITLE = "gridpatrol mobile API"
-API_VERSION = "1.4.0"
+API_VERSION = "1.4.1"
 
 
 def install(app: FastAPI) -> None:

@@ -19,6 +19,7 @@ from server.mobile import errors as E
 from server.mobile.deps import WorkerDep
 from server.mobile.errors import ApiError, ErrorBody
 from server.mobile.prefix import MOBILE_PREFIX
+from server.mobile.schemas import DATE_PATTERN
 
 router = APIRouter(prefix=MOBILE_PREFIX, tags=["mobile"])
 _AUTH = [Depends(HTTPBearer(auto_error=False,
@@ -81,7 +82,7 @@ def get_my_export(me: WorkerDep, session: SessionDep) -> dict[str, Any]:
             responses=_ERRORS, summary="Download my stored positions of one local day")
 def get_my_positions(me: WorkerDep, session: SessionDep,
                      date: Annotated[str | None, Query(
-                         pattern=r"^\d{4}-\d{2}-\d{2}$",
+                         pattern=DATE_PATTERN, json_schema_extra={"format": "date"},
                          description="local date, YYYY-MM-DD (default: today)")] = None,
                      ) -> dict[str, Any]:
     """Every stored fix and heartbeat of mine on ``date`` (as received + WGS-84)."""

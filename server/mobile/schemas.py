@@ -55,6 +55,14 @@ IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 
 MAX_BATCH_ITEMS = 500
 
+# What the server accepts, said in the contract (issue 15, finding 8): a calendar date with
+# year 0001-9999, month 01-12, day 01-31 (ASCII digits: ``\\d`` would let Arabic-Indic ones
+# through); a period as a year, a year-month or a quarter of such a year
+_YEAR = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+DATE_PATTERN = rf"^{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
+# (spaces around it and a lower-case q were always accepted: v1 only widens)
+PERIOD_PATTERN = rf"^ *{_YEAR}(?:-(?:0[1-9]|1[0-2])|[Qq][1-4])? *$"
+
 # Numbers and flags the phone sends are taken as JSON numbers and booleans only: "32.45",
 # "true" or 1 for a flag are refused with the field (pydantic's lax mode coerced them, so the
 # server accepted more than the contract says). An integer is still a valid number.

@@ -20,6 +20,7 @@ from server.mobile import errors as E
 from server.mobile.deps import WorkerDep
 from server.mobile.errors import ApiError, ErrorBody
 from server.mobile.prefix import MOBILE_PREFIX
+from server.mobile.schemas import PERIOD_PATTERN
 
 router = APIRouter(prefix=MOBILE_PREFIX, tags=["mobile"])
 
@@ -83,7 +84,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 @router.get("/me/score", response_model=MyScoreResponse, responses=_ERRORS,
             summary="My score sheet of a month, quarter or year, with the trail of every point")
 def get_my_score(me: WorkerDep, session: SessionDep,
-                 period: str = Query(max_length=8, description="2026-03, 2026Q1 or 2026")
+                 period: str = Query(max_length=8, pattern=PERIOD_PATTERN,
+                                     description="2026-03, 2026Q1 or 2026")
                  ) -> dict[str, Any]:
     """The token's worker's sheet: items, caps, trail, total, veto, tier and payouts."""
     try:
