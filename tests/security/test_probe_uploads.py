@@ -127,3 +127,29 @@ def test_a_string_lat_in_a_batch_rejects_only_that_item(client, make_worker, tow
     res = r.json()["items"]
     assert [x["status"] for x in res] == ["accepted", "rejected"]
     assert res[1]["field"] == "lat"
+
+
+def test_the_committed_spec_says_what_the_server_accepts():
+    """Finding 8: the spec allowed date=0000-00-00 and period=0000000, then the server refused."""
+    import re
+    from pathlib import Path
+
+    spec = json.loads((Path(__file__).parents[2] / "mobile_api_spec" / "openapi.json").read_text())
+
+    def param(path: str, name: str) -> dict:
+        p = next(x for x in spec["paths"][path]["get"]["parameters"] if x["name"] == name)
+        return p["schema"]
+
+    date = param("/api/mobile/v1/me/export/positions", "date")
+    pattern = next(b["pattern"] for b in date["anyOf"] if b.get("type") == "string")
+    assert date.get("format") == "date"
+    assert re.fullmatch(pattern, "2026-03-01")
+    for bad in ("0000-00-00", "2026-13-01", "2026-02-00", "٢٠٢٦-03-01"):
+        assert not re.fullmatch(pattern, bad), bad
+    period = param("/api/mobile/v1/me/score", "period")["pattern"]
+    assert all(re.fullmatch(period, ok) for ok in ("2026", "2026-03", "2026Q1"))
+    for bad in ("0000000", "0000", "2026-13", "2026Q5"):
+        assert not re.fullmatch(period, bad), bad
+    seq = spec["paths"]["/api/mobile/v1/positions"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]["properties"]["items"]["x-item-schema"]["properties"]["seq"]
+    assert (seq["minimum"], seq["maximum"]) == (0, 2**53)
