@@ -29,7 +29,8 @@ def strict_mobile(migrated_engine, tmp_path):  # type: ignore[no-untyped-def]
     from server.mobile.config import MobileSettings
 
     d = MobileSettings()
-    ms = _mobile_settings(login_burst=d.login_burst, login_per_min=d.login_per_min)
+    ms = _mobile_settings(login_burst=d.login_burst, login_per_min=d.login_per_min,
+                          login_ip_burst=d.login_ip_burst, login_ip_per_min=d.login_ip_per_min)
     with TestClient(build_mobile_app(migrated_engine, _settings(tmp_path), ms),
                     raise_server_exceptions=False) as c:
         yield c
@@ -41,7 +42,7 @@ def test_login_brute_force_is_throttled_and_others_unaffected(strict_mobile, mak
     victim, bystander = make_worker(), make_worker()
     codes = []
     with TestClient(strict_mobile.app, raise_server_exceptions=False,
-                    client=("203.0.113.9", 40000)) as attacker:
+                    client=(f"203.0.113.{secrets.randbelow(250) + 1}", 40000)) as attacker:
         for i in range(60):  # a burst against one account, from ever new "phones"
             r = attacker.post(f"{PREFIX}/auth/login", json={
                 "phone": victim.phone, "password": f"guess-{i}", "device_uid": f"atk-{i}"})
@@ -68,7 +69,7 @@ def test_one_address_spraying_many_numbers_is_throttled(strict_mobile, make_work
 
     burst = int(MobileSettings().login_ip_burst)
     with TestClient(strict_mobile.app, raise_server_exceptions=False,
-                    client=("198.51.100.7", 40000)) as sprayer:
+                    client=(f"198.18.0.{secrets.randbelow(250) + 1}", 40000)) as sprayer:
         codes = [sprayer.post(f"{PREFIX}/auth/login", json={
             "phone": f"1390000{i:04d}", "password": "123456", "device_uid": f"spray-{i}"}
         ).status_code for i in range(burst + 5)]
@@ -82,7 +83,8 @@ def test_office_login_brute_force_is_throttled(full_app, migrated_engine):  # no
         for n in names:
             create_office_user(s, username=n, password="right password", role="township_office")
         s.commit()
-    with TestClient(full_app) as c:
+    # an address of its own: the per-address bucket lives in the run's database
+    with TestClient(full_app, client=(f"198.51.100.{secrets.randbelow(250) + 1}", 1)) as c:
         codes = [c.post("/api/office/login", json={"username": names[0], "password": f"x{i}"}
                         ).status_code for i in range(40)]
         assert 429 in codes and codes[-1] == 429
@@ -98,14 +100,14 @@ def test_a_stranger_cannot_lock_an_office_user_out(full_app, migrated_engine):  
     with Session(migrated_engine) as s:
         create_office_user(s, username=name, password="right password", role="township_office")
         s.commit()
-    with TestClient(full_app, client=("203.0.113.50", 40000)) as attacker:
+    with TestClient(full_app, client=(f"192.0.2.{secrets.randbelow(120) + 1}", 40000)) as attacker:
         codes = [attacker.post("/api/office/login", json={"username": name, "password": f"x{i}"}
                                ).status_code for i in range(MAX_FAILURES + 10)]
         assert codes[:MAX_FAILURES] == [401] * MAX_FAILURES and set(codes[MAX_FAILURES:]) == {429}
         assert attacker.post("/api/office/login", json={"username": name,
                                                         "password": "right password"}
                              ).status_code == 429
-    with TestClient(full_app, client=("192.0.2.10", 40000)) as owner:
+    with TestClient(full_app, client=(f"192.0.2.{secrets.randbelow(120) + 130}", 40000)) as owner:
         assert owner.post("/api/office/login", json={"username": name,
                                                      "password": "right password"}
                           ).status_code == 200

@@ -65,7 +65,9 @@ def _mobile_settings(**kw):  # type: ignore[no-untyped-def]
     from server.mobile.config import MobileSettings
 
     # grid_cache_s=0: every test creates its own grids just before uploading
-    base = {"login_burst": 1000, "login_per_min": 60000, "upload_burst": 1000, "upload_per_s": 1000,
+    # login_ip: every test client is "testclient", and the buckets live in the run's database
+    base = {"login_burst": 1000, "login_per_min": 60000, "login_ip_burst": 100000,
+            "login_ip_per_min": 6000000, "upload_burst": 1000, "upload_per_s": 1000,
             "grid_cache_s": 0}
     base.update(kw)
     return MobileSettings(**base)
