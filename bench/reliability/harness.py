@@ -74,6 +74,9 @@ class ServerProc:
     TEST_LIMITS = {
         "GRIDPATROL_MOBILE_UPLOAD_BURST": "100000", "GRIDPATROL_MOBILE_UPLOAD_PER_S": "100000",
         "GRIDPATROL_MOBILE_LOGIN_BURST": "1000", "GRIDPATROL_MOBILE_LOGIN_PER_MIN": "60000",
+        # every simulated phone logs in from 127.0.0.1
+        "GRIDPATROL_MOBILE_LOGIN_IP_BURST": "100000",
+        "GRIDPATROL_MOBILE_LOGIN_IP_PER_MIN": "6000000",
     }
 
     def __init__(self, database_url: str, data_dir: Path, *, port: int | None = None,

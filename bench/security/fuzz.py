@@ -74,7 +74,9 @@ def seed_worker(database_url: str, phone: str = "13900000000") -> dict[str, str]
 # the fuzzer logs in once and fuzzes for minutes: a long access token, no login throttle
 FUZZ_ENV = {"GRIDPATROL_SCHEDULER_ENABLED": "false", "GRIDPATROL_MOBILE_ACCESS_TTL_S": "86400",
             "GRIDPATROL_MOBILE_LOGIN_BURST": "100000",
-            "GRIDPATROL_MOBILE_LOGIN_PER_MIN": "1000000"}
+            "GRIDPATROL_MOBILE_LOGIN_PER_MIN": "1000000",
+            "GRIDPATROL_MOBILE_LOGIN_IP_BURST": "100000",
+            "GRIDPATROL_MOBILE_LOGIN_IP_PER_MIN": "1000000"}
 
 
 def count_checks(ndjson: Path) -> dict[str, dict[str, int]]:
