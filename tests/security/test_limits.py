@@ -72,8 +72,11 @@ def test_one_address_spraying_many_numbers_is_throttled(strict_mobile, make_work
                     client=(f"198.18.0.{secrets.randbelow(250) + 1}", 40000)) as sprayer:
         codes = [sprayer.post(f"{PREFIX}/auth/login", json={
             "phone": f"1390000{i:04d}", "password": "123456", "device_uid": f"spray-{i}"}
-        ).status_code for i in range(burst + 5)]
-    assert set(codes[:burst]) == {401} and set(codes[burst:]) == {429}
+        ).status_code for i in range(burst + 20)]
+    # the burst, then mostly 429 (a token refills every 2 s on a slow machine: a few 401)
+    rest = codes[burst:]
+    assert set(codes[:burst]) == {401} and set(rest) <= {401, 429}
+    assert rest.count(429) > len(rest) // 2
     login(strict_mobile, make_worker())  # another address is not affected
 
 
