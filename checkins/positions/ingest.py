@@ -202,7 +202,7 @@ def record_seq_runs(session: Session, worker_id: str, device_id: int, seqs: Sequ
                     received_at: dt.datetime) -> int:
     """Record the runs of sequence numbers received from a device (what upload completeness
     reads, :mod:`checkins.positions.uploads`); the number of runs. The caller commits."""
-    runs = _runs(seqs)
+    runs = _runs([q for q in seqs if 0 <= q <= MAX_SEQ])  # never a seq outside the contract
     if runs:
         session.execute(_SEQ_SQL, [{"w": worker_id, "d": device_id, "a": a, "b": b,
                                     "r": received_at} for a, b in runs])
