@@ -24,10 +24,11 @@ from typing import Any
 
 from scoring.day import day_deductions
 from scoring.dayjson import ScoredDay
-from scoring.items import EnteredItem, ItemError, Period, check_items, period_of
+from scoring.items import EnteredItem, ItemError, Period, check_items, parse_period, period_of
 from scoring.profiles import Profile, Rule
 
 ZERO = Decimal(0)
+MICRO = Decimal("0.000001")
 
 
 class ScoreError(ValueError):
@@ -193,10 +194,20 @@ def subjects_of(
     days: Sequence[ScoredDay],
     items: Sequence[EnteredItem],
     roster: Mapping[str, Subject] | None = None,
+    from_sums: Mapping[str, Subject] | None = None,
 ) -> dict[str, Subject]:
-    """Every subject to score: roster and day workers (or their offices) and item subjects."""
+    """Every subject to score: roster and day workers (or their offices) and item subjects.
+
+    ``from_sums``: subjects known from day sums (workers, or offices for an office profile).
+    """
     roster = dict(roster or {})
     workers: dict[str, Subject] = dict(roster)
+    office = office_profile(profile)
+    for sid, subj in (from_sums or {}).items():
+        if not office and sid not in workers:
+            workers[sid] = subj
+        elif not office and workers[sid].village_id is None and subj.village_id is not None:
+            workers[sid] = replace(workers[sid], village_id=subj.village_id)
     for d in days:
         r = d.result
         if r.worker_id not in workers:
@@ -211,7 +222,7 @@ def subjects_of(
                     raise ItemError(it, "subject_id", f"worker {it.subject_id!r} is not in the roster")
                 out[it.subject_id] = Subject(it.subject_id, "worker")
         return dict(sorted(out.items()))
-    offices: dict[str, Subject] = {}
+    offices: dict[str, Subject] = {sid: subj for sid, subj in (from_sums or {}).items()}
     for w in workers.values():
         if w.village_id is None:
             raise ScoreError(
@@ -361,10 +372,123 @@ def _mean(values: Sequence[Decimal]) -> Decimal:
 
 # ----------------------------------------------------------------------------- one sheet
 @dataclass
+class DaySums:
+    """What a subject's day results add up to over a period: all a sheet needs of the days.
+
+    Every day-based input of the item rules is a sum: per rule id, the charged points of the
+    day trail and their count (caps and floors apply to the sum, so they are applied when a
+    sheet is built, never here); for the online rate (NB-ONLINE) the on-duty seconds and the
+    online seconds of the days with a rate; the number of days. Sums of disjoint groups of
+    days add up (:meth:`add`), and a group's old sums can be taken out again (``sign=-1``):
+    a group is one worker-day, or for an office profile the office's worker-days of one date
+    (QS-POS-COLLECTIVE is decided within that group). ``first``/``last`` only widen (a day
+    is replaced, never removed); ``role``/``village_id`` name a subject outside the roster.
+    """
+
+    rules: dict[str, list[Any]] = field(default_factory=dict)  # rule -> [points, count]
+    days: int = 0
+    rate_days: int = 0
+    duty_s: Decimal = ZERO
+    online_s: Decimal = ZERO
+    first: dt.date | None = None
+    last: dt.date | None = None
+    role: str | None = None
+    village_id: str | None = None
+
+    def add(self, other: DaySums, sign: int = 1) -> DaySums:
+        """Add (``sign`` 1) or take out (-1) ``other``; returns self."""
+        for rule, (pts, n) in other.rules.items():
+            cur = self.rules.setdefault(rule, [ZERO, 0])
+            cur[0] += sign * pts
+            cur[1] += sign * n
+            if cur[1] == 0 and cur[0] == 0:
+                del self.rules[rule]
+        self.days += sign * other.days
+        self.rate_days += sign * other.rate_days
+        self.duty_s += sign * other.duty_s
+        self.online_s += sign * other.online_s
+        if other.first is not None:
+            self.first = other.first if self.first is None else min(self.first, other.first)
+            self.last = other.last if self.last is None else max(self.last, other.last or self.last)
+        self.role = self.role or other.role
+        self.village_id = self.village_id or other.village_id
+        return self
+
+    def points(self, rule: str) -> Decimal:
+        """Charged day points of ``rule`` (0 if none)."""
+        got = self.rules.get(rule)
+        return got[0] if got else ZERO
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (decimals as exact strings)."""
+        return {"rules": {r: [str(p), n] for r, (p, n) in sorted(self.rules.items())},
+                "days": self.days, "rate_days": self.rate_days, "duty_s": str(self.duty_s),
+                "online_s": str(self.online_s),
+                "first": self.first.isoformat() if self.first else None,
+                "last": self.last.isoformat() if self.last else None,
+                "role": self.role, "village_id": self.village_id}
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> DaySums:
+        """Inverse of :meth:`to_json`."""
+        return cls({r: [Decimal(p), int(n)] for r, (p, n) in doc.get("rules", {}).items()},
+                   int(doc.get("days", 0)), int(doc.get("rate_days", 0)),
+                   Decimal(doc.get("duty_s", "0")), Decimal(doc.get("online_s", "0")),
+                   dt.date.fromisoformat(doc["first"]) if doc.get("first") else None,
+                   dt.date.fromisoformat(doc["last"]) if doc.get("last") else None,
+                   doc.get("role"), doc.get("village_id"))
+
+    def same(self, other: DaySums) -> bool:
+        """Equal in everything a sheet uses (the rule sums, days and rate measures)."""
+        return (self.rules == other.rules and self.days == other.days
+                and self.rate_days == other.rate_days and self.duty_s == other.duty_s
+                and self.online_s == other.online_s)
+
+
+@dataclass
 class _Inputs:
     days: list[ScoredDay]
     items: list[EnteredItem]
     trail: list[TrailEntry]
+    sums: DaySums | None = None  # given: the days are not at hand, only their sums
+
+    def day_sums(self) -> DaySums:
+        if self.sums is None:
+            self.sums = _sums_of(self)
+        return self.sums
+
+
+def _sums_of(inp: _Inputs) -> DaySums:
+    """The sums of the day part of ``inp`` (its days and their trail entries)."""
+    s = DaySums()
+    for t in inp.trail:
+        if t.charged:
+            cur = s.rules.setdefault(t.rule, [ZERO, 0])
+            cur[0] += t.points
+            cur[1] += 1
+    for d in inp.days:
+        r = d.result
+        s.days += 1
+        s.first = r.date if s.first is None else min(s.first, r.date)
+        s.last = r.date if s.last is None else max(s.last, r.date)
+        s.role = s.role or r.role
+        s.village_id = s.village_id or d.village_id
+        if r.online_rate is not None and r.duty_s > 0:
+            s.rate_days += 1
+            s.duty_s += D(r.duty_s)
+            # to the microsecond: sums of exact products of float rates would need more digits
+            # than the decimal context keeps, and taking a day out again must be exact
+            s.online_s += (D(r.online_rate) * D(r.duty_s)).quantize(MICRO)
+    return s
+
+
+def day_sums(profile: Profile, days: Iterable[ScoredDay]) -> dict[str, DaySums]:
+    """Fold worker-days into per-subject :class:`DaySums` (worker, or office for an office profile).
+
+    ``days`` must hold whole groups (see :class:`DaySums`); the result of disjoint groups
+    adds up to the result of all their days at once.
+    """
+    return {k: inp.day_sums() for k, inp in _day_inputs(profile, list(days)).items()}
 
 
 def _rate_item(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str]) -> ItemScore:
@@ -392,19 +516,22 @@ def _rate_item(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str
         return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, total - max_pts, total,
                          False, tuple(trail), detail)
     if p["measure"] == "online_rate":
-        days = [d for d in inputs.days if d.result.online_rate is not None and d.result.duty_s > 0]
-        if not days:
+        sums = inputs.day_sums()
+        if not sums.rate_days:
             incomplete.append(f"{rule.id}: no on-duty time in {period.label}")
             return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, -max_pts, ZERO, False,
                              (TrailEntry(rule.id, -max_pts, "no on-duty time measured", {}),), {"rate": None})
-        duty = sum((D(d.result.duty_s) for d in days), ZERO)
-        online = sum((D(d.result.online_rate) * D(d.result.duty_s) for d in days), ZERO)
+        duty, online = sums.duty_s, sums.online_s
         rate = (online / duty).quantize(Decimal("0.0001"))
         pts, why = step_points(p, max_pts, rate)
-        ev = {"duty_s": num(duty), "online_s": num(online.quantize(Decimal(1))), "rate": num(rate),
-              "days": [{"worker_id": d.result.worker_id, "date": d.result.date.isoformat(),
-                        "online_rate": d.result.online_rate, "duty_s": d.result.duty_s}
-                       for d in sorted(days, key=lambda d: (d.result.worker_id, d.result.date))]}
+        days = [d for d in inputs.days if d.result.online_rate is not None and d.result.duty_s > 0]
+        ev = {"duty_s": num(duty), "online_s": num(online.quantize(Decimal(1))), "rate": num(rate)}
+        if days:  # the day list when the days are at hand (one sheet), not from the sums alone
+            ev["days"] = [{"worker_id": d.result.worker_id, "date": d.result.date.isoformat(),
+                           "online_rate": d.result.online_rate, "duty_s": d.result.duty_s}
+                          for d in sorted(days, key=lambda d: (d.result.worker_id, d.result.date))]
+        else:
+            ev["rate_days"] = sums.rate_days
         trail.append(TrailEntry(rule.id, pts - max_pts, f"online rate {why}", ev))
         return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, pts - max_pts, pts, False,
                          tuple(trail), {"rate": num(rate)})
@@ -431,7 +558,8 @@ def _scored_rules(profile: Profile) -> list[Rule]:
 
 def _item_sheet(profile: Profile, subject: Subject, period: Period, inputs: _Inputs) -> Sheet:
     incomplete: list[str] = []
-    if profile.day_rules() and not inputs.days:
+    sums = inputs.day_sums()
+    if profile.day_rules() and not sums.days:
         incomplete.append(f"no evaluated worker-days in {period.label}: phone-based items not judged")
     items: list[ItemScore] = []
     for rule in _scored_rules(profile):
@@ -439,10 +567,17 @@ def _item_sheet(profile: Profile, subject: Subject, period: Period, inputs: _Inp
             items.append(_rate_item(rule, inputs, period, incomplete))
             continue
         members = {rule.id} | {r.id for r in profile.rules.values() if r.counts_in == rule.id}
-        trail = [t for t in inputs.trail if t.rule in members]
-        trail += _entered_trail(profile, [i for i in inputs.items if i.rule in members], subject)
+        if inputs.days or not inputs.sums:
+            trail = [t for t in inputs.trail if t.rule in members]
+        else:  # from the sums: one line per rule for its day deductions (the days are on the sheet)
+            trail = [TrailEntry(m, sums.points(m), f"{sums.rules[m][1]} day deduction(s) in {period.label}",
+                                {"occurrences": sums.rules[m][1], "period": period.label})
+                     for m in sorted(members) if m in sums.rules]
+        entered = _entered_trail(profile, [i for i in inputs.items if i.rule in members], subject)
+        trail += entered
         trail.sort(key=_trail_key)
-        raw = sum((t.points for t in trail if t.charged), ZERO)
+        # caps and floors apply to the sum of the period (扣完为止): day sums + entered items
+        raw = sum((sums.points(m) for m in members), ZERO) + sum((t.points for t in entered if t.charged), ZERO)
         if rule.kind == "bonus" or rule.points is None:
             items.append(ItemScore(rule.id, rule.title, rule.part, rule.kind, None, raw, raw, False, tuple(trail)))
             continue
@@ -501,22 +636,19 @@ class PeriodScores:
                 "notes": list(self.notes)}
 
 
-def _inputs_by_subject(
-    profile: Profile, subjects: Mapping[str, Subject], period: Period,
-    days: Sequence[ScoredDay], items: Sequence[EnteredItem],
-) -> dict[str, _Inputs]:
+def _day_inputs(profile: Profile, days: Sequence[ScoredDay], keep: Mapping[str, Any] | None = None
+                ) -> dict[str, _Inputs]:
+    """Days and day trail per subject key (worker, or office), QS-POS-COLLECTIVE included."""
     office = office_profile(profile)
-    out = {sid: _Inputs([], [], []) for sid in subjects}
+    out: dict[str, _Inputs] = {}
     by_office_date: dict[tuple[str, dt.date], list[ScoredDay]] = defaultdict(list)
     for d in days:
-        if not period.contains(d.result.date):
-            continue
         key = d.village_id if office else d.result.worker_id
         if office and key is None:
             raise ScoreError(f"worker {d.result.worker_id} has no office (pass the roster)")
-        if key not in out:
+        if keep is not None and key not in keep:
             continue
-        out[key].days.append(d)
+        out.setdefault(key, _Inputs([], [], [])).days.append(d)
         if office:
             by_office_date[(key, d.result.date)].append(d)
     for inp in out.values():
@@ -533,6 +665,19 @@ def _inputs_by_subject(
             inp.trail.extend(o[0] for o in occ)
             if not rule.params.get("individual_occurrences_charged_again", False):
                 inp.trail[:] = [_uncharge_inside(t, occ, rule.id) for t in inp.trail]
+    return out
+
+
+def _inputs_by_subject(
+    profile: Profile, subjects: Mapping[str, Subject], period: Period,
+    days: Sequence[ScoredDay], items: Sequence[EnteredItem],
+    sums: Mapping[str, DaySums] | None = None,
+) -> dict[str, _Inputs]:
+    if sums is not None:
+        out = {sid: _Inputs([], [], [], sums.get(sid) or DaySums()) for sid in subjects}
+    else:
+        got = _day_inputs(profile, [d for d in days if period.contains(d.result.date)], subjects)
+        out = {sid: got.get(sid) or _Inputs([], [], []) for sid in subjects}
     for it in items:
         if it.within(period) or (it.period is not None and it.period.start <= period.end
                                  and period.start <= it.period.end and it.item == "grid_count"):
@@ -561,27 +706,46 @@ def score_period(
     days: Iterable[ScoredDay],
     items: Iterable[EnteredItem] = (),
     roster: Mapping[str, Subject] | None = None,
+    sums: Mapping[str, Mapping[str, DaySums]] | None = None,
 ) -> PeriodScores:
-    """Score every subject for ``period`` (tiers and payouts are added by ``scoring.tiers``)."""
+    """Score every subject for ``period`` (tiers and payouts are added by ``scoring.tiers``).
+
+    ``sums``: instead of ``days`` (then empty), the :class:`DaySums` per period label and
+    subject of every period scored by its items (``period_scores`` method ``items``; a mean or
+    formula period needs those of its sub-periods). The sheets are the same, except that the
+    day part of a trail is one line per rule instead of one per deduction.
+    """
     days = sorted(days, key=lambda d: (d.result.worker_id, d.result.date))
     items = sorted(check_items(items, profile), key=lambda i: i.item_id)
     spec = profile.period_scores.get(period.kind)
     if spec is None:
         raise ScoreError(f"profile {profile.id} has no {period.kind} score (periods: {', '.join(profile.periods)})")
-    subjects = subjects_of(profile, days, items, roster)
+    if sums is not None and days:
+        raise ScoreError("give days or their sums, not both")
+    subjects = subjects_of(profile, days, items, roster, _sum_subjects(profile, sums))
     notes: list[str] = []
-    inside = sorted({d.result.date for d in days if period.contains(d.result.date)})
-    if inside and (inside[0] > period.start or inside[-1] < period.end):
-        notes.append(f"days cover {inside[0]} to {inside[-1]} of {period.label} ({period.start} to {period.end})")
+    if sums is None:
+        inside = sorted({d.result.date for d in days if period.contains(d.result.date)})
+        first, last = (inside[0], inside[-1]) if inside else (None, None)
+    else:
+        first, last = _sums_span(sums, period)
+    if first is not None and last is not None and (first > period.start or last < period.end):
+        notes.append(f"days cover {first} to {last} of {period.label} ({period.start} to {period.end})")
     if spec["method"] == "items":
-        inputs = _inputs_by_subject(profile, subjects, period, days, items)
+        inputs = _inputs_by_subject(profile, subjects, period, days, items,
+                                    None if sums is None else sums.get(period.label, {}))
         sheets = [_item_sheet(profile, s, period, inputs[sid]) for sid, s in subjects.items()]
     else:
+        def has_days(p: Period) -> bool:
+            if sums is None:
+                return any(p.contains(d.result.date) for d in days)
+            return any(x.days for x in sums.get(p.label, {}).values())
+
         subs = [p for p in period.sub_periods(spec["of"] if spec["method"] == "mean" else
                                                profile.rules[spec["rule"]].params["of"])
-                if any(p.contains(d.result.date) for d in days) or any(i.within(p) for i in items)]
+                if has_days(p) or any(i.within(p) for i in items)]
         notes.append(f"{period.label} from {', '.join(p.label for p in subs) or 'no sub-period with data'}")
-        sub_scores = {p.label: score_period(profile, p, days, items, roster).by_subject() for p in subs}
+        sub_scores = {p.label: score_period(profile, p, days, items, roster, sums).by_subject() for p in subs}
         sheets = []
         for sid, subj in subjects.items():
             parts = [(label, sc[sid]) for label, sc in sub_scores.items() if sid in sc]
@@ -590,6 +754,49 @@ def score_period(
             else:
                 sheets.append(_formula_sheet(profile, profile.rules[spec["rule"]], subj, period, parts, items))
     return PeriodScores(profile.id, profile.version, period.label, tuple(sheets), notes=tuple(notes))
+
+
+def sum_periods(profile: Profile, date: dt.date) -> list[Period]:
+    """The periods of ``date`` whose sheets are built from day sums (method ``items``)."""
+    return [period_of(date, kind) for kind, spec in profile.period_scores.items() if spec["method"] == "items"]
+
+
+def _sum_labels(profile: Profile, period: Period) -> list[str]:
+    spec = profile.period_scores[period.kind]
+    if spec["method"] == "items":
+        return [period.label]
+    of = spec["of"] if spec["method"] == "mean" else profile.rules[spec["rule"]].params["of"]
+    return [lab for p in period.sub_periods(of) for lab in _sum_labels(profile, p)]
+
+
+def sum_labels(profile: Profile, period: Period) -> list[str]:
+    """The period labels whose day sums a sheet of ``period`` is built from."""
+    return _sum_labels(profile, period)
+
+
+def _sums_span(sums: Mapping[str, Mapping[str, DaySums]], period: Period) -> tuple[dt.date | None, dt.date | None]:
+    firsts, lasts = [], []
+    for label, by_subject in sums.items():
+        p = parse_period(label)
+        if p.start < period.start or p.end > period.end:
+            continue
+        for x in by_subject.values():
+            if x.days and x.first is not None and x.last is not None:
+                firsts.append(x.first)
+                lasts.append(x.last)
+    return (min(firsts), max(lasts)) if firsts else (None, None)
+
+
+def _sum_subjects(profile: Profile, sums: Mapping[str, Mapping[str, DaySums]] | None) -> dict[str, Subject]:
+    """Subjects known from day sums only (a worker with days but not in the roster)."""
+    out: dict[str, Subject] = {}
+    kind = "office" if office_profile(profile) else "worker"
+    for by_subject in (sums or {}).values():
+        for sid, x in sorted(by_subject.items()):
+            if x.days and sid not in out:
+                out[sid] = Subject(sid, kind, None if kind == "office" else x.role,
+                                   sid if kind == "office" else x.village_id)
+    return out
 
 
 def _mean_sheet(profile: Profile, subj: Subject, period: Period, parts: Sequence[tuple[str, Sheet]],

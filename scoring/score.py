@@ -13,7 +13,7 @@ from typing import Any
 
 from scoring.dayjson import ScoredDay
 from scoring.items import EnteredItem, Period
-from scoring.period import PeriodScores, Subject, num
+from scoring.period import DaySums, PeriodScores, Subject, num
 from scoring.profiles import Profile
 from scoring.tiers import apply_payouts, assign_tiers
 
@@ -24,12 +24,13 @@ def score(
     days: Iterable[ScoredDay],
     items: Iterable[EnteredItem] = (),
     roster: Mapping[str, Subject] | None = None,
+    sums: Mapping[str, Mapping[str, DaySums]] | None = None,
 ) -> PeriodScores:
-    """Period sheets for every subject with tiers and payouts."""
+    """Period sheets for every subject with tiers and payouts (``sums``: see ``score_period``)."""
     from scoring.period import score_period
 
     items = list(items)
-    scores = score_period(profile, period, list(days), items, roster)
+    scores = score_period(profile, period, list(days), items, roster, sums)
     scores = assign_tiers(profile, scores, items)
     return apply_payouts(profile, scores, items)
 
