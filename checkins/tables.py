@@ -23,7 +23,14 @@ from checkins.db.base import (
                                   SQLITE_ROWID,
                                   metadata,
 )
-from checkins.evaluation.models import FLAG_DECISIONS, FLAG_KINDS, DayResult, FlagDecision
+from checkins.evaluation.models import (
+    FLAG_DECISIONS,
+    FLAG_KINDS,
+    DayResult,
+    FlagDecision,
+    PeriodSum,
+    PeriodSumState,
+)
 from checkins.field.models import (
                                   EXEMPTION_KINDS,
                                   EXEMPTION_STATUSES,
@@ -45,7 +52,7 @@ __all__ = [
     "PERIOD_STATUSES", "POSITION_KINDS", "ROLES", "SQLITE_ROWID", "Alert", "AuditLog",
     "DayResult", "Device", "DeviceSeqRun", "EnteredItem", "Exemption", "FlagDecision", "Grid",
     "GridAssignment", "JobLock", "JobRun", "MobileAccount", "MobileSession", "OfficeSession",
-    "OfficeUser", "PatrolLog", "PatrolSession", "PeriodResult", "Position", "RateBucket",
+    "OfficeUser", "PatrolLog", "PatrolSession", "PeriodResult", "PeriodSum", "PeriodSumState", "Position", "RateBucket",
     "RefreshToken", "ServerOutage", "ServerTick", "Signin", "Township", "Village", "Worker",
     "metadata",
 ]

@@ -70,3 +70,46 @@ class FlagDecision(SQLModel, table=True):
     decided_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     decided_at: dt.datetime = Field(default_factory=utc_now,
                                     sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
+class PeriodSum(SQLModel, table=True):
+    """A subject's day sums for one period (``scoring.period.DaySums`` JSON), kept current.
+
+    Updated in the transaction that saves a day result (:mod:`checkins.evaluation.sums`), for
+    the periods of a township that were built (``period_sum_state``). Entered items are not
+    summed here: they are few and read live (see docs/township.md).
+    """
+
+    __tablename__ = "period_sum"
+    __table_args__ = (sa.UniqueConstraint("township_id", "period", "subject_id"),)
+
+    id: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, primary_key=True))
+    township_id: str = Field(sa_column=sa.Column(
+        sa.String(32), sa.ForeignKey("township.township_id"), nullable=False))
+    period: str = Field(sa_column=sa.Column(sa.String(8), nullable=False))
+    subject_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    sums: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    provisional: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
+
+
+class PeriodSumState(SQLModel, table=True):
+    """Which periods of a township have their sums built, under which profile, and a version.
+
+    ``version`` grows with every change of the period's sums (a cache key for rankings).
+    """
+
+    __tablename__ = "period_sum_state"
+    __table_args__ = (sa.UniqueConstraint("township_id", "period"),)
+
+    id: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, primary_key=True))
+    township_id: str = Field(sa_column=sa.Column(
+        sa.String(32), sa.ForeignKey("township.township_id"), nullable=False))
+    period: str = Field(sa_column=sa.Column(sa.String(8), nullable=False))
+    profile: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    profile_version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False))
+    built_at: dt.datetime = created_at_field()
+
+
+# the period sums follow every ORM write of a day result (a before_flush hook there)
+import checkins.evaluation.sums  # noqa: E402,F401

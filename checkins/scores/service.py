@@ -19,11 +19,10 @@ close, reopen, override quotas or enter township items (:class:`ScoresError` 403
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -33,7 +32,9 @@ from sqlmodel import Session
 
 from checkins.audit.service import write_audit
 from checkins.auth.office import NotVisible, OfficeScope
+from checkins.evaluation import sums as period_sums
 from checkins.evaluation.models import DayResult
+from checkins.evaluation.sums import profile_named
 from checkins.scores.models import EnteredItem as ItemRow
 from checkins.scores.models import PeriodResult
 from checkins.township.models import Township, Village, Worker
@@ -49,6 +50,7 @@ from scoring.period import (
     Subject,
     TrailEntry,
     office_profile,
+    sum_labels,
     township_item,
 )
 from scoring.profiles import Profile, ProfileError, load_profile, parse_profile
@@ -87,20 +89,7 @@ def township_for(session: Session, scope: OfficeScope | None, township_id: str |
 
 def township_profile(township: Township) -> Profile:
     """The township's rule profile (``township.profile``), parsed once per file version."""
-    from scoring.profiles import profile_path
-
-    name = township.profile or "yangkou-2022"
-    path = profile_path(name)
-    try:
-        stamp = path.stat().st_mtime_ns
-    except OSError:
-        return load_profile(name)  # the loader's own error
-    return _cached_profile(name, stamp)
-
-
-@functools.lru_cache(maxsize=16)
-def _cached_profile(name: str, stamp: int) -> Profile:
-    return load_profile(name)
+    return profile_named(township.profile)
 
 
 def period_for(text: str, profile: Profile) -> Period:
@@ -447,10 +436,7 @@ def load_inputs(session: Session, township: Township, period: Period, *,
         provisional += bool(prov)
         if digest:
             h.update(json.dumps([wid, str(_date), result], sort_keys=True, default=str).encode())
-    item_rows = session.scalars(sa.select(ItemRow).where(
-        ItemRow.township_id == township.township_id, ItemRow.withdrawn_at.is_(None))
-        .order_by(ItemRow.item_id))
-    items = [it for it in map(to_scoring, item_rows) if it.within(period)]
+    items = live_items(session, township, period)
     for it in items:
         h.update(json.dumps([it.item_id, it.subject_id, it.rule, it.item, str(it.value), it.note,
                              it.when()]).encode())
@@ -459,6 +445,75 @@ def load_inputs(session: Session, township: Township, period: Period, *,
               for w in workers if w.active or w.worker_id in with_data}
     notes = [f"{provisional} of {len(days)} day results are provisional"] if provisional else []
     return Inputs(days, items, roster, provisional, h.hexdigest() if digest else "", notes)
+
+
+def live_items(session: Session, township: Township, period: Period,
+               subject_id: str | None = None) -> list[si.EnteredItem]:
+    """The township's entered items (not withdrawn) of ``period`` (of one subject if given)."""
+    q = sa.select(ItemRow).where(ItemRow.township_id == township.township_id,
+                                 ItemRow.withdrawn_at.is_(None))
+    if subject_id is not None:
+        q = q.where(ItemRow.subject_id == subject_id)
+    return [it for it in map(to_scoring, session.scalars(q.order_by(ItemRow.item_id)))
+            if it.within(period)]
+
+
+def _roster_rows(session: Session, township: Township) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in session.execute(
+        sa.select(Worker.worker_id, Worker.role, Worker.village_id, Worker.name, Worker.active)
+        .join(Village, Village.village_id == Worker.village_id)
+        .where(Village.township_id == township.township_id).order_by(Worker.worker_id))]
+
+
+def _items_stamp(session: Session, township: Township) -> tuple[Any, ...]:
+    """Changes whenever an item of the township is entered or withdrawn."""
+    return tuple(session.execute(sa.select(
+        sa.func.count(ItemRow.id), sa.func.max(ItemRow.id), sa.func.count(ItemRow.withdrawn_at),
+        sa.func.max(ItemRow.withdrawn_at)).where(ItemRow.township_id == township.township_id)).one())
+
+
+# (township, period) -> (key, doc): the open period's score from the sums, until a sum, an item,
+# the roster or the profile changes (each process keeps its own; the key is read every time)
+_DOCS: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
+
+
+def sums_doc(session: Session, township: Township, period: Period,
+             profile: Profile | None = None) -> dict[str, Any]:
+    """The open period's score JSON from the stored day sums and the live items and roster.
+
+    Sheets carry one trail line per rule for the day deductions; :func:`sheet` gives one
+    subject's day-by-day trail. Recomputed only when its inputs changed.
+    """
+    from scoring.score import score
+
+    profile = profile or township_profile(township)
+    labels = sum_labels(profile, period)
+    roster_rows = _roster_rows(session, township)
+    key = (profile.id, profile.version, period_sums.versions(session, township.township_id, labels),
+           _items_stamp(session, township), hash(tuple(roster_rows)))
+    got = _DOCS.get((township.township_id, period.label))
+    if got is not None and got[0] == key and 0 not in key[2]:
+        return got[1]
+    stored_sums = period_sums.load(session, township.township_id, labels, profile)
+    items = live_items(session, township, period)
+    with_data = ({sid for by in stored_sums.sums.values() for sid, x in by.items() if x.days}
+                 | {i.subject_id for i in items})
+    roster = {w: Subject(w, "worker", role, vid, name) for w, role, vid, name, active in roster_rows
+              if active or w in with_data}
+    try:
+        result = score(profile, period, [], items, roster, sums=stored_sums.sums)
+    except (ItemError, ScoreError) as exc:
+        raise ScoresError(str(exc), 422) from None
+    doc = result.to_json()
+    prov, days = sum(stored_sums.provisional.values()), stored_sums.days()
+    if prov:
+        doc["notes"] = list(doc["notes"]) + [f"{prov} of {days} day results are provisional"]
+    doc["inputs"] = {"days": days, "provisional_days": prov,
+                     "items": sorted(i.item_id for i in items), "workers": len(roster),
+                     "digest": "", "sums": dict(zip(labels, stored_sums.versions, strict=True))}
+    key = (*key[:2], period_sums.versions(session, township.township_id, labels), *key[3:])
+    _DOCS[(township.township_id, period.label)] = (key, doc)
+    return doc
 
 
 def compute(session: Session, township: Township, period: Period,
@@ -503,14 +558,53 @@ def period_doc(session: Session, township: Township, period: Period) -> dict[str
         doc = dict(row.result)
         doc["state"] = _state(row)
         return doc
-    result, inputs = compute(session, township, period)
-    doc = _doc(result, inputs)
+    doc = dict(sums_doc(session, township, period))
     doc["state"] = {"status": "open", "frozen": False,
                     "revision": row.revision if row is not None else 0,
                     "computed_at": dt.datetime.now(dt.UTC).isoformat(), "closed_at": None,
-                    "closed_by": None, "inputs": inputs.summary(),
+                    "closed_by": None, "inputs": doc.pop("inputs"),
                     "last_closed": _state(row) if row is not None else None}
     return doc
+
+
+def subject_sheet(session: Session, township: Township, period: Period, subject_id: str,
+                  profile: Profile | None = None) -> Sheet | None:
+    """One subject's sheet with its day-by-day trail, from that subject's days only.
+
+    A worker's own day results (an office profile: the office's workers' days); no tier, rank
+    or payout (those are the township's: :func:`sheet` adds them).
+    """
+    from scoring.period import score_period
+
+    profile = profile or township_profile(township)
+    office = office_profile(profile)
+    roster_q = (sa.select(Worker).join(Village, Village.village_id == Worker.village_id)
+                .where(Village.township_id == township.township_id))
+    roster_q = roster_q.where(Worker.village_id == subject_id) if office else roster_q.where(
+        Worker.worker_id == subject_id)
+    workers = list(session.scalars(roster_q))
+    if not workers and not office:
+        return None
+    by_id = {w.worker_id: w for w in workers}
+    rows = session.execute(
+        sa.select(DayResult.id, DayResult.worker_id, DayResult.work_date, DayResult.result)
+        .where(DayResult.worker_id.in_(sorted(by_id)), DayResult.work_date >= period.start,
+               DayResult.work_date <= period.end)
+        .order_by(DayResult.worker_id, DayResult.work_date)).all() if by_id else []
+    days = []
+    for rid, wid, date, result in rows:
+        try:
+            days.append(ScoredDay(day_from_json(result, "day_result", rid).result, by_id[wid].village_id))
+        except DayJsonError as exc:
+            raise ScoresError(f"stored day result of {wid} on {date}: {exc}", 422) from None
+    items = live_items(session, township, period, subject_id)
+    items = [i for i in items if not township_item(profile, i)]
+    roster = {w.worker_id: Subject(w.worker_id, "worker", w.role, w.village_id, w.name)
+              for w in workers}
+    try:
+        return score_period(profile, period, days, items, roster).by_subject().get(subject_id)
+    except (ItemError, ScoreError) as exc:
+        raise ScoresError(str(exc), 422) from None
 
 
 def _state(row: PeriodResult) -> dict[str, Any]:
@@ -639,6 +733,14 @@ def sheet(session: Session, scope: OfficeScope | None, township: Township, perio
     doc = period_doc(session, township, per)
     for s in doc["sheets"]:
         if s["subject_id"] == subject_id:
+            if not doc["state"]["frozen"]:
+                # the township's sheet has the rank, tier and payouts; the trail day by day
+                # is read for this one subject
+                own = subject_sheet(session, township, per, subject_id, profile)
+                if own is not None:
+                    s = {**own.to_json(), **{k: s[k] for k in (
+                        "name", "rank", "tier", "tier_label", "tier_note", "payouts",
+                        "payout_total")}}
             return {"township_id": township.township_id, "period": per.label,
                     "profile": doc["profile"], "profile_version": doc["profile_version"],
                     "state": doc["state"], "sheet": s}
@@ -646,8 +748,13 @@ def sheet(session: Session, scope: OfficeScope | None, township: Township, perio
 
 
 def whatif(session: Session, scope: OfficeScope, township: Township, period: str, *,
-           profile_name: str | None = None, profile_yaml: str | None = None) -> dict[str, Any]:
-    """Score the period's current inputs under another profile; nothing is stored."""
+           profile_name: str | None = None, profile_yaml: str | None = None,
+           progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Score the period's current inputs under another profile; nothing is stored.
+
+    The current profile's scores come from the stored sums; the other profile's from the days
+    folded again one group at a time (bounded memory; ``progress`` gets the days read).
+    """
     from scoring.profiles import list_profiles
     from scoring.score import compare, score
 
@@ -668,21 +775,32 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
         raise ScoresError(str(exc), 422, "profile") from None
     if per.kind not in other.periods:
         raise ScoresError(f"profile {other.id} has no {per.kind} periods", 422, "profile")
-    a, inputs = compute(session, township, per, base)
+    doc = sums_doc(session, township, per, base)
+    a = scores_from_json(doc)
+    items = live_items(session, township, per)
     usable, dropped = [], []
-    for it in inputs.items:
+    for it in items:
         try:
             check_items([it], other)
             usable.append(it)
         except ItemError:
             dropped.append(it.item_id)
+    # the days folded again under the other profile: streaming, one group at a time
+    other_sums = {}
+    for label in sum_labels(other, per):
+        other_sums[label], _ = period_sums.fold_period(
+            session, township.township_id, parse_period(label), other, progress)
+    roster = {s.subject.subject_id: s.subject for s in a.sheets if s.subject.kind == "worker"}
+    for w, role, vid, name, active in _roster_rows(session, township):
+        if active and w not in roster:
+            roster[w] = Subject(w, "worker", role, vid, name)
     try:
-        b = score(other, per, inputs.days, usable, inputs.roster)
+        b = score(other, per, [], usable, roster, sums=other_sums)
     except (ItemError, ScoreError) as exc:
         raise ScoresError(f"under {other.id}: {exc}", 422) from None
     diffs = compare(a, b)
     row = stored(session, township, per)
-    notes = list(inputs.notes)
+    notes = list(doc.get("notes", []))
     if dropped:
         notes.append(f"items not used under {other.id} (rule or item unknown there): "
                      + ", ".join(dropped))

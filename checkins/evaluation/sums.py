@@ -1,0 +1,433 @@
+"""Period sums kept current: a subject's day sums per period, updated as day results are saved.
+
+A period score is built from the entered items (few, read live) and the day results (many).
+The day part of every sheet is a sum (``scoring.period.DaySums``), so it is kept per township,
+period (of each kind the profile scores by items: month, quarter) and subject in
+``period_sum``, and changed by a delta when a day result is saved:
+
+* :func:`days_saved` takes the old group's sums out and the new group's in. It runs in the
+  flush that writes a ``day_result`` through the ORM (a ``before_flush`` hook), so in the same
+  transaction as every writer: the nightly run, a re-evaluation, an office decision, an edit.
+  (Bulk Core inserts bypass it: build or verify after those.) A group is one worker-day; under an office profile, the office's
+  worker-days of the date (QS-POS-COLLECTIVE is decided among them).
+* A period is built once from the stored days (:func:`build`, streaming group by group, memory
+  bounded by one group) when it is first read; ``period_sum_state`` records it with the
+  profile it was built under (a new profile version rebuilds it) and a version that grows with
+  every change.
+* :func:`verify` recomputes a period from the days (streaming) and lists every subject whose
+  stored sums differ.
+
+Row locks (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite has one writer) keep two
+concurrent saves from losing each other's delta.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session
+
+from checkins.evaluation.models import DayResult, PeriodSum, PeriodSumState
+from checkins.township.models import Township, Village, Worker
+from scoring.dayjson import ScoredDay, day_from_json
+from scoring.items import Period, parse_period
+from scoring.period import DaySums, day_sums, office_profile, sum_periods
+from scoring.profiles import Profile, load_profile, profile_path
+
+BATCH = 1000
+
+
+class SumsError(ValueError):
+    """A stored day result the sums cannot read."""
+
+
+# ----------------------------------------------------------------------------- profiles
+
+
+def profile_named(name: str | None) -> Profile:
+    """A packaged profile or YAML file, parsed once per file version."""
+    name = name or "yangkou-2022"
+    try:
+        stamp = profile_path(name).stat().st_mtime_ns
+    except OSError:
+        return load_profile(name)  # the loader's own error
+    return _cached_profile(name, stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_profile(name: str, stamp: int) -> Profile:
+    return load_profile(name)
+
+
+# ----------------------------------------------------------------------------- reading days
+
+
+def _scored(entry: Mapping[str, Any], village_id: str | None, where: str) -> ScoredDay:
+    try:
+        return ScoredDay(day_from_json(entry, "day_result", 0).result, village_id)
+    except ValueError as exc:
+        raise SumsError(f"stored day result {where}: {exc}") from None
+
+
+def _village_ids(session: Session, township_id: str) -> list[str]:
+    return sorted(session.scalars(sa.select(Village.village_id).where(
+        Village.township_id == township_id)))
+
+
+def stream_groups(session: Session, township_id: str, period: Period, profile: Profile
+                  ) -> Iterator[tuple[list[ScoredDay], int]]:
+    """The township's stored days of ``period``, one group at a time, with its provisional count.
+
+    Ordered by worker then date (worker profile) or office, date (office profile), read in
+    batches: memory holds one batch of rows and one group.
+    """
+    villages = _village_ids(session, township_id)
+    if not villages:
+        return
+    office = office_profile(profile)
+    order = ((Worker.village_id, DayResult.work_date, DayResult.worker_id) if office
+             else (DayResult.worker_id, DayResult.work_date))
+    q = (sa.select(DayResult.worker_id, DayResult.work_date, DayResult.result,
+                   DayResult.provisional, Worker.village_id)
+         .join(Worker, Worker.worker_id == DayResult.worker_id)
+         .where(Worker.village_id.in_(villages), DayResult.work_date >= period.start,
+                DayResult.work_date <= period.end)
+         .order_by(*order).execution_options(yield_per=BATCH))
+    key: tuple[Any, ...] | None = None
+    group: list[ScoredDay] = []
+    prov = 0
+    for wid, date, entry, provisional, village in session.execute(q):
+        k = (village, date) if office else (wid, date)
+        if k != key and group:
+            yield group, prov
+            group, prov = [], 0
+        key = k
+        group.append(_scored(entry, village, f"of {wid} on {date}"))
+        prov += bool(provisional)
+    if group:
+        yield group, prov
+
+
+def fold_period(session: Session, township_id: str, period: Period, profile: Profile,
+                progress: Callable[[int], None] | None = None
+                ) -> tuple[dict[str, DaySums], dict[str, int]]:
+    """Sums and provisional counts per subject of ``period`` from the stored days (streaming)."""
+    out: dict[str, DaySums] = {}
+    prov: dict[str, int] = defaultdict(int)
+    n = 0
+    for group, p in stream_groups(session, township_id, period, profile):
+        for sid, s in day_sums(profile, group).items():
+            out.setdefault(sid, DaySums()).add(s)
+            prov[sid] += p  # a group is one subject's (a worker-day, an office-date)
+        n += len(group)
+        if progress is not None and n % BATCH < len(group):
+            progress(n)
+    return out, dict(prov)
+
+
+# ----------------------------------------------------------------------------- state
+
+
+def _state(session: Session, township_id: str, label: str, *, lock: bool = False
+           ) -> PeriodSumState | None:
+    q = sa.select(PeriodSumState).where(PeriodSumState.township_id == township_id,
+                                        PeriodSumState.period == label)
+    if lock:
+        q = q.with_for_update()
+    return session.scalars(q).first()
+
+
+def _current(state: PeriodSumState | None, profile: Profile) -> bool:
+    return state is not None and (state.profile, state.profile_version) == (profile.id, profile.version)
+
+
+def build(session: Session | OrmSession, township_id: str, label: str, profile: Profile,
+          progress: Callable[[int], None] | None = None, *,
+          state: PeriodSumState | None = None) -> PeriodSumState:
+    """(Re)build the sums of one period from the stored days; its state row (not flushed).
+
+    Streaming: memory holds one batch of day rows and the sums (one small object a subject).
+    """
+    period = parse_period(label)
+    if state is None:
+        state = _state(session, township_id, label, lock=True)
+    sums, prov = fold_period(session, township_id, period, profile, progress)
+    session.execute(sa.delete(PeriodSum).where(PeriodSum.township_id == township_id,
+                                               PeriodSum.period == label))
+    rows = [{"township_id": township_id, "period": label, "subject_id": sid,
+             "sums": s.to_json(), "provisional": prov.get(sid, 0)} for sid, s in sorted(sums.items())]
+    for i in range(0, len(rows), BATCH):
+        session.execute(sa.insert(PeriodSum), rows[i:i + BATCH])
+    if state is None:
+        state = PeriodSumState(township_id=township_id, period=label, profile=profile.id,
+                               profile_version=profile.version, version=1)
+        session.add(state)
+    else:
+        state.profile, state.profile_version = profile.id, profile.version
+        state.version += 1
+        state.built_at = dt.datetime.now(dt.UTC)
+    return state
+
+
+@dataclass
+class Stored:
+    """The stored sums of some periods of a township: per label, per subject."""
+
+    sums: dict[str, dict[str, DaySums]]
+    provisional: dict[str, int]
+    versions: tuple[int, ...]
+
+    def days(self) -> int:
+        """The number of day results summed (over every label)."""
+        return sum(s.days for by in self.sums.values() for s in by.values())
+
+
+def load(session: Session, township_id: str, labels: Sequence[str], profile: Profile,
+         subjects: Iterable[str] | None = None) -> Stored:
+    """The sums of ``labels`` (folded from the days where not built or under another profile).
+
+    ``subjects``: only these subjects' rows (one sheet); the default is the whole township.
+    """
+    sums: dict[str, dict[str, DaySums]] = {}
+    prov: dict[str, int] = {}
+    versions = []
+    wanted = None if subjects is None else sorted(set(subjects))
+    for label in labels:
+        state = _state(session, township_id, label)
+        if not _current(state, profile):
+            # not built yet (the first save of a day builds it): folded here, not stored, so
+            # a read never writes
+            folded, p = fold_period(session, township_id, parse_period(label), profile)
+            sums[label] = {sid: x for sid, x in folded.items()
+                           if wanted is None or sid in wanted}
+            prov[label] = sum(v for sid, v in p.items() if wanted is None or sid in wanted)
+            versions.append(0)
+            continue
+        versions.append(state.version)
+        q = sa.select(PeriodSum.subject_id, PeriodSum.sums, PeriodSum.provisional).where(
+            PeriodSum.township_id == township_id, PeriodSum.period == label)
+        if wanted is not None:
+            q = q.where(PeriodSum.subject_id.in_(wanted))
+        by: dict[str, DaySums] = {}
+        for sid, doc, p in session.execute(q):
+            by[sid] = DaySums.from_json(doc)
+            prov[label] = prov.get(label, 0) + (p or 0)
+        sums[label] = by
+    return Stored(sums, prov, tuple(versions))
+
+
+def versions(session: Session, township_id: str, labels: Sequence[str]) -> tuple[int, ...]:
+    """The current versions of the sums of ``labels`` (0: not built)."""
+    got = dict(session.execute(sa.select(PeriodSumState.period, PeriodSumState.version).where(
+        PeriodSumState.township_id == township_id, PeriodSumState.period.in_(list(labels)))).all())
+    return tuple(got.get(label, 0) for label in labels)
+
+
+# ----------------------------------------------------------------------------- saving days
+
+
+@dataclass(frozen=True)
+class DayChange:
+    """A day result as it was (None: new) and as it is now (None: deleted)."""
+
+    worker_id: str
+    date: dt.date
+    old: Mapping[str, Any] | None
+    old_provisional: bool
+    new: Mapping[str, Any] | None
+    new_provisional: bool
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _day_results_flushed(session: OrmSession, _ctx: Any, _instances: Any) -> None:
+    """Every ORM write of a ``day_result`` (new, changed result or provisional, deleted)
+    changes the sums in the same flush, so in the same transaction as the write."""
+    new = [o for o in session.new if isinstance(o, DayResult)]
+    dirty = [o for o in session.dirty if isinstance(o, DayResult) and _changed(o)]
+    gone = [o for o in session.deleted if isinstance(o, DayResult)]
+    if not (new or dirty or gone):
+        return
+    ids = [o.id for o in (*dirty, *gone) if o.id is not None]
+    old: dict[int, tuple[Any, bool]] = {}
+    for i in range(0, len(ids), 5000):  # the database still holds the old values here
+        for rid, result, prov in session.execute(
+                sa.select(DayResult.id, DayResult.result, DayResult.provisional)
+                .where(DayResult.id.in_(ids[i:i + 5000]))):
+            old[rid] = (result, bool(prov))
+    changes = [DayChange(o.worker_id, o.work_date, None, False, o.result, bool(o.provisional))
+               for o in new]
+    for o in dirty:
+        was = old.get(o.id, (None, False))
+        changes.append(DayChange(o.worker_id, o.work_date, was[0], was[1], o.result, bool(o.provisional)))
+    for o in gone:
+        was = old.get(o.id, (None, False))
+        changes.append(DayChange(o.worker_id, o.work_date, was[0], was[1], None, False))
+    days_saved(session, changes)
+
+
+def _changed(o: DayResult) -> bool:
+    attrs = sa.inspect(o).attrs
+    return attrs.result.history.has_changes() or attrs.provisional.history.has_changes()
+
+
+def days_saved(session: Session | OrmSession, changes: Sequence[DayChange]) -> int:
+    """Apply the delta of day results being saved to the built period sums; the rows changed.
+
+    Called before the flush that writes them (the database still holds the old days).
+    """
+    if not changes:
+        return 0
+    workers = sorted({c.worker_id for c in changes})
+    where: dict[str, tuple[str, str, str | None]] = {}
+    for i in range(0, len(workers), 5000):
+        for wid, vid, tid, prof in session.execute(
+                sa.select(Worker.worker_id, Worker.village_id, Village.township_id, Township.profile)
+                .join(Village, Village.village_id == Worker.village_id)
+                .join(Township, Township.township_id == Village.township_id)
+                .where(Worker.worker_id.in_(workers[i:i + 5000]))):
+            where[wid] = (vid, tid, prof)
+    by_town: dict[str, list[DayChange]] = defaultdict(list)
+    for c in changes:
+        if c.worker_id in where:
+            by_town[where[c.worker_id][1]].append(c)
+    n = 0
+    for tid, town_changes in sorted(by_town.items()):
+        profile = profile_named(where[town_changes[0].worker_id][2])
+        labels = sorted({p.label for c in town_changes for p in sum_periods(profile, c.date)})
+        built = {}
+        for label in labels:
+            state = _state(session, tid, label, lock=True)
+            if not _current(state, profile):
+                # the first save in a period (or under a new profile) builds it from the days
+                # as stored so far (cheap at the start of a period); this save's delta follows
+                state = build(session, tid, label, profile, state=state)
+            built[label] = state
+        delta = _delta(session, profile, town_changes, where)
+        n += _apply(session, tid, built, delta)
+    return n
+
+
+def _delta(session: Session | OrmSession, profile: Profile, changes: Sequence[DayChange],
+           where: Mapping[str, tuple[str, str, str | None]]
+           ) -> dict[tuple[str, str], tuple[DaySums, int]]:
+    """(period label, subject) -> (sums to add, provisional to add) for ``changes``."""
+    out: dict[tuple[str, str], tuple[DaySums, int]] = {}
+
+    def add(date: dt.date, sums: Mapping[str, DaySums], sign: int, prov: Mapping[str, int]) -> None:
+        for per in sum_periods(profile, date):
+            for sid in set(sums) | set(prov):
+                cur, p = out.get((per.label, sid), (DaySums(), 0))
+                if sid in sums:
+                    cur.add(sums[sid], sign)
+                out[(per.label, sid)] = (cur, p + sign * prov.get(sid, 0))
+
+    if not office_profile(profile):
+        for c in changes:
+            vid = where[c.worker_id][0]
+            if c.old is not None:
+                add(c.date, day_sums(profile, [_scored(c.old, vid, f"of {c.worker_id} on {c.date}")]), -1,
+                    {c.worker_id: int(c.old_provisional)})
+            if c.new is not None:
+                add(c.date, day_sums(profile, [_scored(c.new, vid, f"of {c.worker_id} on {c.date}")]), 1,
+                    {c.worker_id: int(c.new_provisional)})
+        return out
+    # an office profile: the office's days of the date before and after, as whole groups
+    by_group: dict[tuple[str, dt.date], dict[str, DayChange]] = defaultdict(dict)
+    for c in changes:
+        by_group[(where[c.worker_id][0], c.date)][c.worker_id] = c
+    for (vid, date), mine in sorted(by_group.items()):
+        stored = {w: r for w, r in session.execute(
+            sa.select(DayResult.worker_id, DayResult.result)
+            .join(Worker, Worker.worker_id == DayResult.worker_id)
+            .where(Worker.village_id == vid, DayResult.work_date == date))}
+        before = [_scored(r, vid, f"of {w} on {date}") for w, r in sorted(stored.items())]
+        now_entries = {**stored, **{w: c.new for w, c in mine.items()}}
+        now = [_scored(r, vid, f"of {w} on {date}") for w, r in sorted(now_entries.items())
+               if r is not None]
+        prov_old = sum(int(c.old_provisional) for c in mine.values() if c.old is not None)
+        prov_new = sum(int(c.new_provisional) for c in mine.values() if c.new is not None)
+        add(date, day_sums(profile, before), -1, {vid: prov_old})
+        add(date, day_sums(profile, now), 1, {vid: prov_new})
+    return out
+
+
+def _apply(session: Session, township_id: str, built: Mapping[str, PeriodSumState],
+           delta: Mapping[tuple[str, str], tuple[DaySums, int]]) -> int:
+    keys = [k for k in delta if k[0] in built]
+    if not keys:
+        return 0
+    rows: dict[tuple[str, str], PeriodSum] = {}
+    for label in sorted({k[0] for k in keys}):
+        sids = sorted({k[1] for k in keys if k[0] == label})
+        for i in range(0, len(sids), 5000):
+            for row in session.scalars(sa.select(PeriodSum).where(
+                    PeriodSum.township_id == township_id, PeriodSum.period == label,
+                    PeriodSum.subject_id.in_(sids[i:i + 5000])).with_for_update()):
+                rows[(label, row.subject_id)] = row
+    for key in sorted(keys):
+        add, prov = delta[key]
+        row = rows.get(key)
+        if row is None:
+            row = PeriodSum(township_id=township_id, period=key[0], subject_id=key[1],
+                            sums=DaySums().to_json(), provisional=0)
+            session.add(row)
+        s = DaySums.from_json(row.sums).add(add)
+        row.sums = s.to_json()  # a new dict: the JSON column sees the change
+        row.provisional = (row.provisional or 0) + prov
+    for label in sorted({k[0] for k in keys}):
+        built[label].version += 1
+    return len(keys)  # flushed by the caller's flush
+
+
+# ----------------------------------------------------------------------------- verify
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A subject whose stored sums differ from a recomputation (None: no row)."""
+
+    period: str
+    subject_id: str
+    stored: dict[str, Any] | None
+    computed: dict[str, Any] | None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"period": self.period, "subject_id": self.subject_id, "stored": self.stored,
+                "computed": self.computed}
+
+
+def verify(session: Session, township_id: str, labels: Sequence[str], profile: Profile,
+           progress: Callable[[int], None] | None = None) -> list[Difference]:
+    """Recompute ``labels`` from the stored days and list the subjects whose sums differ.
+
+    A period not built (or built under another profile) is reported as one difference.
+    """
+    out: list[Difference] = []
+    for label in labels:
+        state = _state(session, township_id, label)
+        if not _current(state, profile):
+            out.append(Difference(label, "*", {"state": None if state is None else
+                                               f"{state.profile} v{state.profile_version}"},
+                                  {"state": f"{profile.id} v{profile.version}"}))
+            continue
+        computed, prov = fold_period(session, township_id, parse_period(label), profile, progress)
+        stored = {sid: (DaySums.from_json(doc), p) for sid, doc, p in session.execute(
+            sa.select(PeriodSum.subject_id, PeriodSum.sums, PeriodSum.provisional).where(
+                PeriodSum.township_id == township_id, PeriodSum.period == label))}
+        for sid in sorted(set(computed) | set(stored)):
+            c = computed.get(sid) or DaySums()
+            s, p = stored.get(sid, (DaySums(), 0))
+            if not s.same(c) or p != prov.get(sid, 0):
+                out.append(Difference(label, sid, {**s.to_json(), "provisional": p} if sid in stored else None,
+                                      {**c.to_json(), "provisional": prov.get(sid, 0)}
+                                      if sid in computed else None))
+    return out
