@@ -95,7 +95,8 @@ class PeriodSum(SQLModel, table=True):
 class PeriodSumState(SQLModel, table=True):
     """Which periods of a township have their sums built, under which profile, and a version.
 
-    ``version`` grows with every change of the period's sums (a cache key for rankings).
+    ``version`` is a new random stamp at every change of the period's sums (readers cache the
+    ranking by it; random, so a rolled-back change never shares the stamp of a later one).
     """
 
     __tablename__ = "period_sum_state"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -145,6 +146,12 @@ def _state(session: Session, township_id: str, label: str, *, lock: bool = False
     return session.scalars(q).first()
 
 
+def new_stamp() -> int:
+    """A new version stamp: random, not a counter, so that a change rolled back and another
+    one made after it can never share a stamp (readers cache by it)."""
+    return secrets.randbelow(2**31 - 2) + 1
+
+
 def _current(state: PeriodSumState | None, profile: Profile) -> bool:
     return state is not None and (state.profile, state.profile_version) == (profile.id, profile.version)
 
@@ -168,11 +175,11 @@ def build(session: Session | OrmSession, township_id: str, label: str, profile: 
         session.execute(sa.insert(PeriodSum), rows[i:i + BATCH])
     if state is None:
         state = PeriodSumState(township_id=township_id, period=label, profile=profile.id,
-                               profile_version=profile.version, version=1)
+                               profile_version=profile.version, version=new_stamp())
         session.add(state)
     else:
         state.profile, state.profile_version = profile.id, profile.version
-        state.version += 1
+        state.version = new_stamp()
         state.built_at = dt.datetime.now(dt.UTC)
     return state
 
@@ -383,7 +390,7 @@ def _apply(session: Session, township_id: str, built: Mapping[str, PeriodSumStat
         row.sums = s.to_json()  # a new dict: the JSON column sees the change
         row.provisional = (row.provisional or 0) + prov
     for label in sorted({k[0] for k in keys}):
-        built[label].version += 1
+        built[label].version = new_stamp()
     return len(keys)  # flushed by the caller's flush
 
 
