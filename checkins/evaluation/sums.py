@@ -416,15 +416,12 @@ def verify(session: Session, township_id: str, labels: Sequence[str], profile: P
            progress: Callable[[int], None] | None = None) -> list[Difference]:
     """Recompute ``labels`` from the stored days and list the subjects whose sums differ.
 
-    A period not built (or built under another profile) is reported as one difference.
+    A period not built (or built under another profile) has nothing stored to be wrong (its
+    reads fold the days): skipped here, listed by :func:`verify_period`.
     """
     out: list[Difference] = []
     for label in labels:
-        state = _state(session, township_id, label)
-        if not _current(state, profile):
-            out.append(Difference(label, "*", {"state": None if state is None else
-                                               f"{state.profile} v{state.profile_version}"},
-                                  {"state": f"{profile.id} v{profile.version}"}))
+        if not _current(_state(session, township_id, label), profile):
             continue
         computed, prov = fold_period(session, township_id, parse_period(label), profile, progress)
         stored = {sid: (DaySums.from_json(doc), p) for sid, doc, p in session.execute(
@@ -437,4 +434,43 @@ def verify(session: Session, township_id: str, labels: Sequence[str], profile: P
                 out.append(Difference(label, sid, {**s.to_json(), "provisional": p} if sid in stored else None,
                                       {**c.to_json(), "provisional": prov.get(sid, 0)}
                                       if sid in computed else None))
+    return out
+
+
+def stored_labels(profile: Profile, period: Period) -> list[str]:
+    """Every period kept in sums that lies inside ``period`` (2026Q1: the quarter, its months)."""
+    labels = {p.label for m in period.sub_periods("month") for p in sum_periods(profile, m.start)
+              if period.covers(p)}
+    return sorted(labels)
+
+
+def verify_period(session: Session, label: str, township_id: str | None = None, *,
+                  rebuild: bool = False, progress: Callable[[int], None] | None = None
+                  ) -> dict[str, Any]:
+    """``gridpatrol score --verify-period``: every township (or one), every stored period inside
+    ``label``; ``rebuild``: build the periods that differ, or were never built, again (the
+    caller commits). Periods not built are listed (``not_built``), not counted as differences."""
+    period = parse_period(label)
+    q = sa.select(Township.township_id, Township.profile).order_by(Township.township_id)
+    if township_id is not None:
+        q = q.where(Township.township_id == township_id)
+    towns = session.execute(q).all()
+    if township_id is not None and not towns:
+        raise SumsError(f"no township {township_id!r}")
+    out: dict[str, Any] = {"period": period.label, "townships": [], "differences": 0, "rebuilt": []}
+    for tid, name in towns:
+        profile = profile_named(name)
+        labels = stored_labels(profile, period)
+        built = [lab for lab in labels if _current(_state(session, tid, lab), profile)]
+        diffs = verify(session, tid, built, profile, progress)
+        not_built = [lab for lab in labels if lab not in built]
+        out["townships"].append({"township_id": tid, "profile": f"{profile.id} v{profile.version}",
+                                 "periods": built, "not_built": not_built,
+                                 "differences": [d.to_json() for d in diffs]})
+        out["differences"] += len(diffs)
+        if rebuild:
+            for lab in sorted({d.period for d in diffs} | set(not_built)):
+                build(session, tid, lab, profile, progress)
+                out["rebuilt"].append(f"{tid}/{lab}")
+    session.flush()
     return out
