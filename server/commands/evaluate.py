@@ -38,7 +38,8 @@ def evaluate(
     signins: Annotated[Path | None, typer.Option("--signins", help="signins.csv")] = None,
     patrols: Annotated[Path | None, typer.Option("--patrols", help="patrols.csv")] = None,
     exemptions: Annotated[Path | None, typer.Option("--exemptions", help="exemptions.csv")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the JSON here, not stdout.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write the JSON here, not stdout; FILE.jsonl: JSON Lines, one day a line.")] = None,
     worker: Annotated[
         list[str] | None, typer.Option("--worker", help="Only this worker id; repeatable.")
     ] = None,
@@ -74,6 +75,16 @@ def evaluate(
     except OSError as exc:
         typer.echo(f"error: {exc.filename}: {exc.strerror}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    if out is not None and out.suffix == ".jsonl":
+        # JSON Lines: a header line, then one day a line grouped by worker (dates in order),
+        # which `gridpatrol score --days FILE.jsonl` reads one worker at a time
+        with out.open("w", encoding="utf-8") as f:
+            head = {k: v for k, v in result.items() if k != "days"}
+            f.write(json.dumps({"jsonl": "gridpatrol-days", **head}, ensure_ascii=False) + "\n")
+            for day in sorted(result.get("days", []), key=lambda d: (d["worker_id"], d["date"])):
+                f.write(json.dumps(day, ensure_ascii=False) + "\n")
+        progress(f"wrote {out}")
+        return
     text = json.dumps(result, ensure_ascii=False, indent=2)
     if out is not None:
         out.write_text(text + "\n", encoding="utf-8")

@@ -172,3 +172,32 @@ def test_score_command_needs_no_database_or_web_stack(files) -> None:
     )
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def _jsonl(files: dict[str, Path], path: Path, shuffle: bool = False) -> Path:
+    """The two JSON files as one JSON Lines file grouped by worker (as evaluate --out .jsonl)."""
+    days = [d for p in (files["days"], files["days2"]) for d in json.loads(p.read_text())["days"]]
+    days.sort(key=lambda d: (d["worker_id"], d["date"]))
+    if shuffle:
+        days = days[1:] + days[:1]  # the first worker's first day last: not grouped
+    lines = [json.dumps({"jsonl": "gridpatrol-days", "profile": "yangkou-2022"})] + [json.dumps(d) for d in days]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_jsonl_days_are_streamed_and_score_the_same(files, tmp_path) -> None:
+    code, out, err = run(base(files))
+    assert code == 0, err
+    whole = json.loads(out)
+    jl = _jsonl(files, tmp_path / "days.jsonl")
+    code, out, err = run(["score", "--period", "2026Q1", "--days", str(jl), "--items", str(files["items"]),
+                          "--roster", str(files["roster"])])
+    assert code == 0, err
+    streamed = json.loads(out)
+    for a, b in zip(whole["sheets"], streamed["sheets"], strict=True):
+        assert (a["subject_id"], a["total"], a["tier"], a["payout_total"], a["vetoed"]) == (
+            b["subject_id"], b["total"], b["tier"], b["payout_total"], b["vetoed"])
+        assert [i["points"] for i in a["items"]] == [i["points"] for i in b["items"]]
+    bad = _jsonl(files, tmp_path / "bad.jsonl", shuffle=True)
+    code, _, err = run(["score", "--period", "2026Q1", "--days", str(bad)])
+    assert code == 2 and "grouped by worker" in err and "bad.jsonl: line" in err
