@@ -353,3 +353,19 @@ def test_gridpatrol_console_evaluate_needs_no_database_or_web_stack(township: di
     )
     run_ = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert run_.returncode == 0, run_.stdout + run_.stderr
+
+
+def test_evaluate_out_jsonl_one_day_a_line_grouped_by_worker(township: dict[str, Path], tmp_path: Path) -> None:
+    code, out, err = run([*args_for(township), "-q"])
+    assert code == 0, err
+    whole = json.loads(out)
+    jl = tmp_path / "days.jsonl"
+    code, out, err = run([*args_for(township), "--out", str(jl), "-q"])
+    assert code == 0, err
+    lines = [json.loads(x) for x in jl.read_text(encoding="utf-8").splitlines()]
+    assert lines[0]["jsonl"] == "gridpatrol-days" and lines[0]["profile"] == "yangkou-2022"
+    assert "days" not in lines[0] and lines[0]["totals"] == whole["totals"]
+    days = lines[1:]
+    assert [(d["worker_id"], d["date"]) for d in days] == sorted((d["worker_id"], d["date"]) for d in whole["days"])
+    assert sorted(days, key=lambda d: (d["worker_id"], d["date"])) == sorted(
+        whole["days"], key=lambda d: (d["worker_id"], d["date"]))
