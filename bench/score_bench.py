@@ -21,7 +21,7 @@ into a throwaway PostgreSQL database, and 500 x D into a SQLite file, with bulk 
 Run (a documented command, not a timed test)::
 
     uv run python bench/score_bench.py [--workers 5000] [--sqlite-workers 500] [--days 62]
-        [--backend both|postgresql|sqlite] [--requests 200] [--no-baseline]
+        [--backend both|postgresql|sqlite] [--requests 200] [--no-baseline] [--no-verify]
 
 Writes ``bench/out/score_bench.json`` (``workers``, ``days``, ``me_score_p99_ms``,
 ``ranking_ms`` of the PostgreSQL run, and every figure per backend). Figures are in
@@ -315,7 +315,7 @@ def through_server(url: str, n: int, requests: int, tmp: str) -> dict[str, Any]:
     return out
 
 
-def run(backend: str, n: int, d: int, requests: int, baseline: bool) -> dict[str, Any]:
+def run(backend: str, n: int, d: int, requests: int, baseline: bool, verify: bool = True) -> dict[str, Any]:
     from checkins.db.engine import make_engine
     from checkins.db.migrate import upgrade
 
@@ -339,7 +339,8 @@ def run(backend: str, n: int, d: int, requests: int, baseline: bool) -> dict[str
         engine.dispose()
         print(f"[{backend}] building the sums ...", file=sys.stderr)
         out["build"] = in_child("build_sums", url)
-        out["verify"] = in_child("verify_sums", url)
+        if verify:
+            out["verify"] = in_child("verify_sums", url)
         mid = f"bw{n // 2:05d}"
         out["new_sheet_cold"] = in_child("new_sheet", url, mid)
         print(f"[{backend}] through the server ...", file=sys.stderr)
@@ -370,13 +371,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--backend", choices=["both", "postgresql", "sqlite"], default="both")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--no-verify", action="store_true", help="skip the verify pass (a second full read)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "score_bench.json")
     a = ap.parse_args(argv)
     runs = {}
     if a.backend in ("both", "postgresql"):
-        runs["postgresql"] = run("postgresql", a.workers, a.days, a.requests, not a.no_baseline)
+        runs["postgresql"] = run("postgresql", a.workers, a.days, a.requests, not a.no_baseline,
+                                not a.no_verify)
     if a.backend in ("both", "sqlite"):
-        runs["sqlite"] = run("sqlite", a.sqlite_workers, a.days, a.requests, not a.no_baseline)
+        runs["sqlite"] = run("sqlite", a.sqlite_workers, a.days, a.requests, not a.no_baseline,
+                            not a.no_verify)
     first = runs.get("postgresql") or runs["sqlite"]
     doc = {"workers": first["workers"], "days": first["days"], "me_score_p99_ms": first["me_score_p99_ms"],
            "ranking_ms": first["ranking_ms"], "machine": {"python": platform.python_version(),

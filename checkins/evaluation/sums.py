@@ -262,8 +262,13 @@ def _day_results_flushed(session: OrmSession, _ctx: Any, _instances: Any) -> Non
     gone = [o for o in session.deleted if isinstance(o, DayResult)]
     if not (new or dirty or gone):
         return
-    ids = [o.id for o in (*dirty, *gone) if o.id is not None]
     old: dict[int, tuple[Any, bool]] = {}
+    for o in (*dirty, *gone):  # the old values the session loaded, if it did
+        attrs = sa.inspect(o).attrs
+        r, p = attrs.result.history, attrs.provisional.history
+        if o.id is not None and (r.deleted or r.unchanged) and (p.deleted or p.unchanged):
+            old[o.id] = ((r.deleted or r.unchanged)[0], bool((p.deleted or p.unchanged)[0]))
+    ids = [o.id for o in (*dirty, *gone) if o.id is not None and o.id not in old]
     for i in range(0, len(ids), 5000):  # the database still holds the old values here
         for rid, result, prov in session.execute(
                 sa.select(DayResult.id, DayResult.result, DayResult.provisional)
