@@ -24,7 +24,6 @@ concurrent saves from losing each other's delta.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -38,34 +37,17 @@ from sqlmodel import Session
 
 from checkins.evaluation.models import DayResult, PeriodSum, PeriodSumState
 from checkins.township.models import Township, Village, Worker
+from checkins.township.profile import profile_named
 from scoring.dayjson import ScoredDay, day_from_json
 from scoring.items import Period, parse_period
 from scoring.period import DaySums, day_sums, office_profile, sum_periods
-from scoring.profiles import Profile, load_profile, profile_path
+from scoring.profiles import Profile
 
 BATCH = 1000
 
 
 class SumsError(ValueError):
     """A stored day result the sums cannot read."""
-
-
-# ----------------------------------------------------------------------------- profiles
-
-
-def profile_named(name: str | None) -> Profile:
-    """A packaged profile or YAML file, parsed once per file version."""
-    name = name or "yangkou-2022"
-    try:
-        stamp = profile_path(name).stat().st_mtime_ns
-    except OSError:
-        return load_profile(name)  # the loader's own error
-    return _cached_profile(name, stamp)
-
-
-@functools.lru_cache(maxsize=16)
-def _cached_profile(name: str, stamp: int) -> Profile:
-    return load_profile(name)
 
 
 # ----------------------------------------------------------------------------- reading days

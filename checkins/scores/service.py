@@ -34,10 +34,10 @@ from checkins.audit.service import write_audit
 from checkins.auth.office import NotVisible, OfficeScope
 from checkins.evaluation import sums as period_sums
 from checkins.evaluation.models import DayResult
-from checkins.evaluation.sums import profile_named
 from checkins.scores.models import EnteredItem as ItemRow
 from checkins.scores.models import PeriodResult
 from checkins.township.models import Township, Village, Worker
+from checkins.township.profile import profile_named
 from scoring import items as si
 from scoring.dayjson import DayJsonError, ScoredDay, day_from_json
 from scoring.items import ItemError, Period, check_items, parse_period

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from checkins.township.models import Township, Village
-from scoring.profiles import Profile, load_profile
+from scoring.profiles import Profile, load_profile, profile_path
 
 
 def township_profile(session: Session, village_id: str | None = None) -> Profile:
@@ -19,4 +21,19 @@ def township_profile(session: Session, village_id: str | None = None) -> Profile
     return load_profile(name or "yangkou-2022")
 
 
-__all__ = ["township_profile"]
+def profile_named(name: str | None) -> Profile:
+    """A packaged profile or YAML file by name, parsed once per file version."""
+    name = name or "yangkou-2022"
+    try:
+        stamp = profile_path(name).stat().st_mtime_ns
+    except OSError:
+        return load_profile(name)  # the loader's own error
+    return _cached_profile(name, stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_profile(name: str, stamp: int) -> Profile:
+    return load_profile(name)
+
+
+__all__ = ["profile_named", "township_profile"]
