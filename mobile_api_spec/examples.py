@@ -44,7 +44,8 @@ OFFICE_LON, OFFICE_LAT = 121.05, 32.45
 
 def seed_example_township(session: Any) -> None:
     """Township ``ex``, village ``ex-v1`` (office at 121.05 E 32.45 N), grid ``ex-g1``,
-    worker ``ex-w1`` (fulltime) with an approved phone; idempotent."""
+    worker ``ex-w1`` (fulltime) with an approved phone, worker ``ex-w2`` (parttime, its own
+    tier cohort) with no account yet and the activation code :data:`EXAMPLE_CODE`; idempotent."""
     import shapely
 
     from checkins.auth import phone as auth
@@ -67,7 +68,7 @@ def seed_example_township(session: Any) -> None:
                        village_id="ex-v1"))
     session.flush()
     session.add(GridAssignment(worker_id="ex-w1", grid_id="ex-g1", valid_from=dt.date(2020, 1, 1)))
-    session.add(Worker(worker_id="ex-w2", name="李四", phone=EXAMPLE_PHONE_2, role="fulltime",
+    session.add(Worker(worker_id="ex-w2", name="李四", phone=EXAMPLE_PHONE_2, role="parttime",
                        village_id="ex-v1"))
     session.flush()
     session.add(GridAssignment(worker_id="ex-w2", grid_id="ex-g1", valid_from=dt.date(2020, 1, 1)))

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     offduty_keep_days: int = Field(
         7, description="PIPL: positions outside every rule window kept this many days")
     retention_at: str = Field("03:10", description="jobs: local time of the retention purge")
+    activation_code_days: float = Field(
+        7, gt=0, description="accounts: an activation code is valid this many days")
     liveness_enabled: bool | None = Field(
         None, description="write liveness ticks and detect the server's own outages "
         "(GEO-PHONEOFF; None: on unless environment is test)")

@@ -209,8 +209,11 @@ def apply_roster(session: Session, rows: list[RosterRow], name: str, *, actor: s
                     f"{grids[row.grid_id].village_id}")
         # a worker who left the roster is disabled at once (no login, not judged from
         # valid_from on); their rows stay for the retention periods
+        # (of the townships this roster covers: a database may hold several townships)
+        town_of = dict(session.execute(sa.select(Village.village_id, Village.township_id)).all())
+        towns = {town_of[r.village_id] for r in rows}
         missing = sorted(w for w in set(workers) - {r.worker_id for r in rows}
-                         if workers[w].active)
+                         if workers[w].active and town_of.get(workers[w].village_id) in towns)
         for wid in missing:
             worker = workers[wid]
             worker.active = False
