@@ -18,10 +18,13 @@ def _print(codes, out: Path | None, timezone: str) -> None:  # type: ignore[no-u
         codes_xlsx(codes, out, timezone=timezone)
         typer.echo(f"{len(codes)} activation code(s) written to {out} (one sheet per village)")
         return
+    from zoneinfo import ZoneInfo
+
     typer.echo("village_id\tworker_id\tname\tphone\tcode\texpires_at")
     for c in codes:
+        until = c.expires_at.astimezone(ZoneInfo(timezone)).isoformat(timespec="minutes")
         typer.echo(f"{c.village_id}\t{c.worker_id}\t{c.name}\t{c.phone or ''}\t{c.code}\t"
-                   f"{c.expires_at.isoformat(timespec='minutes')}")
+                   f"{until}")
 
 
 @accounts_app.command("issue")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
@@ -28,8 +29,12 @@ from server.office.pages import _page, redirect_with_message
 router = APIRouter(prefix="/office", include_in_schema=False)
 
 
-def account_rows(session: Any, scope: Any, village_id: str | None,
-                 now: dt.datetime) -> list[dict[str, Any]]:
+def _local(t: dt.datetime, tz: str) -> str:
+    return t.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def account_rows(session: Any, scope: Any, village_id: str | None, now: dt.datetime,
+                 tz: str) -> list[dict[str, Any]]:
     """One row per worker in scope: account state and the last code's state."""
     q = scope.restrict(sa.select(Worker).order_by(Worker.village_id, Worker.worker_id),
                        Worker.village_id)
@@ -52,7 +57,7 @@ def account_rows(session: Any, scope: Any, village_id: str | None,
         elif a is not None and a.password_hash != accounts.DISABLED_HASH:
             state = "已激活"
         elif c is not None and c.used_at is None and c.revoked_at is None and c.expires_at > now:
-            state = "待激活（激活码有效至 " + c.expires_at.isoformat()[:16].replace("T", " ") + " UTC）"
+            state = f"待激活（激活码有效至 {_local(c.expires_at, tz)}）"
         else:
             state = "未发激活码" if c is None else "激活码已失效"
         out.append({"worker_id": w.worker_id, "name": w.name, "phone": w.phone,
@@ -62,11 +67,11 @@ def account_rows(session: Any, scope: Any, village_id: str | None,
 
 @router.get("/accounts", response_class=HTMLResponse)
 def accounts_page(request: Request, scope: ScopeDep, session: SessionDep,
-                  village_id: str | None = None) -> HTMLResponse:
+                  settings: SettingsDep, village_id: str | None = None) -> HTMLResponse:
     """Workers and their app accounts; download codes; reset one account."""
     if village_id:
         scope.village(session, village_id)
-    rows = account_rows(session, scope, village_id, dt.datetime.now(dt.UTC))
+    rows = account_rows(session, scope, village_id, dt.datetime.now(dt.UTC), settings.timezone)
     return _page(request, "accounts.html", scope, session, rows=rows, village_id=village_id,
                  issued=None)
 
@@ -107,8 +112,10 @@ def reset_form(request: Request, worker_id: str, scope: ScopeDep, session: Sessi
     except LookupError:
         return redirect_with_message("/office/accounts", error=f"{worker_id} 已停用，不能重置")
     session.commit()
-    rows = account_rows(session, scope, worker.village_id, dt.datetime.now(dt.UTC))
+    rows = account_rows(session, scope, worker.village_id, dt.datetime.now(dt.UTC),
+                        settings.timezone)
     resp = _page(request, "accounts.html", scope, session, rows=rows,
-                 village_id=worker.village_id, issued=code)
+                 village_id=worker.village_id, issued=code,
+                 issued_until=_local(code.expires_at, settings.timezone))
     resp.headers["Cache-Control"] = "no-store"
     return resp
