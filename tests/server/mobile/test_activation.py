@@ -214,7 +214,8 @@ def test_worker_who_left_the_roster_is_disabled(client, migrated_engine, make_wo
     roster = ("worker_id,name,role,grid_id,village_id\n"
               f"{stay.worker_id},留下,fulltime,{township.grid_id},{township.village_id}\n")
     with Session(migrated_engine) as s:
-        report = accounts.import_file(s, "roster", roster.encode(), "roster.csv", actor="test")
+        report = accounts.import_file(s, "roster", roster.encode(),
+                                      f"roster-{township.village_id}.csv", actor="test")
         s.commit()
     assert sorted(report.disabled) == sorted([leave.worker_id, waiting[0]])
     r = client.get(f"{PREFIX}/me", headers=bearer(tokens))
