@@ -37,15 +37,21 @@ CST = dt.timezone(dt.timedelta(hours=8))
 EXAMPLE_PHONE = "13800000001"
 EXAMPLE_PASSWORD = "example-password-1"
 EXAMPLE_DEVICE = "ex-phone-0001"
+EXAMPLE_PHONE_2 = "13800000002"  # ex-w2: no account yet, an activation code from the office
+EXAMPLE_CODE = "7K3M-9QXD-2PHR"
 OFFICE_LON, OFFICE_LAT = 121.05, 32.45
 
 
 def seed_example_township(session: Any) -> None:
     """Township ``ex``, village ``ex-v1`` (office at 121.05 E 32.45 N), grid ``ex-g1``,
-    worker ``ex-w1`` (fulltime) with an approved phone; idempotent."""
+    worker ``ex-w1`` (fulltime) with an approved phone, worker ``ex-w2`` (parttime, its own
+    tier cohort) with no account yet and the activation code :data:`EXAMPLE_CODE`; idempotent."""
     import shapely
 
     from checkins.auth import phone as auth
+    from checkins.auth.accounts import normalize_code
+    from checkins.auth.models import ActivationCode
+    from checkins.auth.tokens import hash_password
     from checkins.township.models import Grid, GridAssignment, Township, Village, Worker
 
     if session.get(Worker, "ex-w1") is not None:
@@ -62,6 +68,13 @@ def seed_example_township(session: Any) -> None:
                        village_id="ex-v1"))
     session.flush()
     session.add(GridAssignment(worker_id="ex-w1", grid_id="ex-g1", valid_from=dt.date(2020, 1, 1)))
+    session.add(Worker(worker_id="ex-w2", name="李四", phone=EXAMPLE_PHONE_2, role="parttime",
+                       village_id="ex-v1"))
+    session.flush()
+    session.add(GridAssignment(worker_id="ex-w2", grid_id="ex-g1", valid_from=dt.date(2020, 1, 1)))
+    session.add(ActivationCode(worker_id="ex-w2", code_hash=hash_password(
+        normalize_code(EXAMPLE_CODE)), created_by="example",
+        expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
     auth.set_password(session, "ex-w1", EXAMPLE_PASSWORD)
     auth.register_device(session, worker_id="ex-w1", device_uid=EXAMPLE_DEVICE, approved=True,
                          actor="example")

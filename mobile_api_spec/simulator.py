@@ -208,6 +208,25 @@ class PhoneSimulator:
         self.worker_id = body["worker_id"]
         return body
 
+    def activate(self, code: str, new_password: str) -> dict[str, Any]:
+        """First start of the app: open the account with the office's activation code and
+        choose a password (kept as ``self.password``); raise ``httpx.HTTPStatusError`` on
+        refusal. Logged in at once when this phone is approved already, else the answer says
+        ``device_status: pending`` and :meth:`login` works once the office approved it."""
+        r = self.client.post(
+            f"{PREFIX}/auth/activate",
+            json={"phone": self.phone, "code": code, "new_password": new_password,
+                  "device_uid": self.device_uid},
+        )
+        r.raise_for_status()
+        body = r.json()
+        self.password = new_password
+        if body.get("tokens"):
+            self.access_token = body["tokens"]["access_token"]
+            self.refresh_token = body["tokens"]["refresh_token"]
+        self.worker_id = body["worker_id"]
+        return body
+
     def refresh(self) -> None:
         """Rotate the refresh token; log in again if it was refused."""
         r = self.client.post(f"{PREFIX}/auth/refresh", json={"refresh_token": self.refresh_token})
@@ -429,7 +448,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--base-url", default="http://127.0.0.1:8000")
     ap.add_argument("--phone", required=True)
-    ap.add_argument("--password", required=True)
+    ap.add_argument("--password", required=True, help="the password (with --activate: the new one)")
+    ap.add_argument("--activate", metavar="CODE",
+                    help="first start: open the account with this activation code, setting "
+                    "--password; then stop if the phone is still pending approval")
     ap.add_argument("--device-uid", required=True, help="the phone's id (must be approved)")
     ap.add_argument("--track", help="CSV (FORMATS.md) or GPX file; default: a synthetic walk")
     ap.add_argument("--worker-id", help="keep only this worker's rows of a CSV")
@@ -465,6 +487,16 @@ def main(argv: list[str] | None = None) -> int:
         args.base_url, phone=args.phone, password=args.password, device_uid=args.device_uid,
         clock_skew_s=args.skew_s, batch_size=args.batch_size, send_datum=args.datum,
     )
+    if args.activate:
+        try:
+            done = sim.activate(args.activate, args.password)
+        except httpx.HTTPStatusError as exc:
+            print(f"activation refused: {exc.response.text}", file=sys.stderr)
+            return 2
+        if done["device_status"] != "approved":
+            print("activated; this phone now waits for the village office's approval, then "
+                  "run again without --activate", file=sys.stderr)
+            return 0
     try:
         sim.login()
     except httpx.HTTPStatusError as exc:

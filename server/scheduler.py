@@ -24,7 +24,7 @@ from server.settings import Settings
 log = get_logger("gridpatrol.scheduler")
 
 JOB_NAMES = ("live_checks", "reevaluation", "nightly_evaluation", "position_partitions",
-             "position_retention")
+             "position_retention", "nightly_backup")
 
 
 def run_named_job(name: str, settings: Settings, engine: Engine,
@@ -62,6 +62,12 @@ def run_named_job(name: str, settings: Settings, engine: Engine,
             return purge_positions(s, now=now, retention_days=settings.position_retention_days,
                                    offduty_keep_days=settings.offduty_keep_days,
                                    timezone=settings.timezone)
+    elif name == "nightly_backup":
+        from checkins.db.backup import nightly_backup
+
+        def fn(s: Any) -> Any:  # reads through its own connection (or pg_dump)
+            return nightly_backup(engine, settings.resolved_backup_dir,
+                                  keep=settings.backup_keep, now=now)
     else:
         raise ValueError(f"unknown job {name!r} (known: {', '.join(JOB_NAMES)})")
     return scheduled.run_job(engine, name, fn, key=key)
@@ -85,6 +91,9 @@ def build_scheduler(settings: Settings, engine: Engine) -> Any:
     add("nightly_evaluation", CronTrigger(hour=hh, minute=mm, timezone=settings.timezone))
     rh, rm = (int(v) for v in settings.retention_at.split(":"))
     add("position_retention", CronTrigger(hour=rh, minute=rm, timezone=settings.timezone))
+    if settings.backup_at:
+        bh, bm = (int(v) for v in settings.backup_at.split(":"))
+        add("nightly_backup", CronTrigger(hour=bh, minute=bm, timezone=settings.timezone))
     if engine.dialect.name == "postgresql":
         add("position_partitions", "interval", hours=6)
     return scheduler

@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     offduty_keep_days: int = Field(
         7, description="PIPL: positions outside every rule window kept this many days")
     retention_at: str = Field("03:10", description="jobs: local time of the retention purge")
+    backup_dir: Path | None = Field(
+        None, description="nightly backups: folder (default <data_dir>/backups)")
+    backup_keep: int = Field(7, ge=1, description="nightly backups: copies kept")
+    backup_at: str | None = Field(
+        "02:30", description="nightly backups: local time (empty: no nightly backup)")
+    activation_code_days: float = Field(
+        7, gt=0, description="accounts: an activation code is valid this many days")
     liveness_enabled: bool | None = Field(
         None, description="write liveness ticks and detect the server's own outages "
         "(GEO-PHONEOFF; None: on unless environment is test)")
@@ -135,6 +142,11 @@ class Settings(BaseSettings):
             return self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(self.data_dir / 'gridpatrol.db').resolve()}"
+
+    @property
+    def resolved_backup_dir(self) -> Path:
+        """``backup_dir`` or ``<data_dir>/backups``."""
+        return self.backup_dir or self.data_dir / "backups"
 
     @property
     def resolved_admin_token(self) -> str | None:

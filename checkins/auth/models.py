@@ -106,7 +106,32 @@ class RefreshToken(SQLModel, table=True):
     used_at: dt.datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
 
 
-MOBILE_TABLES = ("mobile_account", "mobile_session", "refresh_token", "device_seq_run")
+class ActivationCode(SQLModel, table=True):
+    """A one-time activation code of a worker's app account (argon2 hash only).
+
+    Issued by the office (printed per village), used once at ``POST /auth/activate`` where
+    the worker sets their own password; refused after ``expires_at``, after use, when a
+    newer code replaced it (``revoked_at``) or after too many wrong tries (``failed``).
+    """
+
+    __tablename__ = "activation_code"
+    __table_args__ = (sa.Index("ix_activation_code_worker_id", "worker_id"),)
+
+    id: int | None = pk_int()
+    worker_id: str = Field(sa_column=sa.Column(
+        sa.String(32), sa.ForeignKey("worker.worker_id", ondelete="CASCADE"), nullable=False))
+    code_hash: str = Field(sa_column=sa.Column(sa.String(256), nullable=False))
+    created_at: dt.datetime = created_at_field()
+    created_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    expires_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    used_at: dt.datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    revoked_at: dt.datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    failed: int = Field(default=0, sa_column=sa.Column(
+        sa.Integer, nullable=False, server_default=sa.text("0")))
+
+
+MOBILE_TABLES = ("mobile_account", "mobile_session", "refresh_token", "device_seq_run",
+                 "activation_code")
 
 
 class OfficeSession(SQLModel, table=True):

@@ -40,6 +40,7 @@ class ImportReport:
     updated: Counter[str] = field(default_factory=Counter)
     unchanged: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)  # workers who left the roster
 
     @property
     def changed(self) -> bool:
@@ -50,7 +51,7 @@ class ImportReport:
         """JSON-friendly form (CLI output, API response, audit row)."""
         return {"kind": self.kind, "file": self.file, "created": dict(self.created),
                 "updated": dict(self.updated), "unchanged": dict(self.unchanged),
-                "warnings": list(self.warnings)}
+                "warnings": list(self.warnings), "disabled": list(self.disabled)}
 
     def summary(self) -> str:
         """One line per table: created/updated/unchanged."""
@@ -206,10 +207,30 @@ def apply_roster(session: Session, rows: list[RosterRow], name: str, *, actor: s
                     f"{name}: line {row.line}: worker {row.worker_id} is in village "
                     f"{row.village_id} but grid {row.grid_id} belongs to "
                     f"{grids[row.grid_id].village_id}")
-        missing = sorted(set(workers) - {r.worker_id for r in rows})
+        # a worker who left the roster is disabled at once (no login, not judged from
+        # valid_from on); their rows stay for the retention periods
+        # (of the townships this roster covers: a database may hold several townships)
+        town_of = dict(session.execute(sa.select(Village.village_id, Village.township_id)).all())
+        towns = {town_of[r.village_id] for r in rows}
+        missing = sorted(w for w in set(workers) - {r.worker_id for r in rows}
+                         if workers[w].active and town_of.get(workers[w].village_id) in towns)
+        for wid in missing:
+            worker = workers[wid]
+            worker.active = False
+            worker.updated_at = _now()
+            report.updated["worker"] += 1
+            current = _open_assignment(session, wid)
+            if current is not None:
+                if current.valid_from >= valid_from:
+                    session.delete(current)
+                else:
+                    current.valid_to = valid_from
+                report.updated["grid_assignment"] += 1
+            report.disabled.append(wid)
+        session.flush()
         if missing:
-            report.warnings.append(f"{len(missing)} worker(s) in the database are not in this "
-                                   f"roster (left unchanged): {', '.join(missing[:10])}")
+            report.warnings.append(f"{len(missing)} worker(s) are not in this roster and were "
+                                   f"disabled: {', '.join(missing[:10])}")
         write_audit(session, actor=actor, action="import.roster", entity="import",
                     entity_id=import_entity_id(name), after=report.as_dict() | {"file": name})
     return report

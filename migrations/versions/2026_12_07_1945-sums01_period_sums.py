@@ -5,7 +5,7 @@ time the period is read (or by ``gridpatrol score --verify-period P --rebuild``)
 current by every save of a day result.
 
 Revision ID: sums01
-Revises: sec01
+Revises: acct01
 Create Date: 2026-12-07 19:45:00
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 from checkins.db.types import UTCDateTime
 
 revision: str = 'sums01'
-down_revision: str | Sequence[str] | None = 'sec01'
+down_revision: str | Sequence[str] | None = 'acct01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -15,9 +15,9 @@ import_app = typer.Typer(help="Import grids/offices (GeoJSON) or the roster (CSV
 
 def _run(kind: str, file: Path, repair: bool, valid_from: dt.datetime | None,
          as_json: bool) -> None:
+    from checkins.auth.accounts import import_file  # disables who left the roster
     from checkins.db.engine import session
     from checkins.formats.errors import FormatError
-    from checkins.township.importer import import_file
     from server.bootstrap import prepare_database
     from server.logs import configure_logging
     from server.settings import get_settings

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from server.mobile.prefix import MOBILE_PREFIX
 
 API_TITLE = "gridpatrol mobile API"
-API_VERSION = "1.4.1"
+API_VERSION = "1.5.0"
 
 
 def install(app: FastAPI) -> None:
@@ -36,6 +36,9 @@ def install(app: FastAPI) -> None:
     from server.mobile.password import router as password_router  # change my password
 
     app.include_router(password_router)
+    from server.mobile.activation import router as activation_router  # first login
+
+    app.include_router(activation_router)
     install_error_handlers(app)
 
     @app.exception_handler(BodyTooLarge)

@@ -33,6 +33,9 @@ def register(app: FastAPI) -> None:
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    from server.office import accounts  # workers' app accounts: codes, resets
+
+    app.include_router(accounts.router)
     app.mount("/office/static", StaticFiles(directory=str(STATIC)), name="office-static")
 
     @app.exception_handler(LoginRequired)

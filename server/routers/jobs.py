@@ -28,4 +28,10 @@ def jobs_status(session: SessionDep, request: Request, _actor: OfficeActor) -> d
     jobs += [{"name": n, "state": "never_run", "next_run_at": t, "runs": [],
               "last_success_at": None, "last_failure_at": None}
              for n, t in nxt.items() if n not in known]
-    return {"scheduler": "running" if scheduler is not None else "off", "jobs": jobs}
+    from checkins.db.backup import list_backups
+
+    settings = request.app.state.settings
+    folder = settings.resolved_backup_dir
+    return {"scheduler": "running" if scheduler is not None else "off", "jobs": jobs,
+            "backups": {"folder": str(folder), "keep": settings.backup_keep,
+                        "at": settings.backup_at, "files": list_backups(folder)}}

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 
+from checkins.auth.accounts import import_file  # disables who left the roster
 from checkins.formats.errors import FormatError
-from checkins.township.importer import import_file
 from server.deps import OfficeActor, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/office", tags=["office"])

@@ -137,13 +137,15 @@ def test_the_app_lifespan_starts_and_stops_the_scheduler(migrated_engine, db_bac
         ids = {j.id for j in scheduler.get_jobs()}
         body = client.get("/api/jobs", headers={"Authorization": f"Bearer {TOKEN}"}).json()
     assert not scheduler.running
-    wanted = {"live_checks", "reevaluation", "nightly_evaluation", "position_retention"}
+    wanted = {"live_checks", "reevaluation", "nightly_evaluation", "position_retention",
+              "nightly_backup"}
     if db_backend == "postgresql":
         wanted.add("position_partitions")
     assert ids == wanted
     assert body["scheduler"] == "running"
     nxt = {j["name"]: j["next_run_at"] for j in body["jobs"]}
     assert all(nxt[n] for n in wanted)
+    assert body["backups"]["keep"] == settings.backup_keep  # the nightly copies kept
 
 
 @pytest.fixture(scope="module")
