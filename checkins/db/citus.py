@@ -27,7 +27,8 @@ DISTRIBUTED = DISTRIBUTED_BY_WORKER
 REFERENCE = ("township", "village", "grid", "worker", "device", "grid_assignment")
 LOCAL = ("office_user", "office_session", "audit_log", "mobile_account", "mobile_session",
          "refresh_token", "job_run", "job_lock", "entered_item", "period_result",
-         "server_tick", "server_outage", "rate_bucket", "activation_code")
+         "server_tick", "server_outage", "rate_bucket", "activation_code", "period_sum",
+         "period_sum_state")
 
 
 def distribution_sql() -> list[str]:
