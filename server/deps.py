@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from checkins.db.engine import begin_write
 from server.settings import Settings
 
 
@@ -24,9 +25,21 @@ def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """A session for one request; the handler commits what it means to keep."""
+    """A session for one request; the handler commits what it means to keep.
+
+    On SQLite a request that may write (POST, PUT, PATCH, DELETE) begins with the write lock
+    (``BEGIN IMMEDIATE``, waited for up to the busy timeout): its reads and writes then
+    cannot meet "database is locked" when another writer committed in between, which no
+    busy timeout covers. Handlers that end their transaction early (a password hash) start
+    the next one themselves. Reading requests keep plain snapshots.
+    """
     with Session(request.app.state.engine, expire_on_commit=False) as s:
+        if request.method not in SAFE_METHODS:
+            begin_write(s)
         yield s
 
 

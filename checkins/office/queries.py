@@ -444,9 +444,15 @@ def audit_rows(session: Session, *, action: str | None = None, entity: str | Non
 
 def log_track_view(session: Session, actor: str, worker_id: str, date: dt.date, via: str) -> None:
     """One audit row per view of a worker's track (precise location is sensitive, PIPL);
-    committed at once, so a read that shows a track always leaves its trace."""
-    from checkins.audit.service import write_audit
+    committed at once, so a read that shows a track always leaves its trace.
 
-    write_audit(session, actor=actor, action="track.view", entity="worker_day",
-                entity_id=f"{worker_id}/{date.isoformat()}", after={"via": via})
-    session.commit()
+    Written in a short transaction of its own after the page's reads: on SQLite a write on
+    the reading snapshot fails at once with "database is locked" when another writer (the
+    liveness beat, an upload) committed meanwhile (:func:`checkins.db.engine.write_apart`).
+    """
+    from checkins.audit.service import write_audit
+    from checkins.db.engine import write_apart
+
+    write_apart(session, lambda s: write_audit(
+        s, actor=actor, action="track.view", entity="worker_day",
+        entity_id=f"{worker_id}/{date.isoformat()}", after={"via": via}))
