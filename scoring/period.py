@@ -25,7 +25,7 @@ from typing import Any
 from scoring.day import day_deductions
 from scoring.dayjson import ScoredDay
 from scoring.items import EnteredItem, ItemError, Period, check_items, period_of
-from scoring.profiles import Profile, Rule
+from scoring.profiles import Profile, Rule, default_words, note
 
 ZERO = Decimal(0)
 
@@ -378,8 +378,10 @@ def _rate_item(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str
             entries = [i for i in inputs.items if i.rule == rule.id and i.item == sub]
             each = D(p["points_each"])
             if not entries:
-                incomplete.append(f"{rule.id}: no {sub} rate entered for {period.label}")
-                trail.append(TrailEntry(rule.id, -each, f"{sub}: no rate entered", {"item": sub}))
+                name = default_words()["labels"]["item"].get(sub, sub)
+                incomplete.append(note("no_rate", rule=rule.id, item=name, period=period.label))
+                trail.append(TrailEntry(rule.id, -each, note("no_rate_trail", item=name),
+                                        {"item": sub}))
                 detail[sub] = None
                 continue
             rate = _mean([i.value for i in entries])
@@ -432,7 +434,7 @@ def _scored_rules(profile: Profile) -> list[Rule]:
 def _item_sheet(profile: Profile, subject: Subject, period: Period, inputs: _Inputs) -> Sheet:
     incomplete: list[str] = []
     if profile.day_rules() and not inputs.days:
-        incomplete.append(f"no evaluated worker-days in {period.label}: phone-based items not judged")
+        incomplete.append(profile.note("no_days", period=period.label))
     items: list[ItemScore] = []
     for rule in _scored_rules(profile):
         if rule.kind == "rate":

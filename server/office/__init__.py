@@ -52,4 +52,5 @@ def register(app: FastAPI) -> None:
 
     @app.exception_handler(DecisionError)
     async def _decision_error(request: Request, exc: DecisionError) -> Response:
-        return JSONResponse({"error": str(exc)}, exc.status)
+        return JSONResponse({"error": exc.code, "message": str(exc), "field": exc.field},
+                            exc.status)

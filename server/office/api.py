@@ -41,11 +41,19 @@ class Decision(BaseModel):
 
 
 class FlagDecisionIn(Decision):
-    """Confirm or dismiss a flag: ``kind`` suspect|offpost, ``key`` as the day's flags show it
-    (an ISO time; a GEO-SPOOF review flag: ISO time#reason)."""
+    """Confirm or dismiss a flag: ``kind`` suspect|offpost|crosspost, ``key`` as the day's
+    flags show it (an ISO time; a GEO-SPOOF review flag: ISO time#reason)."""
 
     kind: str = Field(max_length=16)
     key: str = Field(max_length=64)
+
+
+class BulkFlagDecisionIn(Decision):
+    """Confirm or dismiss many flags of one kind of a worker-day with one reason; ``keys``
+    omitted: every flag of the kind not already so decided."""
+
+    kind: str = Field(max_length=16)
+    keys: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=5000)
 
 
 def grace_s(settings: Any) -> float:
@@ -165,6 +173,24 @@ def post_flag_decision(worker_id: str, date: dt.date, body: FlagDecisionIn, scop
                                 actor=scope.actor)
     session.commit()
     return out
+
+
+@router.post("/workers/{worker_id}/days/{date}/flags/bulk")
+def post_bulk_flag_decision(worker_id: str, date: dt.date, body: BulkFlagDecisionIn,
+                            scope: ScopeDep, session: SessionDep) -> dict[str, Any]:
+    """Confirm or dismiss all (or the listed) flags of a kind of a worker-day, one reason."""
+    scope.worker(session, worker_id)
+    out = decisions.decide_flags_bulk(session, worker_id=worker_id, day=date, kind=body.kind,
+                                      keys=body.keys, decision=body.decision,
+                                      reason=body.reason, actor=scope.actor)
+    session.commit()
+    return out
+
+
+@router.get("/pending")
+def get_pending(scope: ScopeDep, session: SessionDep) -> dict[str, int]:
+    """Counts of what waits for the caller's decision (the menu's badges)."""
+    return oq.pending_counts(session, scope)
 
 
 @router.get("/exemptions")

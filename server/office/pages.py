@@ -51,6 +51,7 @@ templates.env.filters["hhmm"] = _hhmm
 def _page(request: Request, name: str, scope: OfficeScope, session: Any, **ctx: Any
           ) -> HTMLResponse:
     ctx.update(request=request, scope=scope, villages=scope.villages(session),
+               pending=oq.pending_counts(session, scope),
                message=request.query_params.get("msg"), error=request.query_params.get("error"))
     return templates.TemplateResponse(request, name, ctx)
 
@@ -205,6 +206,24 @@ def worker_day_page(request: Request, worker_id: str, date: dt.date, scope: Scop
                  map_json=json.dumps(map_cfg), segments=timeline(data["result"],
                                                                  data["day_start"]),
                  prev_date=date - dt.timedelta(days=1), next_date=date + dt.timedelta(days=1))
+
+
+@router.post("/workers/{worker_id}/days/{date}/flags/bulk")
+def bulk_flag_form(worker_id: str, date: dt.date, scope: ScopeDep, session: SessionDep,
+                   kind: Annotated[str, Form(max_length=16)],
+                   decision: Annotated[str, Form(max_length=16)],
+                   reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Confirm or dismiss every undecided flag of a kind of the worker-day, one reason."""
+    # TODO(issue 15): CSRF token of the office forms once that helper lands
+    scope.worker(session, worker_id)
+    back = f"/office/workers/{worker_id}/days/{date}"
+    try:
+        out = decisions.decide_flags_bulk(session, worker_id=worker_id, day=date, kind=kind,
+                                          decision=decision, reason=reason, actor=scope.actor)
+    except decisions.DecisionError as exc:
+        return redirect_with_message(back, error=str(exc))
+    session.commit()
+    return redirect_with_message(back, msg=f"已处理 {out['decided']} 条标记")
 
 
 @router.post("/workers/{worker_id}/days/{date}/flags")

@@ -75,16 +75,16 @@ def test_tie_at_the_excellent_boundary_broken_by_patrol_points() -> None:
     t = tier_of(res)
     assert (t["b"], t["a"]) == ("excellent", "good")
     note = res.by_subject()["a"].tier_note
-    assert "优秀/良好 boundary" in note and "decided by YK-PATROL (b 14.5 vs a 14)" in note
+    assert "优秀/良好分界" in note and "一日双巡（YK-PATROL）（b 14.5，a 14）" in note
 
 
 def test_tie_broken_by_signin_points_then_worker_id() -> None:
     # same total and patrol points: YK-LOG decides (z 2.8 beats y 2.6)
     res = tiers([sheet("y", 90, log=2.6), sheet("z", 90, log=2.8), sheet("c", 80), sheet("d", 70), sheet("e", 60)])
-    assert tier_of(res)["z"] == "excellent" and "decided by YK-LOG" in res.by_subject()["y"].tier_note
+    assert tier_of(res)["z"] == "excellent" and "（YK-LOG）" in res.by_subject()["y"].tier_note
     # identical on everything: the lower worker id wins
     res = tiers([sheet("y", 90), sheet("x", 90), sheet("c", 80), sheet("d", 70), sheet("e", 60)])
-    assert tier_of(res)["x"] == "excellent" and "decided by worker_id" in res.by_subject()["y"].tier_note
+    assert tier_of(res)["x"] == "excellent" and "按网格员编号" in res.by_subject()["y"].tier_note
 
 
 def test_tie_at_the_pass_boundary() -> None:
@@ -92,7 +92,7 @@ def test_tie_at_the_pass_boundary() -> None:
     res = tiers([sheet("a", 95), sheet("b", 90), sheet("c", 80), sheet("d", 70, patrol=13), sheet("e", 70, patrol=14)])
     t = tier_of(res)
     assert (t["e"], t["d"]) == ("good", "pass")
-    assert "良好/合格 boundary" in res.by_subject()["d"].tier_note
+    assert "良好/合格分界" in res.by_subject()["d"].tier_note
 
 
 def test_a_tie_away_from_a_boundary_is_not_noted() -> None:
@@ -132,7 +132,7 @@ def test_township_quota_override_is_applied_and_recorded() -> None:
     rec = res.tiering[0]
     assert rec["quota"] == {"excellent": 2, "good": 2, "pass": 1} and rec["quota_source"] == "override"
     assert rec["override"]["by"] == ["王主任"] and "县网格办" in rec["override"]["reason"]
-    assert "quota override" in res.by_subject()["w0"].tier_note
+    assert "名额由镇里指定" in res.by_subject()["w0"].tier_note
     assert [p.amount for p in res.by_subject()["w1"].payouts] == [Decimal(600)]
 
 
