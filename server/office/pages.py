@@ -26,6 +26,7 @@ from checkins.office import decisions
 from checkins.office import queries as oq
 from checkins.township.models import Worker
 from server.deps import SessionDep, SettingsDep
+from server.messages import install_filters
 from server.office.api import grace_s, set_login_cookie
 from server.office.auth import COOKIE, ScopeDep, TownshipScopeDep, token_of
 from server.office.config import get_office_settings
@@ -46,6 +47,7 @@ def _hhmm(iso: str | None) -> str:
 
 
 templates.env.filters["hhmm"] = _hhmm
+install_filters(templates.env)
 
 
 def _page(request: Request, name: str, scope: OfficeScope, session: Any, **ctx: Any
@@ -294,5 +296,5 @@ def audit_page(request: Request, scope: TownshipScopeDep, session: SessionDep,
                actor: str | None = None) -> HTMLResponse:
     """The audit log (township office and administrator), with a CSV export link."""
     rows = oq.audit_rows(session, action=action, entity=entity, actor=actor, limit=500)
-    return _page(request, "audit.html", scope, session, rows=rows,
+    return _page(request, "audit.html", scope, session, rows=rows, tz=oq.township_tz(session),
                  filters={"action": action or "", "entity": entity or "", "actor": actor or ""})
