@@ -139,6 +139,7 @@ class Sheet:
     tier_note: str | None = None
     rank: int | None = None
     payouts: tuple[Payout, ...] = ()
+    no_data: str | None = None  # why nothing phone-based was judged (no grid, no judged day)
 
     @property
     def vetoed(self) -> bool:
@@ -456,7 +457,9 @@ def _item_sheet(profile: Profile, subject: Subject, period: Period, inputs: _Inp
                                tuple(trail)))
     total = sum((i.points for i in items), ZERO)
     veto = _veto(profile, subject, inputs.items, total, incomplete)
-    return Sheet(subject, period.label, "items", tuple(items), total, tuple(veto), tuple(incomplete))
+    no_data = note("no_days", period=period.label) if profile.day_rules() and not inputs.days else None
+    return Sheet(subject, period.label, "items", tuple(items), total, tuple(veto), tuple(incomplete),
+                 no_data=no_data)
 
 
 def _trail_key(t: TrailEntry) -> tuple[str, str, str, str]:
@@ -613,8 +616,10 @@ def _mean_sheet(profile: Profile, subj: Subject, period: Period, parts: Sequence
         incomplete.append(f"no {period.label} sub-period with data")
     own = [i for i in items if i.subject_id == subj.subject_id and i.within(period)]
     veto = _veto(profile, subj, own, total, incomplete)
+    no_data = (note("no_days", period=period.label)
+               if profile.day_rules() and all(s.no_data for _, s in parts) else None)
     return Sheet(subj, period.label, "mean", tuple(out_items), total, tuple(veto), tuple(incomplete),
-                 tuple((label, s.total) for label, s in parts))
+                 tuple((label, s.total) for label, s in parts), no_data=no_data)
 
 
 def _formula_sheet(profile: Profile, rule: Rule, subj: Subject, period: Period,

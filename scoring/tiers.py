@@ -14,7 +14,7 @@ from dataclasses import replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from scoring.items import EnteredItem, Period, parse_period
+from scoring.items import TIER_INCLUDE_ITEM, EnteredItem, Period, parse_period
 from scoring.period import D, Payout, PeriodScores, ScoreError, Sheet, num
 from scoring.profiles import Profile, Rule, default_words
 
@@ -95,7 +95,18 @@ def assign_tiers(profile: Profile, scores: PeriodScores, items: Sequence[Entered
         if s.subject.kind == "worker" and s.subject.role in p["roles"]:
             groups[(s.subject.village_id or "", s.subject.role or "")].append(s)
     records = list(scores.tiering)
+    included = {i.subject_id for i in overrides if i.item == TIER_INCLUDE_ITEM and i.value}
     for (village, role), sheets in sorted(groups.items()):
+        # no judged day (no grid, no phone data): not tiered, not paid, unless the township
+        # decided to tier the worker (item tier_include); a veto still applies
+        unjudged = [s for s in sheets if s.no_data and not s.vetoed
+                    and s.subject.subject_id not in included]
+        for s in unjudged:
+            by_id[s.subject.subject_id] = replace(
+                s, tier=None, tier_label=profile.note("no_data_label"), rank=None,
+                tier_note=profile.note("no_data", rule=rule.id, why=s.no_data))
+        left_out = {s.subject.subject_id for s in unjudged}
+        sheets = [s for s in sheets if s.subject.subject_id not in left_out]
         vetoed = sorted((s for s in sheets if s.vetoed), key=lambda s: s.subject.subject_id)
         ranked = sorted((s for s in sheets if not s.vetoed), key=lambda s: _rank_key(s, p["tie_breaks"]))
         n = len(ranked)
@@ -127,6 +138,7 @@ def assign_tiers(profile: Profile, scores: PeriodScores, items: Sequence[Entered
                                                                         reasons=reasons))
         records.append({
             "rule": rule.id, "village_id": village, "role": role, "ranked": n, "vetoed": [s.subject.subject_id for s in vetoed],
+            "unjudged": sorted(left_out),
             "quota": quota, "quota_source": source, "override": record,
             "shares": {t: p["shares"][t] for t in TIERS},
             "exact": {t: num(D(n) * D(p["shares"][t])) for t in TIERS},

@@ -146,3 +146,19 @@ def test_tiers_only_for_the_tier_period() -> None:
     scores = PeriodScores(YK.id, YK.version, "2026-03", (sheet("a", 90),))
     assert assign_tiers(YK, scores).sheets[0].tier is None
     assert parse_period("2026-03").kind != P["period"]
+
+
+def test_a_worker_without_judged_days_is_not_tiered_unless_the_township_decides() -> None:
+    """Issue 16: w040 (no grid, no judged day) was ranked 良好 and paid 450."""
+    from dataclasses import replace
+
+    no_days = replace(sheet("w040", 100), no_data="2026Q1 没有已判定的工作日：手机考核项目未评分")
+    res = apply_payouts(YK, tiers([sheet(f"w{i}", 90 - i) for i in range(5)] + [no_days]))
+    s = res.by_subject()["w040"]
+    assert (s.tier, s.rank, s.tier_label) == (None, None, "无考核数据")
+    assert "没有已判定的工作日" in s.tier_note and s.payouts == ()
+    assert res.tiering[0]["ranked"] == 5 and res.tiering[0]["unjudged"] == ["w040"]
+    # the township decides to tier them (item tier_include): ranked like anyone else
+    inc = [item("w040", "YK-TIER", "tier_include", 1, period="2026Q1", note="调岗中，镇里决定参评")]
+    res = tiers([sheet(f"w{i}", 90 - i) for i in range(5)] + [no_days], inc)
+    assert tier_of(res)["w040"] == "excellent" and res.tiering[0]["unjudged"] == []
