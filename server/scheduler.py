@@ -24,7 +24,7 @@ from server.settings import Settings
 log = get_logger("gridpatrol.scheduler")
 
 JOB_NAMES = ("live_checks", "reevaluation", "nightly_evaluation", "position_partitions",
-             "position_retention")
+             "position_retention", "notify_alerts")
 
 
 def run_named_job(name: str, settings: Settings, engine: Engine,
@@ -62,6 +62,16 @@ def run_named_job(name: str, settings: Settings, engine: Engine,
             return purge_positions(s, now=now, retention_days=settings.position_retention_days,
                                    offduty_keep_days=settings.offduty_keep_days,
                                    timezone=settings.timezone)
+    elif name == "notify_alerts":
+        from checkins.jobs.notify import notify_alerts
+
+        if not settings.webhook_url:
+            raise ValueError("notify_alerts needs GRIDPATROL_WEBHOOK_URL")
+
+        def fn(s: Any) -> Any:
+            return notify_alerts(s, url=str(settings.webhook_url), kind=settings.webhook_kind,
+                                 now=now, attempts=settings.webhook_attempts,
+                                 backoff_s=settings.webhook_backoff_s)
     else:
         raise ValueError(f"unknown job {name!r} (known: {', '.join(JOB_NAMES)})")
     return scheduled.run_job(engine, name, fn, key=key)
@@ -87,6 +97,8 @@ def build_scheduler(settings: Settings, engine: Engine) -> Any:
     add("position_retention", CronTrigger(hour=rh, minute=rm, timezone=settings.timezone))
     if engine.dialect.name == "postgresql":
         add("position_partitions", "interval", hours=6)
+    if settings.webhook_url:
+        add("notify_alerts", "interval", minutes=settings.notify_minutes)
     return scheduler
 
 
