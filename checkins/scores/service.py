@@ -666,8 +666,19 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
                               f"({', '.join(list_profiles())})", 422, "profile")
     except ProfileError as exc:
         raise ScoresError(str(exc), 422, "profile") from None
+    kind_zh = {"month": "月度", "quarter": "季度", "year": "年度"}
+    mapped: list[Any] = []
     if per.kind not in other.periods:
-        raise ScoresError(f"profile {other.id} has no {per.kind} periods", 422, "profile")
+        # a quarter under a profile scored by month: its months (the quarter's figure under
+        # the other profile = the mean of its months' totals; payouts add up)
+        finer = [k for k in ("month", "quarter") if k in other.periods
+                 and ("month", "quarter", "year").index(k) < ("month", "quarter", "year").index(per.kind)]
+        if not finer:
+            raise ScoresError(
+                f"{other.title}（{other.id}）没有{kind_zh.get(per.kind, per.kind)}考核，"
+                f"{per.label} 也不能拆成它的考核期（它只有"
+                f"{'、'.join(kind_zh.get(k, k) for k in other.periods)}考核）", 422, "profile")
+        mapped = per.sub_periods(finer[-1])
     a, inputs = compute(session, township, per, base)
     usable, dropped = [], []
     for it in inputs.items:
@@ -677,12 +688,21 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
         except ItemError:
             dropped.append(it.item_id)
     try:
-        b = score(other, per, inputs.days, usable, inputs.roster)
+        if mapped:
+            parts = [score(other, sp, inputs.days, usable, inputs.roster) for sp in mapped]
+            diffs = _mapped_diffs(a, parts)
+        else:
+            b = score(other, per, inputs.days, usable, inputs.roster)
+            diffs = compare(a, b)
     except (ItemError, ScoreError) as exc:
         raise ScoresError(f"under {other.id}: {exc}", 422) from None
-    diffs = compare(a, b)
     row = stored(session, township, per)
     notes = list(inputs.notes)
+    if mapped:
+        notes.insert(0, f"{other.title}（{other.id}）没有{kind_zh.get(per.kind, per.kind)}考核："
+                     f"{per.label} 按它的{kind_zh.get(mapped[0].kind, mapped[0].kind)}考核计算"
+                     f"（{'、'.join(sp.label for sp in mapped)}），总分取各期平均，奖励各期相加，"
+                     "不评等次")
     if dropped:
         notes.append(f"items not used under {other.id} (rule or item unknown there): "
                      + ", ".join(dropped))
@@ -691,14 +711,38 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
                      "here use the current inputs")
     if office_profile(base) != office_profile(other):
         notes.append("the two profiles score different subjects (workers vs offices)")
-    visible = {s.subject.subject_id for s in (*a.sheets, *b.sheets)
+    others = [sh for part in parts for sh in part.sheets] if mapped else list(b.sheets)
+    visible = {s.subject.subject_id for s in (*a.sheets, *others)
                if scope.sees_village(s.subject.village_id)}
     return {"township_id": township.township_id, "period": per.label,
             "profiles": [f"{base.id} v{base.version}", f"{other.id} v{other.version}"],
             "notes": notes,
             "differences": [d.to_json() for d in diffs if d.changed and d.subject_id in visible],
             "unchanged": [d.subject_id for d in diffs if not d.changed and d.subject_id in visible],
+            "mapped_periods": [sp.label for sp in mapped],
             "stored_changed": False}
+
+
+def _mapped_diffs(a: Any, parts: list[Any]) -> list[Any]:
+    """Differences of ``a`` (one period) against several finer periods under another profile:
+    total = the mean of the parts' totals, payout = their sum, no tier."""
+    from scoring.score import Difference
+
+    def f(x: Any) -> float | None:
+        return None if x is None else float(x)
+
+    by_a = a.by_subject()
+    by_parts = [p.by_subject() for p in parts]
+    out = []
+    for sid in sorted(set(by_a) | {k for p in by_parts for k in p}):
+        sa_, sb = by_a.get(sid), [p[sid] for p in by_parts if sid in p]
+        total_b = (round(sum(float(s.total) for s in sb) / len(sb), 2) if sb else None)
+        out.append(Difference(
+            sid, f(sa_.total) if sa_ else None, total_b, sa_.tier if sa_ else None, None,
+            sa_.vetoed if sa_ else None, any(s.vetoed for s in sb) if sb else None,
+            f(sa_.payout_total()) if sa_ else None,
+            float(sum(s.payout_total() for s in sb)) if sb else None, {}))
+    return out
 
 
 # ----------------------------------------------------------------------------- exports
