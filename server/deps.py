@@ -11,7 +11,6 @@ from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from checkins.db.engine import begin_write
 from server.settings import Settings
 
 
@@ -25,21 +24,14 @@ def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
 def get_session(request: Request) -> Iterator[Session]:
     """A session for one request; the handler commits what it means to keep.
 
-    On SQLite a request that may write (POST, PUT, PATCH, DELETE) begins with the write lock
-    (``BEGIN IMMEDIATE``, waited for up to the busy timeout): its reads and writes then
-    cannot meet "database is locked" when another writer committed in between, which no
-    busy timeout covers. Handlers that end their transaction early (a password hash) start
-    the next one themselves. Reading requests keep plain snapshots.
+    A handler that reads then writes on SQLite calls :func:`checkins.db.engine.write_here`
+    first (in its own body, not here: the write lock must not be held across the hops
+    between the threadpool and the event loop, where lock waiters can starve its holder).
     """
     with Session(request.app.state.engine, expire_on_commit=False) as s:
-        if request.method not in SAFE_METHODS:
-            begin_write(s)
         yield s
 
 

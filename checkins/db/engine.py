@@ -72,6 +72,18 @@ def begin_write(session: Session) -> None:
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
+def write_here(session: Session) -> None:
+    """From here on the session writes: end its reading transaction (the request's
+    credential checks) and begin the next with SQLite's write lock (``BEGIN IMMEDIATE``).
+
+    Call at the top of a handler that reads and then writes (a decision): its reads and
+    writes then cannot meet "database is locked" after another writer committed, which no
+    busy timeout covers. No effect on PostgreSQL beyond ending the read transaction.
+    """
+    end_read_only(session)
+    begin_write(session)
+
+
 def is_lock_error(exc: BaseException) -> bool:
     """Whether ``exc`` is SQLite's "database is locked"/"busy" (a retry may succeed)."""
     text = str(getattr(exc, "orig", exc)).lower()

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from checkins.auth.office import LoginThrottled, login, logout
+from checkins.db.engine import write_here
 from checkins.evaluation.provisional import grace_s_of
 from checkins.field.exemptions import visible_exemption
 from checkins.office import decisions, exports
@@ -167,6 +168,7 @@ def get_worker_day(worker_id: str, date: dt.date, scope: ScopeDep, session: Sess
 def post_flag_decision(worker_id: str, date: dt.date, body: FlagDecisionIn, scope: ScopeDep,
                        session: SessionDep) -> dict[str, Any]:
     """Confirm or dismiss a suspect fix or an off-post interval, with a reason."""
+    write_here(session)
     scope.worker(session, worker_id)
     out = decisions.decide_flag(session, worker_id=worker_id, day=date, kind=body.kind,
                                 key=body.key, decision=body.decision, reason=body.reason,
@@ -179,6 +181,7 @@ def post_flag_decision(worker_id: str, date: dt.date, body: FlagDecisionIn, scop
 def post_bulk_flag_decision(worker_id: str, date: dt.date, body: BulkFlagDecisionIn,
                             scope: ScopeDep, session: SessionDep) -> dict[str, Any]:
     """Confirm or dismiss all (or the listed) flags of a kind of a worker-day, one reason."""
+    write_here(session)
     scope.worker(session, worker_id)
     out = decisions.decide_flags_bulk(session, worker_id=worker_id, day=date, kind=body.kind,
                                       keys=body.keys, decision=body.decision,
@@ -205,6 +208,7 @@ def get_exemptions(scope: ScopeDep, session: SessionDep, village_id: str | None 
 def post_exemption_decision(exemption_id: int, body: Decision, scope: ScopeDep,
                             session: SessionDep) -> dict[str, Any]:
     """Approve or deny a request (reason required); its days are re-evaluated."""
+    write_here(session)
     visible_exemption(session, scope, exemption_id)
     out = decisions.decide_exemption(session, exemption_id=exemption_id,
                                      decision=body.decision, reason=body.reason,
@@ -224,6 +228,7 @@ def get_devices(scope: ScopeDep, session: SessionDep, village_id: str | None = N
 def post_device_decision(device_id: int, body: Decision, scope: ScopeDep,
                          session: SessionDep) -> dict[str, Any]:
     """Approve or revoke a phone (reason required)."""
+    write_here(session)
     scope.device(session, device_id)
     out = decisions.decide_device(session, device_id=device_id, decision=body.decision,
                                   reason=body.reason, actor=scope.actor)

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from checkins.auth.office import LoginThrottled, OfficeScope, login, logout
+from checkins.db.engine import write_here
 from checkins.evaluation.models import DayResult
 from checkins.field.exemptions import visible_exemption
 from checkins.office import decisions
@@ -216,6 +217,7 @@ def bulk_flag_form(worker_id: str, date: dt.date, scope: ScopeDep, session: Sess
                    decision: Annotated[str, Form(max_length=16)],
                    reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
     """Confirm or dismiss every undecided flag of a kind of the worker-day, one reason."""
+    write_here(session)
     # TODO(issue 15): CSRF token of the office forms once that helper lands
     scope.worker(session, worker_id)
     back = f"/office/workers/{worker_id}/days/{date}"
@@ -234,6 +236,7 @@ def flag_form(worker_id: str, date: dt.date, scope: ScopeDep, session: SessionDe
               decision: Annotated[str, Form(max_length=16)],
               reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
     """Confirm or dismiss a flag from the worker-day page."""
+    write_here(session)
     scope.worker(session, worker_id)
     back = f"/office/workers/{worker_id}/days/{date}"
     try:
@@ -264,6 +267,7 @@ def exemption_form(exemption_id: int, scope: ScopeDep, session: SessionDep,
                    decision: Annotated[str, Form(max_length=16)],
                    reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
     """Approve or deny a request from the decisions page."""
+    write_here(session)
     visible_exemption(session, scope, exemption_id)
     try:
         out = decisions.decide_exemption(session, exemption_id=exemption_id, decision=decision,
@@ -280,6 +284,7 @@ def device_form(device_id: int, scope: ScopeDep, session: SessionDep,
                 decision: Annotated[str, Form(max_length=16)],
                 reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
     """Approve or revoke a phone from the decisions page."""
+    write_here(session)
     scope.device(session, device_id)
     try:
         decisions.decide_device(session, device_id=device_id, decision=decision, reason=reason,
