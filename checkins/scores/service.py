@@ -795,7 +795,8 @@ def export(session: Session, scope: OfficeScope, township: Township, period: str
     scores = scores_from_json(doc)
     base = f"scores-{township.township_id}-{per.label}"
     if fmt == "csv":
-        return ("\ufeff" + write_csv(scores)).encode("utf-8"), "text/csv; charset=utf-8", f"{base}.csv"
+        return (("\ufeff" + write_csv(scores, zh=True)).encode("utf-8"), "text/csv; charset=utf-8",
+                f"{base}.csv")
     if fmt != "xlsx":
         raise ScoresError(f"format {fmt!r}: csv or xlsx", 422, "fmt")
     fd, path = tempfile.mkstemp(suffix=".xlsx")

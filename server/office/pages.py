@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -141,7 +141,11 @@ def day_page(request: Request, village_id: str, date: dt.date, scope: ScopeDep,
     table = oq.day_table(session, scope, village_id, date, status=status, role=role, q=q,
                          sort=sort, desc=desc, grace_s=grace_s(settings))
     query = {k: v for k, v in (("status", status), ("role", role), ("q", q)) if v}
+    # the export links carry the page's filters and order (the file = the rows on screen)
+    shown = query | ({"sort": sort} if sort != "worker_id" else {}) | ({"desc": "true"} if desc else {})
+    export_qs = ("?" + urlencode(shown)) if shown else ""
     return _page(request, "day.html", scope, session, t=table, village_id=village_id,
+                 export_qs=export_qs,
                  date=date, prev_date=date - dt.timedelta(days=1),
                  next_date=date + dt.timedelta(days=1), week=oq.week_start(date),
                  query=query, columns=oq.DAY_COLUMNS, grace_h=round(grace_s(settings) / 3600))

@@ -58,3 +58,15 @@ def test_worker_day_page_shows_flags_and_times_in_chinese(client, world):
     assert "评估于 2026-08-19 09:30" in page and " UTC" not in page
     assert "(provisional)" not in page
     assert 'id="bulk-suspect"' in page
+
+
+def test_export_links_follow_the_page_filters(client, world):
+    h = world.headers("village_office")
+    v = world.villages["own"]
+    page = client.get(f"/office/villages/{v}/days/{DAY}?status=problem&role=fulltime&sort=points"
+                      "&desc=true", headers=h).text
+    for fmt in ("csv", "xlsx"):
+        assert (f"/days/{DAY}/export.{fmt}?status=problem&amp;role=fulltime&amp;sort=points"
+                "&amp;desc=true") in page
+    plain = client.get(f"/office/villages/{v}/days/{DAY}", headers=h).text
+    assert f'/days/{DAY}/export.csv" id="export-csv"' in plain

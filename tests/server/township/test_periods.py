@@ -236,8 +236,12 @@ def test_exports_parse_back_one_sheet_per_village_chinese_headers(client, quarte
     # CSV (UTF-8 with BOM for Excel)
     text = client.get(f"{API}/periods/{QUARTER}/export.csv?{q.tq()}", headers=_h(q)).content.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert {r["subject_id"] for r in rows} == set(q.roles)
-    assert all(r["period"] == QUARTER for r in rows) and "YK-PATROL" in rows[0]
+    assert {r["编号"] for r in rows} == set(q.roles)
+    assert all(r["考核期"] == QUARTER for r in rows) and "一日双巡(15) YK-PATROL" in rows[0]
+    # Chinese headers and values (issue 16): no English column names, 是/否, tier labels
+    assert not any(h.isascii() for h in rows[0]), list(rows[0])
+    assert {r["一票否决"] for r in rows} <= {"是", "否"}
+    assert {r["等次"] for r in rows if r["编号"] in q.workers["own"]} <= {"优秀", "良好", "合格", "不合格"}
 
 
 def test_import_csv_all_or_nothing_one_audit_row(client, quarter, session):
