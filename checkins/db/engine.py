@@ -101,8 +101,8 @@ def write_apart(session: Session, fn: Callable[[Session], T], *, attempts: int =
     """
     end_read_only(session)
     for attempt in range(attempts):
-        begin_write(session)
-        try:
+        try:  # BEGIN IMMEDIATE itself may time out when the lock is starved
+            begin_write(session)
             out = fn(session)
             session.commit()
             return out
