@@ -34,7 +34,6 @@ from geo.engine import local_iso
 from geo.types import FLAG_JUMP, DayResult, SpoofFlag
 from scoring.profiles import DayTrigger, Profile
 
-WINDOW_LABELS = {"am": "morning", "pm": "afternoon"}
 DEFAULT_LOG_STATUSES = ("ok", "short", "missing")
 
 
@@ -58,14 +57,16 @@ class Deduction:
 
 
 Fact = Iterator[tuple[str, dict[str, Any]]]
-
-
-def _label(window: str) -> str:
-    return WINDOW_LABELS.get(window, window)
+# A fact yields (reason, evidence); the reason is the profile's template filled in
+# (:meth:`scoring.profiles.Profile.reason`: the township's wording, else scoring/words.zh-CN.yaml).
 
 
 def _hhmm(t: float, tz: ZoneInfo) -> str:
     return dt.datetime.fromtimestamp(t, tz).strftime("%H:%M")
+
+
+def _min(seconds: float) -> int:
+    return int(round(seconds / 60))
 
 
 def _patrol_evidence(window: str, p: Any) -> dict[str, Any]:
@@ -81,30 +82,28 @@ def _patrol_evidence(window: str, p: Any) -> dict[str, Any]:
     }
 
 
-def _patrol_missing(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
+def _patrol_missing(r: DayResult, trig: DayTrigger, tz: ZoneInfo, w: Profile) -> Fact:
     for window, p in r.patrols.items():
         if p.status == "missing":
-            yield f"{_label(window)} patrol missing", _patrol_evidence(window, p)
+            yield (w.reason("patrol_missing", window=w.label("window", window)),
+                   _patrol_evidence(window, p))
 
 
-def _patrol_short(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
+def _patrol_short(r: DayResult, trig: DayTrigger, tz: ZoneInfo, w: Profile) -> Fact:
     for window, p in r.patrols.items():
         if p.status == "short":
-            app = ", started in the app" if p.started_in_app else ""
-            yield (
-                f"{_label(window)} patrol short: {p.in_grid_s} s in grid of {p.required_s} s required{app}",
-                _patrol_evidence(window, p),
-            )
+            app = w.reason("patrol_short_app") if p.started_in_app else ""
+            yield (w.reason("patrol_short", window=w.label("window", window),
+                            in_grid_min=_min(p.in_grid_s), required_min=_min(p.required_s),
+                            app=app), _patrol_evidence(window, p))
 
 
-def _patrol_log_missing(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
+def _patrol_log_missing(r: DayResult, trig: DayTrigger, tz: ZoneInfo, w: Profile) -> Fact:
     statuses = trig.statuses or DEFAULT_LOG_STATUSES
     for window, p in r.patrols.items():
         if p.status in statuses and not p.started_in_app:
-            yield (
-                f"{_label(window)} patrol not recorded in the app (no patrol session in the window)",
-                _patrol_evidence(window, p),
-            )
+            yield (w.reason("patrol_log_missing", window=w.label("window", window)),
+                   _patrol_evidence(window, p))
 
 
 def _signin_evidence(r: DayResult, tz: ZoneInfo) -> dict[str, Any]:
@@ -116,87 +115,94 @@ def _signin_evidence(r: DayResult, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def _signin_missing(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
+def _signin_missing(r: DayResult, trig: DayTrigger, tz: ZoneInfo, w: Profile) -> Fact:
     if r.signin.status == "missing":
-        yield "no sign-in at the village office", _signin_evidence(r, tz)
+        yield w.reason("signin_missing"), _signin_evidence(r, tz)
 
 
-def _signin_outside(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
+def _signin_outside(r: DayResult, trig: DayTrigger, tz: ZoneInfo, w: Profile) -> Fact:
     if r.signin.status == "outside":
         dist = r.signin.distance_m
-        where = f" ({dist:.0f} m from the office)" if dist is not None else ""
-        yield f"sign-in outside the village office geofence{where}", _signin_evidence(r, tz)
+        where = (w.reason("signin_outside_where", distance_m=f"{dist:.0f}")
+                 if dist is not None else "")
+        yield w.reason("signin_outside", where=where), _signin_evidence(r, tz)
 
 
-def _signin_late(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
+def _signin_late(r: DayResult, trig: DayTrigger, tz: ZoneInfo, w: Profile) -> Fact:
     if r.signin.status == "late":
-        at = f" at {_hhmm(r.signin.at, tz)}" if r.signin.at is not None else ""
-        yield f"sign-in late{at}", _signin_evidence(r, tz)
+        at = (w.reason("signin_late_at", hhmm=_hhmm(r.signin.at, tz))
+              if r.signin.at is not None else "")
+        yield w.reason("signin_late", at=at), _signin_evidence(r, tz)
 
 
 def _interval_evidence(start: float, end: float, tz: ZoneInfo) -> dict[str, Any]:
     return {"start": local_iso(start, tz), "end": local_iso(end, tz), "duration_s": int(round(end - start))}
 
 
-def _span(start: float, end: float, tz: ZoneInfo) -> str:
-    return f"{_hhmm(start, tz)}-{_hhmm(end, tz)} ({int(round((end - start) / 60))} min)"
+def _span(start: float, end: float, tz: ZoneInfo) -> dict[str, Any]:
+    return {"start": _hhmm(start, tz), "end": _hhmm(end, tz), "minutes": _min(end - start)}
 
 
-def _reviewed(decision: str | None) -> str:
-    return ", confirmed by the office" if decision == "confirmed" else ""
+def _reviewed(decision: str | None, w: Profile) -> str:
+    return w.reason("reviewed_confirmed") if decision == "confirmed" else ""
 
 
 def _decision(decision: str | None) -> dict[str, Any]:
     return {"decision": decision} if decision else {}
 
 
-def _offpost(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
+def _offpost(r: DayResult, trig: DayTrigger, tz: ZoneInfo, w: Profile) -> Fact:
     for o in r.offpost:
         if o.kind == "offpost" and o.decision != "dismissed":
             ev = _interval_evidence(o.start, o.end, tz) | _decision(o.decision)
-            yield f"off post {_span(o.start, o.end, tz)}{_reviewed(o.decision)}", ev
+            yield (w.reason("offpost", **_span(o.start, o.end, tz),
+                            reviewed=_reviewed(o.decision, w)), ev)
 
 
-def _crosspost(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
+def _crosspost(r: DayResult, trig: DayTrigger, tz: ZoneInfo, w: Profile) -> Fact:
     for o in r.offpost:
         if o.kind == "crosspost" and o.decision != "dismissed":
             ev = (_interval_evidence(o.start, o.end, tz) | {"other_grid_id": o.other_grid_id}
                   | _decision(o.decision))
-            yield (f"in another grid ({o.other_grid_id}) {_span(o.start, o.end, tz)}"
-                   f"{_reviewed(o.decision)}", ev)
+            yield (w.reason("crosspost", other_grid_id=o.other_grid_id,
+                            **_span(o.start, o.end, tz), reviewed=_reviewed(o.decision, w)), ev)
 
 
-def _suspect_confirmed(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
+def _suspect_confirmed(r: DayResult, trig: DayTrigger, tz: ZoneInfo, w: Profile) -> Fact:
     for s in r.suspect_fixes:
         if s.decision == "confirmed":
             ev = {"at": local_iso(s.t, tz), "lon": s.lon, "lat": s.lat, "reasons": list(s.reasons),
                   "decision": s.decision}
-            yield (f"false location (乱定位) at {_hhmm(s.t, tz)} confirmed by the office "
-                   f"({', '.join(s.reasons)})", ev)
+            yield (w.reason("suspect_fix_confirmed", hhmm=_hhmm(s.t, tz),
+                            reasons="、".join(w.label("spoof", x) for x in s.reasons)), ev)
     for f in r.spoof_flags:
         if f.decision == "confirmed":
             ev = {"at": local_iso(f.t, tz), "lon": f.lon, "lat": f.lat, "reasons": [f.reason],
                   "start": local_iso(f.start, tz), "end": local_iso(f.end, tz),
                   **dict(f.evidence), "decision": f.decision}
-            yield (f"false location (乱定位) {_span(f.start, f.end, tz)} confirmed by the office "
-                   f"({f.reason}: {_flag_figures(f)})", ev)
+            span = _span(f.start, f.end, tz)
+            yield (w.reason("spoof_flag_confirmed", start=span["start"], end=span["end"],
+                            reason=w.label("spoof", f.reason), figures=_flag_figures(f, w)), ev)
 
 
-def _flag_figures(f: SpoofFlag) -> str:
+def _flag_figures(f: SpoofFlag, w: Profile) -> str:
     e = f.evidence
     if f.reason == FLAG_JUMP:
-        speed = "instantly" if e.get("speed_kmh") is None else f"{e['speed_kmh']:g} km/h"
-        return f"{float(e['distance_m']) / 1000:.1f} km, {speed}"
-    return f"{e.get('fixes')} fixes at {e.get('accuracy_m'):g} m over {e.get('extent_m'):g} m"
+        speed = (w.reason("jump_instant") if e.get("speed_kmh") is None
+                 else w.reason("jump_speed", kmh=f"{e['speed_kmh']:g}"))
+        return w.reason("jump_figures", km=f"{float(e['distance_m']) / 1000:.1f}", speed=speed)
+    return w.reason("constant_accuracy_figures", fixes=e.get("fixes"),
+                    accuracy_m=f"{e.get('accuracy_m'):g}", extent_m=f"{e.get('extent_m'):g}")
 
 
-def _phone_off(r: DayResult, trig: DayTrigger, tz: ZoneInfo) -> Fact:
+def _phone_off(r: DayResult, trig: DayTrigger, tz: ZoneInfo, w: Profile) -> Fact:
     for p in r.phone_off:
         ev = _interval_evidence(p.start, p.end, tz) | {"cause": p.cause}
-        yield f"phone silent on duty {_span(p.start, p.end, tz)}, likely {p.cause}", ev
+        yield w.reason("phone_off", **_span(p.start, p.end, tz),
+                       cause=w.label("cause", p.cause)), ev
 
 
-FACTS: dict[str, Callable[[DayResult, DayTrigger, ZoneInfo], Fact]] = {
+FACTS: dict[str, Callable[[DayResult, DayTrigger, ZoneInfo, Profile], Fact]] = {
     "patrol_missing": _patrol_missing,
     "patrol_short": _patrol_short,
     "patrol_log_missing": _patrol_log_missing,
@@ -218,6 +224,6 @@ def day_deductions(result: DayResult, profile: Profile) -> list[Deduction]:
         for trig in rule.day:
             if trig.roles is not None and result.role not in trig.roles:
                 continue
-            for reason, evidence in FACTS[trig.fact](result, trig, tz):
+            for reason, evidence in FACTS[trig.fact](result, trig, tz, profile):
                 out.append(Deduction(rule=rule.id, points=trig.points, reason=reason, evidence=evidence))
     return out

@@ -152,6 +152,8 @@ def _num(d: Decimal) -> float | int:
 
 
 TIER_QUOTA_ITEMS = ("quota_excellent", "quota_good", "quota_pass")
+# the township decides to tier a worker who has no judged day (subject: the worker, value 1)
+TIER_INCLUDE_ITEM = "tier_include"
 FT_RANK_ITEMS = ("county_rank_month", "county_rank_year")
 
 
@@ -164,7 +166,7 @@ def allowed_items(profile: Profile, rule_id: str) -> set[str]:
     if rule.kind == "veto":
         codes |= set(rule.params.get("conditions", ()))
     if rule.kind == "tier":
-        codes |= set(TIER_QUOTA_ITEMS)
+        codes |= {*TIER_QUOTA_ITEMS, TIER_INCLUDE_ITEM}
     if rule.kind == "reward" and ("monthly" in rule.params or "yearly" in rule.params):
         codes |= set(FT_RANK_ITEMS)
     return codes

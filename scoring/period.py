@@ -25,7 +25,7 @@ from typing import Any
 from scoring.day import day_deductions
 from scoring.dayjson import ScoredDay
 from scoring.items import EnteredItem, ItemError, Period, check_items, parse_period, period_of
-from scoring.profiles import Profile, Rule
+from scoring.profiles import Profile, Rule, default_words, note
 
 ZERO = Decimal(0)
 MICRO = Decimal("0.000001")
@@ -140,6 +140,7 @@ class Sheet:
     tier_note: str | None = None
     rank: int | None = None
     payouts: tuple[Payout, ...] = ()
+    no_data: str | None = None  # why nothing phone-based was judged (no grid, no judged day)
 
     @property
     def vetoed(self) -> bool:
@@ -502,8 +503,10 @@ def _rate_item(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str
             entries = [i for i in inputs.items if i.rule == rule.id and i.item == sub]
             each = D(p["points_each"])
             if not entries:
-                incomplete.append(f"{rule.id}: no {sub} rate entered for {period.label}")
-                trail.append(TrailEntry(rule.id, -each, f"{sub}: no rate entered", {"item": sub}))
+                name = default_words()["labels"]["item"].get(sub, sub)
+                incomplete.append(note("no_rate", rule=rule.id, item=name, period=period.label))
+                trail.append(TrailEntry(rule.id, -each, note("no_rate_trail", item=name),
+                                        {"item": sub}))
                 detail[sub] = None
                 continue
             rate = _mean([i.value for i in entries])
@@ -560,7 +563,7 @@ def _item_sheet(profile: Profile, subject: Subject, period: Period, inputs: _Inp
     incomplete: list[str] = []
     sums = inputs.day_sums()
     if profile.day_rules() and not sums.days:
-        incomplete.append(f"no evaluated worker-days in {period.label}: phone-based items not judged")
+        incomplete.append(profile.note("no_days", period=period.label))
     items: list[ItemScore] = []
     for rule in _scored_rules(profile):
         if rule.kind == "rate":
@@ -589,7 +592,9 @@ def _item_sheet(profile: Profile, subject: Subject, period: Period, inputs: _Inp
                                tuple(trail)))
     total = sum((i.points for i in items), ZERO)
     veto = _veto(profile, subject, inputs.items, total, incomplete)
-    return Sheet(subject, period.label, "items", tuple(items), total, tuple(veto), tuple(incomplete))
+    no_data = note("no_days", period=period.label) if profile.day_rules() and not inputs.days else None
+    return Sheet(subject, period.label, "items", tuple(items), total, tuple(veto), tuple(incomplete),
+                 no_data=no_data)
 
 
 def _trail_key(t: TrailEntry) -> tuple[str, str, str, str]:
@@ -818,8 +823,10 @@ def _mean_sheet(profile: Profile, subj: Subject, period: Period, parts: Sequence
         incomplete.append(f"no {period.label} sub-period with data")
     own = [i for i in items if i.subject_id == subj.subject_id and i.within(period)]
     veto = _veto(profile, subj, own, total, incomplete)
+    no_data = (note("no_days", period=period.label)
+               if profile.day_rules() and all(s.no_data for _, s in parts) else None)
     return Sheet(subj, period.label, "mean", tuple(out_items), total, tuple(veto), tuple(incomplete),
-                 tuple((label, s.total) for label, s in parts))
+                 tuple((label, s.total) for label, s in parts), no_data=no_data)
 
 
 def _formula_sheet(profile: Profile, rule: Rule, subj: Subject, period: Period,

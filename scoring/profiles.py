@@ -97,6 +97,20 @@ class Profile:
     data: Mapping[str, Any]
     period_scores: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     full_score: float | None = None
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def reason(self, key: str, **fields: Any) -> str:
+        """The reason template ``key`` (profile's own wording, else scoring/words.zh-CN.yaml) filled in."""
+        return self.reasons[key].format(**fields)
+
+    def note(self, key: str, **fields: Any) -> str:
+        """A period or tier note template (``notes`` of scoring/words.zh-CN.yaml) filled in."""
+        return note(key, **fields)
+
+    def label(self, table: str, value: str) -> str:
+        """The user's word for a code (``label("spoof", "mock_location")`` -> 模拟定位)."""
+        return self.labels.get(table, {}).get(value, value)
 
     def rules_of_kind(self, *kinds: str) -> list[Rule]:
         """The rules of the given kinds, in profile order."""
@@ -357,7 +371,21 @@ def _build(data: dict[str, Any], path: str) -> Profile:
         data=data,
         period_scores=data["period_scores"],
         full_score=data.get("full_score"),
+        reasons={**default_words()["reasons"], **data.get("reasons", {})},
+        labels={k: {**v, **data.get("labels", {}).get(k, {})}
+                for k, v in default_words()["labels"].items()}
+        | {k: v for k, v in data.get("labels", {}).items() if k not in default_words()["labels"]},
     )
+
+
+WORDS_FILE = Path(__file__).parent / "words.zh-CN.yaml"
+
+
+@cache
+def default_words() -> dict[str, Any]:
+    """The default words users read (``scoring/words.zh-CN.yaml``): reason templates
+    and label tables; a profile overrides entries under its own ``reasons``/``labels``."""
+    return yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
 
 
 def parse_profile(text: str, name: str = "<profile>") -> Profile:
@@ -402,3 +430,8 @@ def load_profile(name_or_path: str | os.PathLike[str] = DEFAULT_PROFILE) -> Prof
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError(os.fspath(path), None, None, f"cannot read: {exc}") from None
     return parse_profile(text, os.fspath(path))
+
+
+def note(key: str, **fields: Any) -> str:
+    """A period or tier note template (``notes`` of scoring/words.zh-CN.yaml) filled in."""
+    return str(default_words()["notes"][key]).format(**fields)

@@ -14,9 +14,9 @@ from dataclasses import replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from scoring.items import EnteredItem, Period, parse_period
+from scoring.items import TIER_INCLUDE_ITEM, EnteredItem, Period, parse_period
 from scoring.period import D, Payout, PeriodScores, ScoreError, Sheet, num
-from scoring.profiles import Profile, Rule
+from scoring.profiles import Profile, Rule, default_words
 
 TIERS = ("excellent", "good", "pass")
 
@@ -46,12 +46,15 @@ def _tb_value(sheet: Sheet, tb: str) -> Any:
     return sheet.subject.subject_id if tb == "worker_id" else num(sheet.item_points(tb))
 
 
-def _decided_by(a: Sheet, b: Sheet, tie_breaks: Sequence[str]) -> str:
+def _decided_by(a: Sheet, b: Sheet, tie_breaks: Sequence[str], profile: Profile) -> str:
     for tb in tie_breaks:
         va, vb = _tb_value(a, tb), _tb_value(b, tb)
         if va != vb:
-            return f"{tb} ({a.subject.subject_id} {va} vs {b.subject.subject_id} {vb})"
-    return "identical on every tie-break"
+            name = (profile.note("tie_worker_id") if tb == "worker_id"
+                    else f"{profile.rules[tb].title}（{tb}）" if tb in profile.rules else tb)
+            return profile.note("tie_decided", tb=name, a=a.subject.subject_id, va=va,
+                                b=b.subject.subject_id, vb=vb)
+    return profile.note("tie_identical")
 
 
 def _override(items: Sequence[EnteredItem], village: str, role: str, n: int) -> tuple[dict[str, int], dict] | None:
@@ -92,7 +95,18 @@ def assign_tiers(profile: Profile, scores: PeriodScores, items: Sequence[Entered
         if s.subject.kind == "worker" and s.subject.role in p["roles"]:
             groups[(s.subject.village_id or "", s.subject.role or "")].append(s)
     records = list(scores.tiering)
+    included = {i.subject_id for i in overrides if i.item == TIER_INCLUDE_ITEM and i.value}
     for (village, role), sheets in sorted(groups.items()):
+        # no judged day (no grid, no phone data): not tiered, not paid, unless the township
+        # decided to tier the worker (item tier_include); a veto still applies
+        unjudged = [s for s in sheets if s.no_data and not s.vetoed
+                    and s.subject.subject_id not in included]
+        for s in unjudged:
+            by_id[s.subject.subject_id] = replace(
+                s, tier=None, tier_label=profile.note("no_data_label"), rank=None,
+                tier_note=profile.note("no_data", rule=rule.id, why=s.no_data))
+        left_out = {s.subject.subject_id for s in unjudged}
+        sheets = [s for s in sheets if s.subject.subject_id not in left_out]
         vetoed = sorted((s for s in sheets if s.vetoed), key=lambda s: s.subject.subject_id)
         ranked = sorted((s for s in sheets if not s.vetoed), key=lambda s: _rank_key(s, p["tie_breaks"]))
         n = len(ranked)
@@ -106,20 +120,25 @@ def assign_tiers(profile: Profile, scores: PeriodScores, items: Sequence[Entered
         for b, (upper, lower) in zip(bounds, (("excellent", "good"), ("good", "pass")), strict=True):
             if 0 < b < n and ranked[b - 1].total == ranked[b].total:
                 a, c = ranked[b - 1], ranked[b]
-                why = (f"tied on total {num(a.total)} at the {labels[upper]}/{labels[lower]} boundary; "
-                       f"decided by {_decided_by(a, c, p['tie_breaks'])}")
+                why = profile.note("tie", total=num(a.total), upper=labels[upper],
+                                   lower=labels[lower],
+                                   decided=_decided_by(a, c, p["tie_breaks"], profile))
                 notes[a.subject.subject_id].append(why)
                 notes[c.subject.subject_id].append(why)
         for i, s in enumerate(ranked):
             tier = "excellent" if i < bounds[0] else "good" if i < bounds[1] else "pass"
-            note = "; ".join([f"{rule.id}: rank {i + 1} of {n} in {village}/{role}, quota {source}", *notes[s.subject.subject_id]])
+            rank = profile.note("rank", rule=rule.id, village=village, role=role, n=n, rank=i + 1,
+                                source=default_words()["notes"]["quota_source"][source])
+            note = "；".join([rank, *notes[s.subject.subject_id]])
             by_id[s.subject.subject_id] = replace(s, tier=tier, tier_label=labels[tier], rank=i + 1, tier_note=note)
         for s in vetoed:
             reasons = "; ".join(v.reason for v in s.veto)
             by_id[s.subject.subject_id] = replace(s, tier="fail", tier_label=labels["fail"], rank=None,
-                                                 tier_note=f"{rule.id}: vetoed ({reasons})")
+                                                 tier_note=profile.note("vetoed", rule=rule.id,
+                                                                        reasons=reasons))
         records.append({
             "rule": rule.id, "village_id": village, "role": role, "ranked": n, "vetoed": [s.subject.subject_id for s in vetoed],
+            "unjudged": sorted(left_out),
             "quota": quota, "quota_source": source, "override": record,
             "shares": {t: p["shares"][t] for t in TIERS},
             "exact": {t: num(D(n) * D(p["shares"][t])) for t in TIERS},

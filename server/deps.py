@@ -25,7 +25,12 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A session for one request; the handler commits what it means to keep."""
+    """A session for one request; the handler commits what it means to keep.
+
+    A handler that reads then writes on SQLite calls :func:`checkins.db.engine.write_here`
+    first (in its own body, not here: the write lock must not be held across the hops
+    between the threadpool and the event loop, where lock waiters can starve its holder).
+    """
     with Session(request.app.state.engine, expire_on_commit=False) as s:
         yield s
 

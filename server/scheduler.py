@@ -24,7 +24,7 @@ from server.settings import Settings
 log = get_logger("gridpatrol.scheduler")
 
 JOB_NAMES = ("live_checks", "reevaluation", "nightly_evaluation", "position_partitions",
-             "position_retention", "nightly_backup")
+             "position_retention", "nightly_backup", "notify_alerts")
 
 
 def run_named_job(name: str, settings: Settings, engine: Engine,
@@ -68,6 +68,16 @@ def run_named_job(name: str, settings: Settings, engine: Engine,
         def fn(s: Any) -> Any:  # reads through its own connection (or pg_dump)
             return nightly_backup(engine, settings.resolved_backup_dir,
                                   keep=settings.backup_keep, now=now)
+    elif name == "notify_alerts":
+        from checkins.jobs.notify import notify_alerts
+
+        if not settings.webhook_url:
+            raise ValueError("notify_alerts needs GRIDPATROL_WEBHOOK_URL")
+
+        def fn(s: Any) -> Any:
+            return notify_alerts(s, url=str(settings.webhook_url), kind=settings.webhook_kind,
+                                 now=now, attempts=settings.webhook_attempts,
+                                 backoff_s=settings.webhook_backoff_s)
     else:
         raise ValueError(f"unknown job {name!r} (known: {', '.join(JOB_NAMES)})")
     return scheduled.run_job(engine, name, fn, key=key)
@@ -96,6 +106,8 @@ def build_scheduler(settings: Settings, engine: Engine) -> Any:
         add("nightly_backup", CronTrigger(hour=bh, minute=bm, timezone=settings.timezone))
     if engine.dialect.name == "postgresql":
         add("position_partitions", "interval", hours=6)
+    if settings.webhook_url:
+        add("notify_alerts", "interval", minutes=settings.notify_minutes)
     return scheduler
 
 

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,6 +77,13 @@ class Settings(BaseSettings):
         None, description="run the scheduled jobs in the server (None: on unless "
         "environment is test)")
     live_check_minutes: float = Field(5, description="jobs: live alert checks every N minutes")
+    webhook_url: str | None = Field(
+        None, description="group robot webhook (WeCom/DingTalk) for open alerts; unset: off")
+    webhook_kind: Literal["wecom", "dingtalk"] = Field(
+        "wecom", description="format of the webhook's messages")
+    notify_minutes: float = Field(5, description="jobs: push new alerts every N minutes")
+    webhook_attempts: int = Field(4, ge=1, le=10, description="posts tried per message")
+    webhook_backoff_s: float = Field(2.0, ge=0, description="first retry delay, doubled each time")
     reevaluate_minutes: float = Field(10, description="jobs: re-evaluate marked days every N min")
     nightly_at: str = Field("01:30", description="jobs: local time of the nightly evaluation")
     result_grace_hours: float = Field(

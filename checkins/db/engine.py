@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+
+T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -65,6 +70,48 @@ def begin_write(session: Session) -> None:
     """
     if not session.in_transaction():
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def write_here(session: Session) -> None:
+    """From here on the session writes: end its reading transaction (the request's
+    credential checks) and begin the next with SQLite's write lock (``BEGIN IMMEDIATE``).
+
+    Call at the top of a handler that reads and then writes (a decision): its reads and
+    writes then cannot meet "database is locked" after another writer committed, which no
+    busy timeout covers. No effect on PostgreSQL beyond ending the read transaction.
+    """
+    end_read_only(session)
+    begin_write(session)
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite's "database is locked"/"busy" (a retry may succeed)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return isinstance(exc, sa.exc.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def write_apart(session: Session, fn: Callable[[Session], T], *, attempts: int = 4) -> T:
+    """Run ``fn(session)`` (a small write) in its own transaction, committed, retried on lock.
+
+    For the few writes a reading request makes (the track-view audit row of a page): the
+    reads so far are ended (:func:`end_read_only`, the session must hold no pending
+    writes), the write begins with SQLite's write lock (:func:`begin_write`, waited for up to
+    the busy timeout), and if SQLite still answers "database is locked" the transaction is
+    rolled back and tried again after a short random backoff. PostgreSQL: one plain try.
+    """
+    end_read_only(session)
+    for attempt in range(attempts):
+        try:  # BEGIN IMMEDIATE itself may time out when the lock is starved
+            begin_write(session)
+            out = fn(session)
+            session.commit()
+            return out
+        except sa.exc.OperationalError as exc:
+            session.rollback()
+            if not is_lock_error(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (2 ** attempt) * (1 + random.random()))
+    raise AssertionError("unreachable")
 
 
 def session(engine: Engine) -> Session:

@@ -29,8 +29,24 @@ def _item_columns(scores: PeriodScores) -> list[tuple[str, str]]:
     return list(cols.items())
 
 
+def score_rows_zh(scores: PeriodScores) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows of the office's CSV export: Chinese headers (item titles with their
+    rule ids), values in Chinese (是/否, the tier's label or 无考核数据), the notes."""
+    cols = _item_columns(scores)
+    header = ["考核期", "编号", "姓名", "岗位", "村", *[f"{t} {r}" for r, t in cols],
+              "合计", "一票否决", "等次", "排名", "奖励(元)", "备注"]
+    rows = []
+    for s in scores.sheets:
+        pts = {i.rule: num(i.points) for i in s.items}
+        rows.append([s.period, s.subject.subject_id, s.subject.name or "",
+                     ROLE_ZH.get(s.subject.role, s.subject.role or ""), s.subject.village_id or "",
+                     *[pts.get(r, "") for r, _ in cols], num(s.total), "是" if s.vetoed else "否",
+                     s.tier_label or "", s.rank or "", num(s.payout_total()), _remark(s)])
+    return header, rows
+
+
 def score_rows(scores: PeriodScores) -> tuple[list[str], list[list[Any]]]:
-    """Header and rows of the CSV export (rule ids as item columns)."""
+    """Header and rows of the CLI's CSV (FORMATS.md: rule ids as item columns)."""
     cols = _item_columns(scores)
     header = ["period", "subject_id", "name", "role", "village_id", *[r for r, _ in cols],
               "total", "vetoed", "tier", "rank", "payout_cny", "incomplete"]
@@ -44,9 +60,9 @@ def score_rows(scores: PeriodScores) -> tuple[list[str], list[list[Any]]]:
     return header, rows
 
 
-def write_csv(scores: PeriodScores) -> str:
-    """The CSV export as text."""
-    header, rows = score_rows(scores)
+def write_csv(scores: PeriodScores, *, zh: bool = False) -> str:
+    """The CSV export as text (``zh``: the office's Chinese columns and values)."""
+    header, rows = score_rows_zh(scores) if zh else score_rows(scores)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)

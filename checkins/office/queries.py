@@ -445,9 +445,49 @@ def audit_rows(session: Session, *, action: str | None = None, entity: str | Non
 
 def log_track_view(session: Session, actor: str, worker_id: str, date: dt.date, via: str) -> None:
     """One audit row per view of a worker's track (precise location is sensitive, PIPL);
-    committed at once, so a read that shows a track always leaves its trace."""
-    from checkins.audit.service import write_audit
+    committed at once, so a read that shows a track always leaves its trace.
 
-    write_audit(session, actor=actor, action="track.view", entity="worker_day",
-                entity_id=f"{worker_id}/{date.isoformat()}", after={"via": via})
-    session.commit()
+    Written in a short transaction of its own after the page's reads: on SQLite a write on
+    the reading snapshot fails at once with "database is locked" when another writer (the
+    liveness beat, an upload) committed meanwhile (:func:`checkins.db.engine.write_apart`).
+    """
+    from checkins.audit.service import write_audit
+    from checkins.db.engine import write_apart
+
+    write_apart(session, lambda s: write_audit(
+        s, actor=actor, action="track.view", entity="worker_day",
+        entity_id=f"{worker_id}/{date.isoformat()}", after={"via": via}))
+
+
+PENDING_FLAG_DAYS = 14  # suspect-fix days older than this are not counted as pending
+
+
+def pending_counts(session: Session, scope: OfficeScope, *, today: dt.date | None = None
+                   ) -> dict[str, int]:
+    """What waits for the office's decision in its scope (the menu's badges).
+
+    ``exemptions``: requests (leave, field duty, special); ``devices``: phones waiting for
+    approval; ``flag_days``: worker-days of the last 14 days with suspect fixes
+    (GEO-SPOOF) and no flag decision yet (counted in SQL from the result's
+    ``suspect_fixes``, so the menu stays cheap for a county); ``total``: their sum.
+    """
+    from checkins.office.models import FlagDecision
+
+    ex = scope.restrict(sa.select(sa.func.count()).select_from(Exemption).join(
+        Worker, Worker.worker_id == Exemption.worker_id)
+        .where(Exemption.status == "requested"), Worker.village_id)
+    dev = scope.restrict(sa.select(sa.func.count()).select_from(Device).join(
+        Worker, Worker.worker_id == Device.worker_id)
+        .where(Device.status == "pending"), Worker.village_id)
+    since = (today or dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=PENDING_FLAG_DAYS)
+    decided = sa.select(FlagDecision.id).where(
+        FlagDecision.worker_id == DayResult.worker_id,
+        FlagDecision.work_date == DayResult.work_date).exists()
+    flags = scope.restrict(sa.select(sa.func.count()).select_from(DayResult).join(
+        Worker, Worker.worker_id == DayResult.worker_id).where(
+        DayResult.work_date >= since, DayResult.result["suspect_fixes"].as_integer() > 0,
+        ~decided), Worker.village_id)
+    out = {"exemptions": int(session.scalar(ex) or 0), "devices": int(session.scalar(dev) or 0),
+           "flag_days": int(session.scalar(flags) or 0)}
+    out["total"] = sum(out.values())
+    return out

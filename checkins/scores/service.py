@@ -773,8 +773,20 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
                               f"({', '.join(list_profiles())})", 422, "profile")
     except ProfileError as exc:
         raise ScoresError(str(exc), 422, "profile") from None
+    kind_zh = {"month": "月度", "quarter": "季度", "year": "年度"}
+    mapped: list[Any] = []
     if per.kind not in other.periods:
-        raise ScoresError(f"profile {other.id} has no {per.kind} periods", 422, "profile")
+        finer = [k for k in ("month", "quarter") if k in other.periods
+                          and ("month", "quarter", "year").index(k)
+                          < ("month", "quarter", "year").index(per.kind)]
+        if not finer:
+            raise ScoresError(
+                f"{other.title}（{other.id}）没有{kind_zh.get(per.kind, per.kind)}考核，"
+                f"{per.label} 也不能拆成它的考核期（它只有"
+                f"{'、'.join(kind_zh.get(k, k) for k in other.periods)}考核）", 422, "profile")
+        # a quarter under a profile scored by month: its months (the quarter's figure under
+        # the other profile = the mean of its months' totals; payouts add up)
+        mapped = per.sub_periods(finer[-1])
     doc = sums_doc(session, township, per, base)
     a = scores_from_json(doc)
     items = live_items(session, township, per)
@@ -786,21 +798,33 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
         except ItemError:
             dropped.append(it.item_id)
     # the days folded again under the other profile: streaming, one group at a time
-    other_sums = {}
-    for label in sum_labels(other, per):
-        other_sums[label], _ = period_sums.fold_period(
-            session, township.township_id, parse_period(label), other, progress)
+    def folded(p: Period) -> dict[str, Any]:
+        out = {}
+        for label in sum_labels(other, p):
+            out[label], _ = period_sums.fold_period(
+                session, township.township_id, parse_period(label), other, progress)
+        return out
+
     roster = {s.subject.subject_id: s.subject for s in a.sheets if s.subject.kind == "worker"}
     for w, role, vid, name, active in _roster_rows(session, township):
         if active and w not in roster:
             roster[w] = Subject(w, "worker", role, vid, name)
     try:
-        b = score(other, per, [], usable, roster, sums=other_sums)
+        if mapped:
+            parts = [score(other, sp, [], usable, roster, sums=folded(sp)) for sp in mapped]
+            diffs = _mapped_diffs(a, parts)
+        else:
+            b = score(other, per, [], usable, roster, sums=folded(per))
+            diffs = compare(a, b)
     except (ItemError, ScoreError) as exc:
         raise ScoresError(f"under {other.id}: {exc}", 422) from None
-    diffs = compare(a, b)
     row = stored(session, township, per)
     notes = list(doc.get("notes", []))
+    if mapped:
+        notes.insert(0, f"{other.title}（{other.id}）没有{kind_zh.get(per.kind, per.kind)}考核："
+                     f"{per.label} 按它的{kind_zh.get(mapped[0].kind, mapped[0].kind)}考核计算"
+                     f"（{'、'.join(sp.label for sp in mapped)}），总分取各期平均，奖励各期相加，"
+                     "不评等次")
     if dropped:
         notes.append(f"items not used under {other.id} (rule or item unknown there): "
                      + ", ".join(dropped))
@@ -809,14 +833,38 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
                      "here use the current inputs")
     if office_profile(base) != office_profile(other):
         notes.append("the two profiles score different subjects (workers vs offices)")
-    visible = {s.subject.subject_id for s in (*a.sheets, *b.sheets)
+    others = [sh for part in parts for sh in part.sheets] if mapped else list(b.sheets)
+    visible = {s.subject.subject_id for s in (*a.sheets, *others)
                if scope.sees_village(s.subject.village_id)}
     return {"township_id": township.township_id, "period": per.label,
             "profiles": [f"{base.id} v{base.version}", f"{other.id} v{other.version}"],
             "notes": notes,
             "differences": [d.to_json() for d in diffs if d.changed and d.subject_id in visible],
             "unchanged": [d.subject_id for d in diffs if not d.changed and d.subject_id in visible],
+            "mapped_periods": [sp.label for sp in mapped],
             "stored_changed": False}
+
+
+def _mapped_diffs(a: Any, parts: list[Any]) -> list[Any]:
+    """Differences of ``a`` (one period) against several finer periods under another profile:
+    total = the mean of the parts' totals, payout = their sum, no tier."""
+    from scoring.score import Difference
+
+    def f(x: Any) -> float | None:
+        return None if x is None else float(x)
+
+    by_a = a.by_subject()
+    by_parts = [p.by_subject() for p in parts]
+    out = []
+    for sid in sorted(set(by_a) | {k for p in by_parts for k in p}):
+        sa_, sb = by_a.get(sid), [p[sid] for p in by_parts if sid in p]
+        total_b = (round(sum(float(s.total) for s in sb) / len(sb), 2) if sb else None)
+        out.append(Difference(
+            sid, f(sa_.total) if sa_ else None, total_b, sa_.tier if sa_ else None, None,
+            sa_.vetoed if sa_ else None, any(s.vetoed for s in sb) if sb else None,
+            f(sa_.payout_total()) if sa_ else None,
+            float(sum(s.payout_total() for s in sb)) if sb else None, {}))
+    return out
 
 
 # ----------------------------------------------------------------------------- exports
@@ -869,7 +917,8 @@ def export(session: Session, scope: OfficeScope, township: Township, period: str
     scores = scores_from_json(doc)
     base = f"scores-{township.township_id}-{per.label}"
     if fmt == "csv":
-        return ("\ufeff" + write_csv(scores)).encode("utf-8"), "text/csv; charset=utf-8", f"{base}.csv"
+        return (("\ufeff" + write_csv(scores, zh=True)).encode("utf-8"), "text/csv; charset=utf-8",
+                f"{base}.csv")
     if fmt != "xlsx":
         raise ScoresError(f"format {fmt!r}: csv or xlsx", 422, "fmt")
     fd, path = tempfile.mkstemp(suffix=".xlsx")

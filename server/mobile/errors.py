@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -130,7 +131,6 @@ def install_error_handlers(app: FastAPI) -> None:
     """
     from fastapi.exception_handlers import (
         http_exception_handler,
-        request_validation_exception_handler,
     )
 
     @app.exception_handler(ApiError)
@@ -140,7 +140,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
         if not _is_mobile(request):
-            return await request_validation_exception_handler(request, exc)
+            from server.office.errors import error_response as web_error
+
+            errs = exc.errors()
+            loc = errs[0].get("loc", ()) if errs else ()
+            return web_error(request, 422, field=loc_to_field(loc) if loc else None,
+                             detail=jsonable_encoder(errs))
         errs = exc.errors()
         first = errs[0] if errs else {"loc": (), "msg": "invalid request", "type": ""}
         code = MALFORMED_JSON if first.get("type") == "json_invalid" else VALIDATION_FAILED
@@ -149,6 +154,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         if not _is_mobile(request):
+            from server.office.errors import error_response as web_error
+
+            if isinstance(exc.detail, str) and exc.status_code not in (401, 405):
+                return web_error(request, exc.status_code, detail=exc.detail,
+                                 headers=getattr(exc, "headers", None))
             return await http_exception_handler(request, exc)
         if exc.status_code == 400:  # FastAPI: a body it could not parse (e.g. not UTF-8)
             return error_response(422, MALFORMED_JSON, str(exc.detail))
@@ -162,5 +172,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unhandled(request: Request, exc: Exception):
         log.exception("unhandled error on %s", request.url.path)
         if not _is_mobile(request):
-            return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
+            from server.office.errors import error_response as web_error
+
+            return web_error(request, 500, detail="Internal Server Error")
         return error_response(500, INTERNAL, "internal error; the request was not applied")

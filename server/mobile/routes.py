@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBearer
@@ -13,6 +15,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from checkins.auth import phone as auth
+from checkins.db.engine import is_lock_error
 from checkins.field.photos import PhotoError, inspect_photo, photo_record, store_photo
 from checkins.me import service as svc
 from checkins.positions import ingest
@@ -33,6 +36,8 @@ from server.mobile.deps import (
 from server.mobile.errors import ApiError, ErrorBody, loc_to_field
 from server.mobile.prefix import MOBILE_PREFIX
 from server.mobile.ratelimit import TokenBucket
+
+log = logging.getLogger("gridpatrol.mobile")
 
 router = APIRouter(prefix=MOBILE_PREFIX, tags=["mobile"])
 # declares the bearer scheme in the OpenAPI document; the token itself is checked by
@@ -411,7 +416,20 @@ async def post_positions(request: Request) -> Response:
                 "server_time": _now().isoformat().replace("+00:00", "Z")}
         return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
 
-    return await run_in_threadpool(work)
+    def work_retried() -> Response:
+        # SQLite: under many writers a waiter can lose the write lock past the busy timeout
+        # ("database is locked"); the batch was rolled back whole and is idempotent by
+        # client id, so it is simply tried again (at most 3 times)
+        for attempt in range(3):
+            try:
+                return work()
+            except sa.exc.OperationalError as exc:
+                if not is_lock_error(exc) or attempt == 2:
+                    raise
+                log.warning("upload retried after SQLite lock timeout (attempt %d)", attempt + 1)
+        raise AssertionError("unreachable")
+
+    return await run_in_threadpool(work_retried)
 
 
 # ------------------------------------------------------------------ requests

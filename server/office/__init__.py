@@ -11,12 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from checkins.auth.office import NotVisible
 from checkins.office.decisions import DecisionError
 from server.office.auth import LoginRequired
+from server.office.errors import error_response
 
 STATIC = Path(__file__).parent / "static"
 
@@ -43,16 +44,14 @@ def register(app: FastAPI) -> None:
         if _is_page(request) and request.method == "GET":
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/office/login?next={quote(target)}", status_code=303)
-        return JSONResponse({"error": "office login required"}, 401,
+        return JSONResponse({"error": "login_required", "message": "请先登录"}, 401,
                             headers={"WWW-Authenticate": 'Bearer realm="gridpatrol office"'})
 
     @app.exception_handler(NotVisible)
     async def _not_visible(request: Request, exc: NotVisible) -> Response:
-        if _is_page(request):
-            return HTMLResponse("<!doctype html><meta charset='utf-8'><h1>404</h1>"
-                                "<p>未找到 (not found)</p><a href='/office'>返回</a>", 404)
-        return JSONResponse({"error": "not found"}, 404)
+        return error_response(request, 404)
 
     @app.exception_handler(DecisionError)
     async def _decision_error(request: Request, exc: DecisionError) -> Response:
-        return JSONResponse({"error": str(exc)}, exc.status)
+        return error_response(request, exc.status, message=str(exc), code=exc.code,
+                              field=exc.field)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from checkins.auth.office import LoginThrottled, login, logout
+from checkins.db.engine import write_here
 from checkins.evaluation.provisional import grace_s_of
 from checkins.field.exemptions import visible_exemption
 from checkins.office import decisions, exports
@@ -41,11 +42,19 @@ class Decision(BaseModel):
 
 
 class FlagDecisionIn(Decision):
-    """Confirm or dismiss a flag: ``kind`` suspect|offpost, ``key`` as the day's flags show it
-    (an ISO time; a GEO-SPOOF review flag: ISO time#reason)."""
+    """Confirm or dismiss a flag: ``kind`` suspect|offpost|crosspost, ``key`` as the day's
+    flags show it (an ISO time; a GEO-SPOOF review flag: ISO time#reason)."""
 
     kind: str = Field(max_length=16)
     key: str = Field(max_length=64)
+
+
+class BulkFlagDecisionIn(Decision):
+    """Confirm or dismiss many flags of one kind of a worker-day with one reason; ``keys``
+    omitted: every flag of the kind not already so decided."""
+
+    kind: str = Field(max_length=16)
+    keys: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=5000)
 
 
 def grace_s(settings: Any) -> float:
@@ -160,12 +169,32 @@ def get_worker_day(worker_id: str, date: dt.date, scope: ScopeDep, session: Sess
 def post_flag_decision(worker_id: str, date: dt.date, body: FlagDecisionIn, scope: ScopeDep,
                        session: SessionDep) -> dict[str, Any]:
     """Confirm or dismiss a suspect fix or an off-post interval, with a reason."""
+    write_here(session)
     scope.worker(session, worker_id)
     out = decisions.decide_flag(session, worker_id=worker_id, day=date, kind=body.kind,
                                 key=body.key, decision=body.decision, reason=body.reason,
                                 actor=scope.actor)
     session.commit()
     return out
+
+
+@router.post("/workers/{worker_id}/days/{date}/flags/bulk")
+def post_bulk_flag_decision(worker_id: str, date: dt.date, body: BulkFlagDecisionIn,
+                            scope: ScopeDep, session: SessionDep) -> dict[str, Any]:
+    """Confirm or dismiss all (or the listed) flags of a kind of a worker-day, one reason."""
+    write_here(session)
+    scope.worker(session, worker_id)
+    out = decisions.decide_flags_bulk(session, worker_id=worker_id, day=date, kind=body.kind,
+                                      keys=body.keys, decision=body.decision,
+                                      reason=body.reason, actor=scope.actor)
+    session.commit()
+    return out
+
+
+@router.get("/pending")
+def get_pending(scope: ScopeDep, session: SessionDep) -> dict[str, int]:
+    """Counts of what waits for the caller's decision (the menu's badges)."""
+    return oq.pending_counts(session, scope)
 
 
 @router.get("/exemptions")
@@ -180,6 +209,7 @@ def get_exemptions(scope: ScopeDep, session: SessionDep, village_id: str | None 
 def post_exemption_decision(exemption_id: int, body: Decision, scope: ScopeDep,
                             session: SessionDep) -> dict[str, Any]:
     """Approve or deny a request (reason required); its days are re-evaluated."""
+    write_here(session)
     visible_exemption(session, scope, exemption_id)
     out = decisions.decide_exemption(session, exemption_id=exemption_id,
                                      decision=body.decision, reason=body.reason,
@@ -199,6 +229,7 @@ def get_devices(scope: ScopeDep, session: SessionDep, village_id: str | None = N
 def post_device_decision(device_id: int, body: Decision, scope: ScopeDep,
                          session: SessionDep) -> dict[str, Any]:
     """Approve or revoke a phone (reason required)."""
+    write_here(session)
     scope.device(session, device_id)
     out = decisions.decide_device(session, device_id=device_id, decision=body.decision,
                                   reason=body.reason, actor=scope.actor)

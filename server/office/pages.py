@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -19,12 +19,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from checkins.auth.office import LoginThrottled, OfficeScope, login, logout
+from checkins.db.engine import write_here
 from checkins.evaluation.models import DayResult
 from checkins.field.exemptions import visible_exemption
 from checkins.office import decisions
 from checkins.office import queries as oq
 from checkins.township.models import Worker
 from server.deps import SessionDep, SettingsDep
+from server.messages import install_filters
 from server.office.api import grace_s, set_login_cookie
 from server.office.auth import COOKIE, ScopeDep, TownshipScopeDep, client_address, token_of
 from server.office.config import get_office_settings
@@ -47,11 +49,13 @@ def _hhmm(iso: str | None) -> str:
 
 
 templates.env.filters["hhmm"] = _hhmm
+install_filters(templates.env)
 
 
 def _page(request: Request, name: str, scope: OfficeScope, session: Any, **ctx: Any
           ) -> HTMLResponse:
     ctx.update(request=request, scope=scope, villages=scope.villages(session),
+               pending=oq.pending_counts(session, scope),
                message=request.query_params.get("msg"), error=request.query_params.get("error"))
     return templates.TemplateResponse(request, name, ctx)
 
@@ -138,7 +142,11 @@ def day_page(request: Request, village_id: str, date: dt.date, scope: ScopeDep,
     table = oq.day_table(session, scope, village_id, date, status=status, role=role, q=q,
                          sort=sort, desc=desc, grace_s=grace_s(settings))
     query = {k: v for k, v in (("status", status), ("role", role), ("q", q)) if v}
+    # the export links carry the page's filters and order (the file = the rows on screen)
+    shown = query | ({"sort": sort} if sort != "worker_id" else {}) | ({"desc": "true"} if desc else {})
+    export_qs = ("?" + urlencode(shown)) if shown else ""
     return _page(request, "day.html", scope, session, t=table, village_id=village_id,
+                 export_qs=export_qs,
                  date=date, prev_date=date - dt.timedelta(days=1),
                  next_date=date + dt.timedelta(days=1), week=oq.week_start(date),
                  query=query, columns=oq.DAY_COLUMNS, grace_h=round(grace_s(settings) / 3600))
@@ -207,12 +215,31 @@ def worker_day_page(request: Request, worker_id: str, date: dt.date, scope: Scop
                  prev_date=date - dt.timedelta(days=1), next_date=date + dt.timedelta(days=1))
 
 
+@router.post("/workers/{worker_id}/days/{date}/flags/bulk")
+def bulk_flag_form(worker_id: str, date: dt.date, scope: ScopeDep, session: SessionDep,
+                   kind: Annotated[str, Form(max_length=16)],
+                   decision: Annotated[str, Form(max_length=16)],
+                   reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Confirm or dismiss every undecided flag of a kind of the worker-day, one reason."""
+    write_here(session)
+    scope.worker(session, worker_id)
+    back = f"/office/workers/{worker_id}/days/{date}"
+    try:
+        out = decisions.decide_flags_bulk(session, worker_id=worker_id, day=date, kind=kind,
+                                          decision=decision, reason=reason, actor=scope.actor)
+    except decisions.DecisionError as exc:
+        return redirect_with_message(back, error=str(exc))
+    session.commit()
+    return redirect_with_message(back, msg=f"已处理 {out['decided']} 条标记")
+
+
 @router.post("/workers/{worker_id}/days/{date}/flags")
 def flag_form(worker_id: str, date: dt.date, scope: ScopeDep, session: SessionDep,
               kind: Annotated[str, Form(max_length=16)], key: Annotated[str, Form(max_length=64)],
               decision: Annotated[str, Form(max_length=16)],
               reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
     """Confirm or dismiss a flag from the worker-day page."""
+    write_here(session)
     scope.worker(session, worker_id)
     back = f"/office/workers/{worker_id}/days/{date}"
     try:
@@ -243,6 +270,7 @@ def exemption_form(exemption_id: int, scope: ScopeDep, session: SessionDep,
                    decision: Annotated[str, Form(max_length=16)],
                    reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
     """Approve or deny a request from the decisions page."""
+    write_here(session)
     visible_exemption(session, scope, exemption_id)
     try:
         out = decisions.decide_exemption(session, exemption_id=exemption_id, decision=decision,
@@ -259,6 +287,7 @@ def device_form(device_id: int, scope: ScopeDep, session: SessionDep,
                 decision: Annotated[str, Form(max_length=16)],
                 reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
     """Approve or revoke a phone from the decisions page."""
+    write_here(session)
     scope.device(session, device_id)
     try:
         decisions.decide_device(session, device_id=device_id, decision=decision, reason=reason,
@@ -275,5 +304,5 @@ def audit_page(request: Request, scope: TownshipScopeDep, session: SessionDep,
                actor: str | None = None) -> HTMLResponse:
     """The audit log (township office and administrator), with a CSV export link."""
     rows = oq.audit_rows(session, action=action, entity=entity, actor=actor, limit=500)
-    return _page(request, "audit.html", scope, session, rows=rows,
+    return _page(request, "audit.html", scope, session, rows=rows, tz=oq.township_tz(session),
                  filters={"action": action or "", "entity": entity or "", "actor": actor or ""})

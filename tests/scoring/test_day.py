@@ -55,8 +55,8 @@ def test_yk_patrol_missing_and_short() -> None:
                              pm=patrol("pm", "short", 2520)), YK)
     patrol_d = [d for d in got if d.rule == "YK-PATROL"]
     assert [(d.points, d.evidence["window"]) for d in patrol_d] == [(-0.5, "am"), (-1.0, "pm")]
-    assert patrol_d[0].reason == "morning patrol missing"
-    assert patrol_d[1].reason == "afternoon patrol short: 2520 s in grid of 3600 s required, started in the app"
+    assert patrol_d[0].reason == "上午未巡查"
+    assert patrol_d[1].reason == "下午巡查时长不足：网格内 42 分钟，应满 60 分钟（已在 App 中开始巡查）"
     assert patrol_d[1].evidence["in_grid_s"] == 2520 and patrol_d[1].evidence["required_s"] == 3600
 
 
@@ -86,7 +86,7 @@ def test_yk_log_head_short_patrol_logged_in_app_costs_only_the_patrol() -> None:
 
 @pytest.mark.parametrize(
     ("status", "words"),
-    [("missing", "no sign-in"), ("late", "sign-in late at 09:20"), ("outside", "outside")],
+    [("missing", "未在村委会签到"), ("late", "签到迟到（09:20 签到）"), ("outside", "距村委会 480 米")],
 )
 def test_yk_log_parttime_signin(status: str, words: str) -> None:
     signin = SigninResult(status=status, at=None if status == "missing" else ts(9, 20),
@@ -121,9 +121,9 @@ def test_qs_pos_one_point_per_occurrence() -> None:
     assert cross[0].evidence == {"start": "2026-03-02T10:00:00+08:00",
                                  "end": "2026-03-02T10:45:00+08:00", "duration_s": 2700,
                                  "other_grid_id": "g02"}
-    assert "g02" in cross[0].reason and "10:00-10:45 (45 min)" in cross[0].reason
+    assert "g02" in cross[0].reason and "10:00–10:45（45 分钟）" in cross[0].reason
     phone = [d for d in got if "cause" in d.evidence][0]
-    assert phone.evidence["duration_s"] == 2100 and "phone_off" in phone.reason
+    assert phone.evidence["duration_s"] == 2100 and "手机关机或没电" in phone.reason
 
 
 def test_qs_pos_only_in_the_quanshan_profile() -> None:
@@ -158,7 +158,7 @@ def test_every_schema_fact_has_a_finder() -> None:
 def test_deduction_json_shape() -> None:
     d = day_deductions(day(am=patrol("am", "missing")), YK)[0]
     j = d.to_json()
-    assert j["rule"] == "YK-PATROL" and j["points"] == -0.5 and j["reason"] == "morning patrol missing"
+    assert j["rule"] == "YK-PATROL" and j["points"] == -0.5 and j["reason"] == "上午未巡查"
     assert j["evidence"]["window"] == "am"
     assert dataclasses.is_dataclass(d)
 

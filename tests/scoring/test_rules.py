@@ -364,5 +364,5 @@ def test_a_worker_without_evaluated_days_is_marked_incomplete_and_partial_cover_
                 {"w01": worker("w01"), "w02": worker("w02")})
     by = res.by_subject()
     assert by["w01"].incomplete == () and pts(by["w02"], "YK-PATROL") == 15
-    assert by["w02"].incomplete == ("no evaluated worker-days in 2026Q1: phone-based items not judged",)
+    assert by["w02"].incomplete == ("2026Q1 没有已判定的工作日：手机考核项目未评分",)
     assert res.notes == ("days cover 2026-03-02 to 2026-03-02 of 2026Q1 (2026-01-01 to 2026-03-31)",)

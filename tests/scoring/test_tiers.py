@@ -75,16 +75,16 @@ def test_tie_at_the_excellent_boundary_broken_by_patrol_points() -> None:
     t = tier_of(res)
     assert (t["b"], t["a"]) == ("excellent", "good")
     note = res.by_subject()["a"].tier_note
-    assert "优秀/良好 boundary" in note and "decided by YK-PATROL (b 14.5 vs a 14)" in note
+    assert "优秀/良好分界" in note and "一日双巡（YK-PATROL）（b 14.5，a 14）" in note
 
 
 def test_tie_broken_by_signin_points_then_worker_id() -> None:
     # same total and patrol points: YK-LOG decides (z 2.8 beats y 2.6)
     res = tiers([sheet("y", 90, log=2.6), sheet("z", 90, log=2.8), sheet("c", 80), sheet("d", 70), sheet("e", 60)])
-    assert tier_of(res)["z"] == "excellent" and "decided by YK-LOG" in res.by_subject()["y"].tier_note
+    assert tier_of(res)["z"] == "excellent" and "（YK-LOG）" in res.by_subject()["y"].tier_note
     # identical on everything: the lower worker id wins
     res = tiers([sheet("y", 90), sheet("x", 90), sheet("c", 80), sheet("d", 70), sheet("e", 60)])
-    assert tier_of(res)["x"] == "excellent" and "decided by worker_id" in res.by_subject()["y"].tier_note
+    assert tier_of(res)["x"] == "excellent" and "按网格员编号" in res.by_subject()["y"].tier_note
 
 
 def test_tie_at_the_pass_boundary() -> None:
@@ -92,7 +92,7 @@ def test_tie_at_the_pass_boundary() -> None:
     res = tiers([sheet("a", 95), sheet("b", 90), sheet("c", 80), sheet("d", 70, patrol=13), sheet("e", 70, patrol=14)])
     t = tier_of(res)
     assert (t["e"], t["d"]) == ("good", "pass")
-    assert "良好/合格 boundary" in res.by_subject()["d"].tier_note
+    assert "良好/合格分界" in res.by_subject()["d"].tier_note
 
 
 def test_a_tie_away_from_a_boundary_is_not_noted() -> None:
@@ -132,7 +132,7 @@ def test_township_quota_override_is_applied_and_recorded() -> None:
     rec = res.tiering[0]
     assert rec["quota"] == {"excellent": 2, "good": 2, "pass": 1} and rec["quota_source"] == "override"
     assert rec["override"]["by"] == ["王主任"] and "县网格办" in rec["override"]["reason"]
-    assert "quota override" in res.by_subject()["w0"].tier_note
+    assert "名额由镇里指定" in res.by_subject()["w0"].tier_note
     assert [p.amount for p in res.by_subject()["w1"].payouts] == [Decimal(600)]
 
 
@@ -146,3 +146,19 @@ def test_tiers_only_for_the_tier_period() -> None:
     scores = PeriodScores(YK.id, YK.version, "2026-03", (sheet("a", 90),))
     assert assign_tiers(YK, scores).sheets[0].tier is None
     assert parse_period("2026-03").kind != P["period"]
+
+
+def test_a_worker_without_judged_days_is_not_tiered_unless_the_township_decides() -> None:
+    """Issue 16: w040 (no grid, no judged day) was ranked 良好 and paid 450."""
+    from dataclasses import replace
+
+    no_days = replace(sheet("w040", 100), no_data="2026Q1 没有已判定的工作日：手机考核项目未评分")
+    res = apply_payouts(YK, tiers([sheet(f"w{i}", 90 - i) for i in range(5)] + [no_days]))
+    s = res.by_subject()["w040"]
+    assert (s.tier, s.rank, s.tier_label) == (None, None, "无考核数据")
+    assert "没有已判定的工作日" in s.tier_note and s.payouts == ()
+    assert res.tiering[0]["ranked"] == 5 and res.tiering[0]["unjudged"] == ["w040"]
+    # the township decides to tier them (item tier_include): ranked like anyone else
+    inc = [item("w040", "YK-TIER", "tier_include", 1, period="2026Q1", note="调岗中，镇里决定参评")]
+    res = tiers([sheet(f"w{i}", 90 - i) for i in range(5)] + [no_days], inc)
+    assert tier_of(res)["w040"] == "excellent" and res.tiering[0]["unjudged"] == []

@@ -177,7 +177,7 @@ def test_evaluate_yangkou_by_hand(township: dict[str, Path]) -> None:
     assert w01["suspect_fixes"] == 0
     # deductions: YK-PATROL short pm -1; YK-LOG late sign-in (parttime) -0.2
     assert [(d["rule"], d["points"]) for d in w01["deductions"]] == [("YK-PATROL", -1.0), ("YK-LOG", -0.2)]
-    assert w01["deductions"][0]["reason"] == "afternoon patrol short: 2400 s in grid of 3600 s required"
+    assert w01["deductions"][0]["reason"] == "下午巡查时长不足：网格内 40 分钟，应满 60 分钟"
 
     w02 = days[("w02", "2026-03-02")]
     # am: no positions, 0 s in grid, but a patrol started in the app 08:30 -> performed -> short
@@ -193,7 +193,7 @@ def test_evaluate_yangkou_by_hand(township: dict[str, Path]) -> None:
     # deductions: YK-PATROL short am -1; no YK-LOG since the am patrol was started in the app
     assert [(d["rule"], d["points"]) for d in w02["deductions"]] == [("YK-PATROL", -1.0)]
     assert w02["deductions"][0]["reason"] == (
-        "morning patrol short: 0 s in grid of 7200 s required, started in the app")
+        "上午巡查时长不足：网格内 0 分钟，应满 120 分钟（已在 App 中开始巡查）")
 
     # every day rule of the profile has a total; YK-SAFETY's day part (confirmed 乱定位) needs
     # an office decision, which offline files never carry: 0

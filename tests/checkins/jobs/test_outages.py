@@ -219,7 +219,7 @@ def _silent_afternoon(session, demo, wid: str) -> None:
 
 def _phone_off_points(entry) -> list[tuple[float, str, str]]:
     return [(d["points"], d["evidence"]["start"], d["evidence"]["end"])
-            for d in entry["deductions"] if d["reason"].startswith("phone silent")]
+            for d in entry["deductions"] if d["reason"].startswith("在岗时段手机失联")]
 
 
 def test_geo_phoneoff_a_worker_silent_during_an_outage_is_charged_only_outside_it(

@@ -146,6 +146,15 @@ CASES: dict[tuple[str, str], tuple[str, Callable[[World, str], Req]]] = {
         "POST", f"/office/devices/{w.device(s, 'approved')}/decision",
         {"data": {"decision": "revoke", "reason": "手机丢失"}})),
     ("GET", "/office/audit"): ("township", lambda w, s: ("GET", "/office/audit", {})),
+    ("GET", "/api/office/pending"): ("self", lambda w, s: ("GET", "/api/office/pending", {})),
+    ("POST", "/api/office/workers/{worker_id}/days/{date}/flags/bulk"): ("scoped", lambda w, s: (
+        lambda p, b: ("POST", "/api/office" + p + "/bulk",
+                      {"json": {"kind": b["kind"], "decision": "confirm", "reason": "核实属实"}})
+    )(*_flag_body(w, s, "suspect"))),
+    ("POST", "/office/workers/{worker_id}/days/{date}/flags/bulk"): ("scoped", lambda w, s: (
+        lambda p, b: ("POST", "/office" + p + "/bulk",
+                      {"data": {"kind": b["kind"], "decision": "dismiss", "reason": "误报"}})
+    )(*_flag_body(w, s, "suspect"))),
 }
 
 

@@ -89,7 +89,7 @@ def test_confirm_charges_once_dismiss_clears(client, world):
     res = _result(world, wid, date)
     assert [f.get("decision") for f in res["spoof_flags"]] == [None, "confirmed"]
     [ded] = _safety(res)
-    assert ded["points"] == -0.5 and "jump" in ded["reason"] and "confirmed" in ded["reason"]
+    assert ded["points"] == -0.5 and "位置跳变" in ded["reason"] and "经核实" in ded["reason"]
     assert ded["evidence"]["reasons"] == ["jump"] and ded["evidence"]["at"] == jump_key.split("#")[0]
     # dismiss the constant-accuracy flag with the page form: still one deduction
     r = client.post(f"/office/workers/{wid}/days/{date}/flags", headers=h,

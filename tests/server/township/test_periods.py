@@ -236,8 +236,12 @@ def test_exports_parse_back_one_sheet_per_village_chinese_headers(client, quarte
     # CSV (UTF-8 with BOM for Excel)
     text = client.get(f"{API}/periods/{QUARTER}/export.csv?{q.tq()}", headers=_h(q)).content.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert {r["subject_id"] for r in rows} == set(q.roles)
-    assert all(r["period"] == QUARTER for r in rows) and "YK-PATROL" in rows[0]
+    assert {r["编号"] for r in rows} == set(q.roles)
+    assert all(r["考核期"] == QUARTER for r in rows) and "一日双巡(15) YK-PATROL" in rows[0]
+    # Chinese headers and values (issue 16): no English column names, 是/否, tier labels
+    assert not any(h.isascii() for h in rows[0]), list(rows[0])
+    assert {r["一票否决"] for r in rows} <= {"是", "否"}
+    assert {r["等次"] for r in rows if r["编号"] in q.workers["own"]} <= {"优秀", "良好", "合格", "不合格"}
 
 
 def test_import_csv_all_or_nothing_one_audit_row(client, quarter, session):
@@ -272,3 +276,27 @@ def test_import_csv_all_or_nothing_one_audit_row(client, quarter, session):
     assert len(_audit(session, "item.withdraw", q)) == 1
     sh = client.get(f"{API}/periods/{QUARTER}/sheets/{p1}?{q.tq()}", headers=_h(q)).json()["sheet"]
     assert not any(t["evidence"].get("item_id") == "IMP-1" for it in sh["items"] for t in it["trail"])
+
+
+def test_whatif_maps_a_quarter_onto_a_monthly_profile(client, quarter):
+    """Issue 16: what-if under ningbo-district or quanshan-positioning failed for a quarter
+    ("has no quarter periods"); it now scores the quarter's months and says so in Chinese."""
+    q = quarter
+    for name in ("ningbo-district", "quanshan-positioning"):
+        r = client.post(f"{API}/periods/{QUARTER}/whatif?{q.tq()}", headers=_h(q),
+                        json={"profile": name})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        y, n = QUARTER.split("Q")
+        first = (int(n) - 1) * 3 + 1
+        assert body["mapped_periods"] == [f"{y}-{m:02d}" for m in range(first, first + 3)]
+        assert "没有季度考核" in body["notes"][0] and "各期平均" in body["notes"][0]
+    # a month under a profile that has only quarters and years cannot be split: Chinese why
+    yaml_text = profile_path("yangkou-2022").read_text(encoding="utf-8")
+    qy = (yaml_text.replace("periods: [month, quarter, year]", "periods: [quarter, year]")
+          .replace("  month: {method: items}\n", ""))
+    assert qy != yaml_text
+    month = f"{QUARTER.split('Q')[0]}-{(int(QUARTER[-1]) - 1) * 3 + 1:02d}"
+    r = client.post(f"{API}/periods/{month}/whatif?{q.tq()}", headers=_h(q),
+                    json={"profile_yaml": qy})
+    assert r.status_code == 422 and "没有月度考核" in r.json()["error"], r.text
