@@ -45,6 +45,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     liveness.register(app)  # the server's beat (outage detection)
     township.register(app)
     app.include_router(outages.router)
+    from server import ingest
+
+    ingest.register(app)  # tracking apps (/api/ingest) and their office page
     security.install(app)
     _add_body_limit(app)
     _add_request_log(app)

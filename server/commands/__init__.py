@@ -10,7 +10,7 @@ import importlib
 from types import ModuleType
 
 _NAMES = ("serve", "importer", "demo", "office", "evaluate", "score", "evaluate_day",
-          "audit", "outage")
+          "audit", "outage", "device")
 
 
 def _load() -> list[ModuleType]:
