@@ -22,7 +22,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -179,7 +178,7 @@ def _track(n: int) -> list[tuple[float, float]]:
 
 
 def test_worker_app_in_chromium(db_backend: str, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     shots = SHOTS / db_backend
     shots.mkdir(parents=True, exist_ok=True)

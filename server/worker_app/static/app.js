@@ -93,7 +93,7 @@ async function login(ev) {
   msg.textContent = '正在登录…';
   const body = {
     phone: $('phone').value.trim(), password: $('password').value,
-    device_uid: await deviceUid(), device_model: navigator.userAgent.slice(0, 120),
+    device_uid: await deviceUid(), device_model: navigator.userAgent.slice(0, 64),
   };
   let r;
   try {
@@ -133,6 +133,10 @@ async function login(ev) {
     msg.textContent = '首次登录，请先设置新密码。';
   } else if (r.status === 429) {
     msg.textContent = '尝试次数过多，请稍后再试。';
+  } else if (r.status >= 500) {
+    msg.textContent = '服务器暂时不可用，请稍后再试。';
+  } else if (r.status === 422) {
+    msg.textContent = '请检查手机号和密码的格式。';
   } else {
     msg.textContent = '手机号或密码不正确。';
   }

@@ -284,3 +284,35 @@ def test_owntracks_auth(app_client, phone, township):
     _, tt = phone("traccar")
     assert app_client.post("/api/ingest/owntracks", content=body,
                            headers=_basic(tt.key, tt.secret)).status_code == 401
+
+
+def test_cli_ingest_token(app_client, make_worker, township, migrated_engine, database_url,
+                          monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``gridpatrol device ingest-token`` prints a working secret; a bad app or worker is refused."""
+    from typer.testing import CliRunner
+
+    from server.cli import app
+    from server.settings import get_settings
+
+    w = make_worker()
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("GRIDPATROL_DEMO_ON_EMPTY", "false")
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        r = runner.invoke(app, ["device", "ingest-token", "--worker", w.worker_id, "--app",
+                                "owntracks", "--base-url", "https://gp.example"])
+        assert r.exit_code == 0, r.output
+        assert "https://gp.example/api/ingest/owntracks" in r.output
+        user = next(x.split(": ")[1] for x in r.output.splitlines() if x.startswith("user: "))
+        pw = next(x.split(": ")[1] for x in r.output.splitlines() if x.startswith("password: "))
+        c = township.grid.centroid
+        body = json.dumps({"_type": "location", "lat": c.y, "lon": c.x,
+                           "tst": int(_recent().timestamp())})
+        assert app_client.post("/api/ingest/owntracks", content=body,
+                               headers=_basic(user, pw)).status_code == 200
+        assert runner.invoke(app, ["device", "ingest-token", "--worker", w.worker_id, "--app",
+                                   "whatsapp"]).exit_code == 2
+        assert runner.invoke(app, ["device", "ingest-token", "--worker", "nobody"]).exit_code == 2
+    finally:
+        get_settings.cache_clear()
