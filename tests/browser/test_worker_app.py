@@ -189,7 +189,7 @@ def test_worker_app_in_chromium(db_backend: str, tmp_path: Path) -> None:
                          env={"GRIDPATROL_SECRET_KEY": SECRET, "GRIDPATROL_PROFILE": str(profile),
                               "GRIDPATROL_SCHEDULER_ENABLED": "false",
                               "GRIDPATROL_DEMO_ON_EMPTY": "false"})
-        srv.start(timeout_s=30)
+        srv.start(timeout_s=90)
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
