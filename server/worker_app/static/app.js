@@ -153,16 +153,23 @@ async function loadMe() {
 
 async function changePassword(ev) {
   ev.preventDefault();
-  const r = await api('POST', '/auth/password', { current_password: $('pw-old').value, new_password: $('pw-new').value })
-    .catch(() => null);
-  if (r && r.ok) {
+  const tokens = await getMeta('tokens');
+  let r = null;
+  try {  // not through api(): a 401 here means a wrong current password, not a dead token
+    r = await fetch(API + '/auth/password', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + (tokens && tokens.access_token) },
+      body: JSON.stringify({ old_password: $('pw-old').value, new_password: $('pw-new').value }),
+    });
+  } catch { /* offline */ }
+  if (r && r.ok) {  // every login ends: log in again with the new password
     await delMeta('must_change_password');
     await delMeta('tokens');
-    $('login-msg').textContent = '密码已更新，请用新密码登录。';
     show('login');
+    $('login-msg').textContent = '密码已更新，请用新密码登录。';
   } else {
     $('password-msg').className = 'msg err';
-    $('password-msg').textContent = '未能保存新密码，请检查当前密码。';
+    $('password-msg').textContent = r ? '未能保存新密码，请检查当前密码。' : '没有网络，请联网后再试。';
   }
 }
 
