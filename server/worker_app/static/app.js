@@ -12,6 +12,14 @@ const KIND_ZH = { sick_leave: '病假', personal_leave: '事假', field_duty: '�
 const STATUS_ZH = { requested: '待审批', approved: '已批准', denied: '已驳回' };
 const PATROL_ZH = { ok: '达标', short: '不足', missing: '未巡查', exempt: '免除', not_required: '不要求', pending: '进行中' };
 const WINDOW_ZH = { am: '上午', pm: '下午' };
+const FLAG_ZH = {
+  phone_off: '手机失联', offpost: '脱岗', crosspost: '串岗', suspect_fix: '可疑定位', rejected_fixes: '无效定位',
+};
+const CAUSE_ZH = {
+  unknown: '原因不明', app_background: '应用在后台（页面隐藏）', app_stopped: '应用被关闭', gps_off: '定位已关闭',
+  no_network: '无网络', phone_off: '关机或没电',
+};
+const hm = (t) => (t ? new Date(t).toLocaleTimeString('zh-CN', { hour: '2-digit', minute: '2-digit' }) : '');
 const SIGNIN_ZH = {
   ok: '签到有效', late: '签到不计：已过签到截止时间', outside: '签到不计：不在村网格办签到范围内',
   not_required: '今天不需要签到', rejected: '签到不计：定位被判为模拟位置',
@@ -482,7 +490,9 @@ async function loadScore() {
   flags.innerHTML = '';
   for (const f of (day && day.flags) || []) {
     const li = document.createElement('li');
-    li.textContent = `${f.date} ${f.rule} ${f.kind} ${f.detail || ''}`;
+    const span = f.start ? ` ${hm(f.start)}${f.end ? '–' + hm(f.end) : ''}` : '';
+    const detail = f.kind === 'phone_off' ? CAUSE_ZH[f.detail] || f.detail : f.detail || '';
+    li.textContent = `${f.date}${span} ${FLAG_ZH[f.kind] || f.kind}：${detail}（${f.rule}）`;
     flags.append(li);
   }
   if (!flags.children.length) flags.innerHTML = '<li class="muted">无</li>';
