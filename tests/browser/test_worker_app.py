@@ -195,6 +195,10 @@ def test_worker_app_in_chromium(db_backend: str, tmp_path: Path) -> None:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 ctx = browser.new_context(viewport={"width": 390, "height": 844},
                                           device_scale_factor=1, locale="zh-CN",
+                                          # the test's own probes (wait_for_function) are
+                                          # evaluated strings, which the CSP refuses; the
+                                          # app itself runs no eval
+                                          bypass_csp=True,
                                           timezone_id="Asia/Shanghai",
                                           permissions=["geolocation"],
                                           geolocation={"longitude": LON0, "latitude": LAT0,
