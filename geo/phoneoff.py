@@ -18,7 +18,8 @@ row  condition                                                        cause
 3    B.network == "none"                                              ``no_network``
 4    B.battery_pct <= ``phoneoff_low_battery_pct``                    ``phone_off``
 5    A.app_state in {boot, reboot, rebooted, device_boot}             ``phone_off``
-6    anything else (no B, no state, or a healthy state)               ``unknown``
+6    B.app_state == background                                        ``app_background``
+7    anything else (no B, no state, or a healthy state)               ``unknown``
 ==== =============================================================== ===============
 """
 
@@ -33,6 +34,7 @@ from geo.types import PhoneOff
 RULE_ID = "GEO-PHONEOFF"
 APP_STOPPED_STATES = frozenset({"background_killed", "stopped", "terminated"})
 REBOOT_STATES = frozenset({"boot", "reboot", "rebooted", "device_boot"})
+BACKGROUND_STATES = frozenset({"background"})
 
 
 def silence_candidates(
@@ -72,6 +74,10 @@ def cause_of(before: dict | None, after: dict | None, low_battery_pct: float) ->
             return "phone_off"
     if after and after.get("app_state") in REBOOT_STATES:
         return "phone_off"
+    if before and before.get("app_state") in BACKGROUND_STATES:
+        # the app said it went to the background (the worker web app: its page was hidden,
+        # and a browser delivers no fixes to a hidden page): not a phone switched off
+        return "app_background"
     return "unknown"
 
 

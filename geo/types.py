@@ -257,7 +257,7 @@ class PhoneOff:
 
     start: float
     end: float
-    cause: str  # "phone_off" | "app_stopped" | "gps_off" | "no_network" | "unknown"
+    cause: str  # "phone_off" | "app_stopped" | "gps_off" | "no_network" | "app_background" | "unknown"
 
 
 @dataclass(frozen=True)

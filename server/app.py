@@ -45,6 +45,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     liveness.register(app)  # the server's beat (outage detection)
     township.register(app)
     app.include_router(outages.router)
+    from server import ingest, worker_app
+
+    ingest.register(app)  # tracking apps (/api/ingest) and their office page
+    worker_app.register(app)  # the worker web app (/app)
     security.install(app)
     _add_body_limit(app)
     _add_request_log(app)

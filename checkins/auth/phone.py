@@ -234,7 +234,8 @@ def login(
     device = session.scalars(sa.select(Device).where(Device.device_uid == device_uid)).first()
     if device is None:
         device = Device(device_uid=device_uid, worker_id=worker.worker_id, status="pending",
-                        model=device_model, last_seen_at=now)
+                        model=device_model[:64] if device_model else None,  # the column's width
+                        last_seen_at=now)
         session.add(device)
         session.flush()
         raise AuthError(403, "device_pending",

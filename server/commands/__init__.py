@@ -6,22 +6,21 @@ Modules import their heavy dependencies inside the command function, so that
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
+from server.commands import (
+    accounts,
+    audit,
+    backup,
+    copy_data,
+    demo,
+    device,
+    evaluate,
+    evaluate_day,
+    importer,
+    office,
+    outage,
+    score,
+    serve,
+)
 
-_NAMES = ("serve", "importer", "demo", "office", "evaluate", "score", "evaluate_day",
-          "audit", "outage", "accounts", "backup", "copy_data")
-
-
-def _load() -> list[ModuleType]:
-    mods = []
-    for name in _NAMES:
-        try:
-            mods.append(importlib.import_module(f"server.commands.{name}"))
-        except ModuleNotFoundError as exc:  # a command still being written
-            if exc.name != f"server.commands.{name}":
-                raise
-    return mods
-
-
-COMMAND_MODULES = _load()
+COMMAND_MODULES = [serve, importer, demo, office, evaluate, score, evaluate_day, audit, outage,
+                   accounts, backup, copy_data, device]

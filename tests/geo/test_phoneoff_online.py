@@ -70,8 +70,11 @@ def test_geo_phoneoff_no_items_whole_duty(world, params):
         ({"network": "none"}, None, "no_network"),  # row 3
         ({"battery_pct": 3.0, "network": "wifi"}, None, "phone_off"),  # row 4
         ({"battery_pct": 80.0}, {"app_state": "boot"}, "phone_off"),  # row 5 (reboot)
+        ({"app_state": "background", "battery_pct": 3.0}, None, "phone_off"),  # row 4 first
+        ({"app_state": "background"}, {"app_state": "boot"}, "phone_off"),  # row 5 first
+        ({"app_state": "background", "battery_pct": 60.0}, None, "app_background"),  # row 6
         ({"battery_pct": 80.0, "gps_on": 1.0}, {"app_state": "foreground"}, "unknown"),
-        (None, None, "unknown"),  # row 6
+        (None, None, "unknown"),  # row 7
     ],
 )
 def test_geo_phoneoff_cause_table(before, after, cause):
@@ -93,6 +96,23 @@ def test_geo_phoneoff_cause_from_heartbeat_app_state(world, params):
     g = type(f)(**{**f.__dict__, "is_heartbeat": hbm, "lon": lon, "lat": lat, "app_state": app})
     r = evaluate_day(worker_day(world, g), params)
     assert [p.cause for p in r.phone_off] == ["app_stopped"]
+
+
+def test_geo_phoneoff_cause_of_a_hidden_web_app(world, params):
+    """GEO-PHONEOFF: the worker web app's page was hidden (heartbeat ``background``) and no fix
+    came until it was shown again: the silence is the hidden app, not a phone switched off."""
+    f = day_track(world, T(9), T(10))
+    n = len(f)
+    app = np.array([None] * n, dtype=object)
+    hb_i = int(np.flatnonzero(f.t == T(9))[0])
+    app[hb_i] = "background"
+    hbm = f.is_heartbeat.copy()
+    hbm[hb_i] = True
+    lon, lat = f.lon.copy(), f.lat.copy()
+    lon[hb_i] = lat[hb_i] = np.nan
+    g = type(f)(**{**f.__dict__, "is_heartbeat": hbm, "lon": lon, "lat": lat, "app_state": app})
+    r = evaluate_day(worker_day(world, g), params)
+    assert [p.cause for p in r.phone_off] == ["app_background"]
 
 
 def test_nb_online_rate(world, params):

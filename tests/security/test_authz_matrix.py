@@ -40,6 +40,12 @@ PUBLIC = {
     ("GET", "/redoc"), ("GET", "/health"), ("GET", "/"),
     ("GET", "/office/login"), ("POST", "/office/login"), ("POST", "/api/office/login"),
     ("POST", f"{PREFIX}/auth/login"), ("POST", f"{PREFIX}/auth/refresh"),
+    # the worker web app's static shell (it holds no data; the API it calls is the mobile one)
+    ("GET", "/app"), ("GET", "/app/"), ("GET", "/app/manifest.webmanifest"), ("GET", "/app/sw.js"),
+    # tracking apps authenticate with their own per-phone secret, neither an office login nor a
+    # mobile token: wrong, foreign-app and revoked secrets in tests/server/mobile/test_tracking_apps.py
+    ("GET", "/api/ingest/osmand/{device_token}"), ("POST", "/api/ingest/osmand/{device_token}"),
+    ("POST", "/api/ingest/owntracks"),
 }
 OTHER_ROLES = ("anonymous", "village_office", "township_office", "admin")
 

@@ -162,3 +162,13 @@ def test_login_is_rate_limited_per_phone_without_hurting_others(migrated_engine,
                                                  "device_uid": victim.device_uid})
         assert r.status_code == 429 and "Retry-After" in r.headers
         assert login(c, other)["worker_id"] == other.worker_id
+
+
+def test_login_with_a_long_device_model(client, make_worker):  # type: ignore[no-untyped-def]
+    """The contract allows a 128-character model (a browser's user agent); the column keeps
+    64 of it instead of failing the login (PostgreSQL refused the longer value: a 500)."""
+    w = make_worker(approved=False)
+    r = client.post(f"{PREFIX}/auth/login", json={"phone": w.phone, "password": w.password,
+                                                  "device_uid": "long-model-" + w.worker_id,
+                                                  "device_model": "M" * 128})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "device_pending"
