@@ -5,7 +5,7 @@ Every query is one ``GROUP BY`` over the day results of the villages and dates s
 database returns one row per village (per date bucket for the trends), never a row per
 worker-day, so the request size follows what the page shows, not the county's size. The
 JSON fields are read with the backend's own operators (SQLite ``json_extract`` /
-``json_array_length``, PostgreSQL ``#>>`` / ``json_array_length``).
+``json_array_length``, PostgreSQL ``json_extract_path_text`` / ``json_array_length``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class _Json:
 
     def text(self, *path: str) -> Any:
         if self.pg:
-            return self.col.op("#>>")(sa.literal("{" + ",".join(path) + "}"))
+            return sa.func.json_extract_path_text(self.col, *path)
         return sa.func.json_extract(self.col, "$." + ".".join(path))
 
     def integer(self, *path: str) -> Any:
@@ -49,7 +49,7 @@ class _Json:
 
     def length(self, key: str) -> Any:
         if self.pg:
-            arr = self.col.op("->")(sa.literal(key))
+            arr = sa.func.json_extract_path(self.col, key)
             return sa.func.coalesce(sa.case(
                 (sa.func.json_typeof(arr) == "array", sa.func.json_array_length(arr)),
                 else_=0), 0)
