@@ -21,6 +21,14 @@
     });
   }
   window.stackTables = stackTables;
+  // <select data-nav="/office/villages/{v}/..."> goes to the chosen value (no inline handler,
+  // so a strict Content-Security-Policy can work)
+  document.addEventListener("change", function (ev) {
+    var t = ev.target;
+    if (t && t.matches && t.matches("select[data-nav]")) {
+      location.href = t.getAttribute("data-nav").replace("{v}", encodeURIComponent(t.value));
+    }
+  });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", stackTables);
   } else { stackTables(); }
