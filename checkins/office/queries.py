@@ -125,6 +125,8 @@ def _matches(row: dict[str, Any], status: str | None, role: str | None, q: str |
     if status == "ok":
         return row["evaluated"] and not row["points"]
     # the dashboard's numbers link here (checkins.office.dashboard counts the same things)
+    if status == "deducted":
+        return bool(row["points"])
     if status == "patrol":
         return bool({row["am_status"], row["pm_status"]} & {"short", "missing"})
     if status == "nosignin":

@@ -97,7 +97,8 @@
   }
 
   if (window.L && el) {
-    map = L.map(el, { attributionControl: !!cfg.tile_url, zoomSnap: 0.25 });
+    map = L.map(el, { attributionControl: !!cfg.tile_url, zoomControl: false, zoomSnap: 0.25 });
+    L.control.zoom({ zoomInTitle: "放大", zoomOutTitle: "缩小" }).addTo(map);
     if (cfg.tile_url) {
       L.tileLayer(cfg.tile_url, { maxZoom: cfg.max_zoom || 19, attribution: cfg.attribution || "" }).addTo(map);
     }

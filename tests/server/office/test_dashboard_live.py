@@ -53,6 +53,8 @@ def test_numbers_are_summed_in_sql_and_agree_with_the_day_table(world):
     assert n[own]["offpost"] == sum(r["offpost_count"] for r in rows)
     assert n[own]["phone_off"] == sum(r["phone_off_count"] for r in rows)
     assert n[own]["suspect"] == sum(r["suspect_fixes"] + r["spoof_flags"] for r in rows)
+    assert n[own]["problem_days"] == len(
+        oq.day_table(s, admin_scope(), own, DAY, status="deducted")["rows"])
     for status, key in (("offpost", "offpost"), ("suspect", "suspect"),
                         ("phoneoff", "phone_off")):
         linked = oq.day_table(s, admin_scope(), own, DAY, status=status)["rows"]
