@@ -37,6 +37,7 @@ from checkins.field.models import Exemption, PatrolSession
 from checkins.jobs.models import Alert
 from checkins.positions.models import Position
 from checkins.township.models import GridAssignment, Worker
+from checkins.township.profile import township_profile
 from geo.calendar import is_working_day
 from geo.duty import local_instant
 
@@ -102,8 +103,6 @@ def live_map(session: Session, scope: OfficeScope, village_id: str | None = None
              at: dt.datetime | None = None) -> dict[str, Any]:
     """Rows (one per active worker of the village, or of every visible village), the open
     alerts beside them, the counts per state; times local, ``at`` default now."""
-    from checkins.evaluation.flows import township_profile
-
     villages = [scope.village(session, village_id)] if village_id else scope.villages(session)
     vids = [v.village_id for v in villages]
     names = {v.village_id: v.name for v in villages}
