@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,14 @@ def _pages(demo: Demo, worker: str) -> list[tuple[str, str, str | None]]:
         ("items", "/office/township/items", None),
         ("whatif", f"/office/township/periods/{quarter}/whatif", None),
     ]
+
+
+def _until(page, cond, timeout_s: float = 15.0) -> None:
+    """Poll ``cond`` from Python (the pages' CSP forbids the string eval of wait_for_function)."""
+    end = time.monotonic() + timeout_s
+    while not cond():
+        assert time.monotonic() < end, "condition not met in time"
+        page.wait_for_timeout(100)
 
 
 def _login(page, url: str, user: str) -> None:
@@ -187,7 +196,7 @@ def test_dashboard_live_map_and_replay_in_use(demo: Demo, browser) -> None:
     assert page.locator("#live-map path.worker").count() >= len(states) - 1
     with page.expect_response(lambda r: "/office/live.json" in r.url and r.status == 200):
         page.evaluate("window.gpLive.poll()")
-    page.wait_for_function("document.querySelectorAll('#live-table tbody tr').length > 0")
+    _until(page, lambda: page.locator("#live-table tbody tr").count() > 0)
     assert page.locator("#live-table tbody tr").count() == len(states)
     # at night nobody is unreachable: everyone is off duty
     page.goto(f"{demo.url}/office/villages/V01/live?at={demo.day}T22:30")
@@ -208,7 +217,7 @@ def test_dashboard_live_map_and_replay_in_use(demo: Demo, browser) -> None:
     assert page.get_attribute("#map", "data-replay-index") == "0"
     page.select_option("#replay-speed", "1200")
     page.click("#replay-play")
-    page.wait_for_function("Number(document.getElementById('map').dataset.replayIndex) > 0")
+    _until(page, lambda: int(page.get_attribute("#map", "data-replay-index")) > 0)
     page.click("#replay-play")  # pause
     assert page.inner_text("#replay-play") == "播放"
     assert int(page.get_attribute("#map", "data-replay-index")) <= int(last)
