@@ -124,6 +124,19 @@ def _matches(row: dict[str, Any], status: str | None, role: str | None, q: str |
                 or row["spoof_flags"] > 0)
     if status == "ok":
         return row["evaluated"] and not row["points"]
+    # the dashboard's numbers link here (checkins.office.dashboard counts the same things)
+    if status == "deducted":
+        return bool(row["points"])
+    if status == "patrol":
+        return bool({row["am_status"], row["pm_status"]} & {"short", "missing"})
+    if status == "nosignin":
+        return row["signin_status"] in ("missing", "outside")
+    if status == "offpost":
+        return row["offpost_count"] > 0
+    if status == "phoneoff":
+        return row["phone_off_count"] > 0
+    if status == "suspect":
+        return row["suspect_fixes"] > 0 or row["spoof_flags"] > 0
     if status == "unevaluated":
         return not row["evaluated"]
     if status:
@@ -257,6 +270,13 @@ def worker_day(session: Session, scope: OfficeScope, worker_id: str, day: dt.dat
                           "decision": d.decision if d else None,
                           "decision_reason": d.reason if d else None,
                           "decided_by": d.decided_by if d else None})
+    patrol_sessions = [
+        {"start": ps.started_at.astimezone(z).isoformat(),
+         "end": ps.ended_at.astimezone(z).isoformat() if ps.ended_at else None}
+        for ps in session.scalars(sa.select(PatrolSession).where(
+            PatrolSession.worker_id == worker_id, PatrolSession.started_at < b,
+            sa.or_(PatrolSession.ended_at.is_(None), PatrolSession.ended_at > a))
+            .order_by(PatrolSession.started_at))]
     exemptions = session.scalars(sa.select(Exemption).where(
         Exemption.worker_id == worker_id, Exemption.start_at < b, Exemption.end_at > a)
         .order_by(Exemption.start_at))
@@ -279,6 +299,7 @@ def worker_day(session: Session, scope: OfficeScope, worker_id: str, day: dt.dat
         "track": track,
         "flags": flags,
         "exemptions": [exemption_out(e, tz) for e in exemptions],
+        "patrol_sessions": patrol_sessions,
     }
 
 

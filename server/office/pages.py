@@ -15,14 +15,17 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from checkins.audit.service import write_audit
 from checkins.auth.office import LoginThrottled, OfficeScope, login, logout
 from checkins.db.engine import write_here
 from checkins.evaluation.models import DayResult
 from checkins.field.exemptions import visible_exemption
+from checkins.office import dashboard as dash
 from checkins.office import decisions
+from checkins.office import live as olive
 from checkins.office import queries as oq
 from checkins.township.models import Worker
 from server.deps import SessionDep, SettingsDep
@@ -122,15 +125,19 @@ def logout_form(request: Request, scope: ScopeDep, session: SessionDep) -> Respo
 
 @router.get("")
 def home(scope: ScopeDep, session: SessionDep) -> Response:
-    """The day table of the user's village on the latest evaluated date."""
-    vid = scope.default_village(session)
-    if vid is None:
-        return redirect_with_message("/office/decisions")
-    return RedirectResponse(f"/office/villages/{vid}/days/{_latest_date(session, vid)}",
-                            status_code=303)
+    """The dashboard (the day table, the week and the live map are one click away)."""
+    return RedirectResponse("/office/dashboard", status_code=303)
 
 
 # --------------------------------------------------------------------------- tables
+
+
+@router.get("/villages/{village_id}")
+def village_home(village_id: str, scope: ScopeDep, session: SessionDep) -> Response:
+    """The village's day table on its latest evaluated date."""
+    scope.village(session, village_id)
+    return RedirectResponse(f"/office/villages/{village_id}/days/"
+                            f"{_latest_date(session, village_id)}", status_code=303)
 
 
 @router.get("/villages/{village_id}/days/{date}", response_class=HTMLResponse)
@@ -162,14 +169,81 @@ def week_page(request: Request, village_id: str, start: dt.date, scope: ScopeDep
                  next=start + dt.timedelta(days=7))
 
 
+def _local_at(session: Any, at: dt.datetime | None) -> dt.datetime | None:
+    """``?at=`` of the live pages: a naive time is the township's local time."""
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo(oq.township_tz(session)))
+    return at
+
+
+def _live_page(request: Request, scope: OfficeScope, session: Any,
+               village_id: str | None, at: dt.datetime | None) -> HTMLResponse:
+    data = olive.live_map(session, scope, village_id, _local_at(session, at))
+    # the map shows every worker's precise position: one audit row per opening (PIPL)
+    write_audit(session, actor=scope.actor, action="live.view", entity="village",
+                entity_id=village_id or "*", after={"at": data["at"]})
+    session.commit()
+    cfg = get_office_settings()
+    query = {k: v for k, v in (("village_id", village_id),
+                               ("at", at.isoformat() if at else None)) if v}
+    return _page(request, "live.html", scope, session, live=data, village_id=village_id,
+                 live_village=village_id, state_zh=olive.STATE_ZH,
+                 live_cfg={"json_url": "/office/live.json", "grids_url": "/office/live/grids.json",
+                           "query": query, "refresh_s": 0 if at else 30,
+                           "tile_url": cfg.tile_url, "attribution": cfg.tile_attribution,
+                           "max_zoom": cfg.tile_max_zoom, "states": olive.STATE_ZH})
+
+
 @router.get("/villages/{village_id}/live", response_class=HTMLResponse)
 def live_page(request: Request, village_id: str, scope: ScopeDep, session: SessionDep,
               at: dt.datetime | None = None) -> HTMLResponse:
-    """Live: who is on patrol, off post or unreachable now (``?at=`` to look back)."""
-    if at is not None and at.tzinfo is None:
-        at = at.replace(tzinfo=ZoneInfo(oq.township_tz(session, village_id)))
-    data = oq.live(session, scope, village_id, at)
-    return _page(request, "live.html", scope, session, live=data, village_id=village_id)
+    """Live map of a village: positions and states now (``?at=`` to look back)."""
+    return _live_page(request, scope, session, village_id, at)
+
+
+@router.get("/live", response_class=HTMLResponse)
+def live_all_page(request: Request, scope: ScopeDep, session: SessionDep,
+                  village_id: str | None = None, at: dt.datetime | None = None
+                  ) -> HTMLResponse:
+    """Live map of every visible village (or of ``?village_id=``)."""
+    return _live_page(request, scope, session, village_id or None, at)
+
+
+@router.get("/live.json")
+def live_json(scope: ScopeDep, session: SessionDep, village_id: str | None = None,
+              at: dt.datetime | None = None) -> JSONResponse:
+    """What the live map polls: rows with positions and states, open alerts, counts."""
+    return JSONResponse(olive.live_map(session, scope, village_id or None,
+                                       _local_at(session, at)),
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.get("/live/grids.json")
+def live_grids(scope: ScopeDep, session: SessionDep, village_id: str | None = None
+               ) -> JSONResponse:
+    """The grids under the live map (GeoJSON)."""
+    return JSONResponse(olive.grid_features(session, scope, village_id or None))
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page(request: Request, scope: ScopeDep, session: SessionDep,
+                   village_id: str | None = None, date: dt.date | None = None
+                   ) -> HTMLResponse:
+    """Today's and this week's numbers per village, pending decisions, weekly and monthly
+    trends (ECharts); every number links to the rows behind it."""
+    vids = ([scope.village(session, village_id).village_id] if village_id
+            else [v.village_id for v in scope.villages(session)])
+    today = oq.local_today(session, vids[0] if vids else None)
+    day = date or dash.latest_day(session, vids, today)
+    data = dash.dashboard(session, scope, day, village_id or None)
+    return _page(request, "dashboard.html", scope, session, dsh=data, date=day,
+                 village_id=village_id or scope.village_id, one_village=village_id,
+                 is_today=day == today, week=oq.week_start(day),
+                 prev_date=day - dt.timedelta(days=1), next_date=day + dt.timedelta(days=1),
+                 chart_data={"trends": data["trends"], "names": data["names"]})
 
 
 # --------------------------------------------------------------------------- worker-day
