@@ -205,7 +205,7 @@ def add_cases(entry: dict[str, Any], fixes: Fixes, cases: Sequence[CaseRecord], 
 
 def cases_on(cases: Sequence[CaseRecord], date: dt.date, tz: ZoneInfo) -> list[CaseRecord]:
     """The cases created on local ``date``."""
-    start, end = local_day_bounds(date, tz)
+    start, end = day_bounds(date, tz)
     return [c for c in cases if start <= c.created_at < end]
 
 

@@ -25,17 +25,21 @@ def _flag(row, field: str) -> bool | None:  # type: ignore[no-untyped-def]
 
 
 def read_cases(source: Source, name: str | None = None) -> dict[str, tuple[CaseRecord, ...]]:
-    """Read ``cases.csv``; a case id given twice is an error naming both lines."""
+    """Read ``cases.csv``. One case may have several rows (reported by one worker, sent to
+    another as an instruction); the same case, worker and kind twice is an error naming both
+    lines."""
     out: dict[str, list[CaseRecord]] = {}
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, str, str], int] = {}
     for row in _rows(source, name, REQUIRED):
         cid = row.required("case_id")
-        if cid in seen:
-            raise FormatError(row.name, row.line, "case_id", f"case {cid!r} already on line {seen[cid]}")
-        seen[cid] = row.line
         kind = row.required("kind").lower()
         if kind not in KINDS:
             raise FormatError(row.name, row.line, "kind", f"unknown kind {kind!r} (allowed: report, instruction)")
+        key = (cid, row.required("worker_id"), kind)
+        if key in seen:
+            raise FormatError(row.name, row.line, "case_id",
+                              f"case {cid!r} ({kind} of {key[1]}) already on line {seen[key]}")
+        seen[key] = row.line
         lon, lat = row.number("lon"), row.number("lat")
         assert lon is not None and lat is not None
         lon, lat = _to_wgs84(lon, lat, row.datum())
