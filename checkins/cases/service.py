@@ -360,6 +360,11 @@ def instruction_json(ins: CaseInstruction, case: Case | None = None) -> dict[str
     return out
 
 
+def instruction_out(session: Session, ins: CaseInstruction) -> dict[str, Any]:
+    """:func:`instruction_json` with its case's category and text."""
+    return instruction_json(ins, session.get(Case, ins.case_id))
+
+
 def my_cases(session: Session, worker_id: str, limit: int = 50) -> list[dict[str, Any]]:
     """The cases I reported, newest first."""
     rows = session.scalars(sa.select(Case).where(Case.reporter_id == worker_id)

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from server.mobile.prefix import MOBILE_PREFIX
 
 API_TITLE = "gridpatrol mobile API"
-API_VERSION = "1.4.1"
+API_VERSION = "1.5.0"
 
 
 def install(app: FastAPI) -> None:
@@ -36,6 +36,9 @@ def install(app: FastAPI) -> None:
     from server.mobile.password import router as password_router  # change my password
 
     app.include_router(password_router)
+    from server.mobile.cases import router as cases_router  # cases (事件) and instructions
+
+    app.include_router(cases_router)
     install_error_handlers(app)
 
     @app.exception_handler(BodyTooLarge)
@@ -44,7 +47,8 @@ def install(app: FastAPI) -> None:
 
     app.add_middleware(
         BodyLimitMiddleware, prefix=MOBILE_PREFIX, limit_bytes=ms.max_body_bytes,
-        overrides={"/patrol-logs": MAX_PHOTOS * ms.max_photo_bytes + ms.max_body_bytes},
+        overrides={p: MAX_PHOTOS * ms.max_photo_bytes + ms.max_body_bytes
+                   for p in ("/patrol-logs", "/cases", "/instructions")},
     )
 
 
