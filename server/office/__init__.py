@@ -29,10 +29,11 @@ def register(app: FastAPI) -> None:
     """Include the office API and pages, mount the static files, add the error handlers."""
     from urllib.parse import quote
 
-    from server.office import api, pages
+    from server.office import api, cases, pages
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(cases.router)
     app.mount("/office/static", StaticFiles(directory=str(STATIC)), name="office-static")
 
     @app.exception_handler(LoginRequired)
