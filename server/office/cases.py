@@ -144,6 +144,18 @@ def _case_data(session: Any, case: Case, tz: str) -> dict[str, Any]:
     return data
 
 
+def _history_rows(session: Any, case: Case, tz: str) -> list[dict[str, Any]]:
+    """The audit rows of the case, each at the time of its transition (the report's device
+    time, a back-dated decision's time), not the time the row was written."""
+    out = []
+    for h in cases.history(session, case.id):  # type: ignore[arg-type]
+        after = h.after or {}
+        at = dt.datetime.fromisoformat(after["at"]) if after.get("at") else h.at
+        out.append({"at": cases.local(at, tz), "actor": h.actor, "action": h.action, "reason": h.reason,
+                    "status": cases.STATUS_WORDS.get(after.get("status", ""), "")})
+    return out
+
+
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, case_id: int, scope: ScopeDep, session: SessionDep,
               settings: SettingsDep) -> HTMLResponse:
@@ -160,7 +172,7 @@ def case_page(request: Request, case_id: int, scope: ScopeDep, session: SessionD
     return _page(request, "case.html", scope, session, c=case, tz=tz, local=cases.local,
                  clock=cases.sla_clock(case, dt.datetime.now(dt.UTC), _sla(session, case.village_id)),
                  instructions=cases.instructions_of(session, case.id),  # type: ignore[arg-type]
-                 history=cases.history(session, case.id), workers=workers,  # type: ignore[arg-type]
+                 history=_history_rows(session, case, tz), workers=workers,
                  village=village, next_moves=cases.TRANSITIONS[case.status],
                  data_json=json.dumps(data, ensure_ascii=False).replace("</", "<\\/"),
                  map_json=json.dumps(map_cfg))
