@@ -160,6 +160,18 @@ def find_report(session: Session, worker_id: str, client_id: str | None) -> Case
     return session.scalar(sa.select(Case).where(Case.reporter_id == worker_id, Case.client_id == client_id))
 
 
+def check_report(session: Session, *, worker_id: str, category: str, lon: float, lat: float, datum: str,
+                 reported_at: dt.datetime, max_ahead_s: float = 300.0) -> tuple[float, float]:
+    """Refuse a report that cannot be stored (before its photos are written); its WGS-84 point."""
+    if reported_at.tzinfo is None:
+        raise CaseInvalid("missing_utc_offset", "reported_at needs a UTC offset", "reported_at")
+    if (reported_at - utc_now()).total_seconds() > max_ahead_s:
+        raise CaseInvalid("device_time_in_future", "reported_at is ahead of the server's time", "reported_at")
+    if category not in categories(session, township_of_worker(session, worker_id)):
+        raise CaseInvalid("unknown_category", f"category {category!r} is not in the township's list", "category")
+    return to_wgs84(lon, lat, datum)
+
+
 def report_case(session: Session, *, worker_id: str, device_id: int | None, client_id: str | None,
                 category: str, text: str, lon: float, lat: float, datum: str,
                 reported_at: dt.datetime, photos: list[dict[str, Any]] | None = None,
@@ -170,14 +182,8 @@ def report_case(session: Session, *, worker_id: str, device_id: int | None, clie
     if seen is not None:
         return seen, True
     now = utc_now()
-    if reported_at.tzinfo is None:
-        raise CaseInvalid("missing_utc_offset", "reported_at needs a UTC offset", "reported_at")
-    if (reported_at - now).total_seconds() > max_ahead_s:
-        raise CaseInvalid("device_time_in_future", "reported_at is ahead of the server's time", "reported_at")
-    township = township_of_worker(session, worker_id)
-    if category not in categories(session, township):
-        raise CaseInvalid("unknown_category", f"category {category!r} is not in the township's list", "category")
-    wlon, wlat = to_wgs84(lon, lat, datum)
+    wlon, wlat = check_report(session, worker_id=worker_id, category=category, lon=lon, lat=lat,
+                              datum=datum, reported_at=reported_at, max_ahead_s=max_ahead_s)
     grid = grid_at(session, wlon, wlat)
     village = grid.village_id if grid else session.scalar(
         sa.select(Worker.village_id).where(Worker.worker_id == worker_id))

@@ -187,6 +187,8 @@ async def post_case(
             if seen is not None:  # a resend: no second case, no second copy of the photos
                 return cases.case_json(seen) | {"duplicate": True}
             try:
+                cases.check_report(session, worker_id=who.worker_id, category=category, lon=lon, lat=lat,
+                                   datum=datum, reported_at=reported_at)  # before photos are written
                 case, dup = cases.report_case(
                     session, worker_id=who.worker_id, device_id=who.device_id, client_id=client_id,
                     category=category, text=text, lon=lon, lat=lat, datum=datum,

@@ -26,7 +26,7 @@ from checkins.evaluation.flows import mark_for_reevaluation, township_profile
 from checkins.office.exports import to_csv, to_xlsx
 from checkins.township.models import Grid, Village, Worker
 from server.deps import SessionDep, SettingsDep
-from server.office.auth import ScopeDep
+from server.office.auth import ScopeDep, TownshipScopeDep
 from server.office.config import get_office_settings
 from server.office.pages import _page, redirect_with_message, templates
 
@@ -192,6 +192,20 @@ def case_photo(case_id: int, photo_id: str, scope: ScopeDep, session: SessionDep
             if Path(settings.data_dir).resolve() in path.parents and path.exists():
                 return FileResponse(path, media_type=p.get("content_type") or "image/jpeg")
     return Response("没有这张照片", status_code=404)
+
+
+@router.post("/cases/categories")
+def categories_form(scope: TownshipScopeDep, session: SessionDep,
+                    names: Annotated[str, Form(max_length=2000)]) -> Response:
+    """The township office edits the category list (one per line, in order; audited)."""
+    town = cases.default_township(session)
+    try:
+        cases.set_categories(session, town, names.splitlines(), actor=scope.actor)  # type: ignore[arg-type]
+    except cases.CaseInvalid as exc:
+        session.rollback()
+        return redirect_with_message("/office/cases", error=exc.message)
+    session.commit()
+    return redirect_with_message("/office/cases", msg="事件类别已更新")
 
 
 def _done(case_id: int, msg: str) -> Response:

@@ -44,6 +44,8 @@ def _photo(w: Any, side: str) -> tuple[str, str, dict[str, Any]]:
 
 
 SCOPE_CASES = {
+    ("POST", "/office/cases/categories"): ("township_form", lambda w, s: (
+        "POST", "/office/cases/categories", {"data": {"names": "安全隐患\n矛盾纠纷\n其他"}})),
     ("GET", "/office/cases"): ("self", lambda w, s: ("GET", "/office/cases?status=", {})),
     ("GET", "/office/cases/export.{fmt}"): ("self", lambda w, s: ("GET", "/office/cases/export.csv", {})),
     ("GET", "/office/cases/{case_id}"): ("scoped", lambda w, s: ("GET", f"/office/cases/{_case(w, s)}", {})),

@@ -78,3 +78,14 @@ def test_export_csv_and_xlsx_with_chinese_headers(client, world):
     ws = openpyxl.load_workbook(io.BytesIO(r.content)).active
     header = [c.value for c in next(ws.iter_rows(max_row=1))] if ws.max_row else []
     assert "事件编号" in header or any("事件编号" == c.value for r_ in ws.iter_rows(max_row=3) for c in r_)
+
+
+def test_township_office_edits_the_categories(client, world):
+    r = client.post("/office/cases/categories", headers=world.headers("township_office"),
+                    data={"names": "安全隐患\n违章搭建\n其他\n"}, follow_redirects=False)
+    assert r.status_code == 303 and "msg=" in r.headers["location"]
+    town = client.get("/office/cases", headers=world.headers("township_office")).text
+    assert "违章搭建" in town and "矛盾纠纷" not in town.split('id="categories"')[0]
+    r = client.post("/office/cases/categories", headers=world.headers("village_office"),
+                    data={"names": "其他"}, follow_redirects=False)
+    assert r.status_code == 403
