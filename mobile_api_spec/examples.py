@@ -202,7 +202,7 @@ _EXPORT_VOLATILE = {"id", "generated_at", "received_at", "registered_at", "decid
                     "ended_at", "written_at", "recorded_at", "revoked_at", "evaluated_at",
                     "positions_by_day", "device_id", "session_id", "patrol_session_id",
                     "entity_id", "start_at", "end_at", "photos", "after", "before", "timezone",
-                    "count", "items", "worker_id", "worker", "client_id"}
+                    "count", "items", "worker_id", "worker", "client_id", "case_id", "deadline_at"}
 
 
 def _scrub(body: Any, ids: set[str]) -> Any:
