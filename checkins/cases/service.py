@@ -85,9 +85,13 @@ def categories(session: Session, township_id: str) -> list[str]:
     rows = session.scalars(sa.select(CaseCategory).where(CaseCategory.township_id == township_id)
                            .order_by(CaseCategory.sort, CaseCategory.id)).all()
     if not rows:
-        for i, name in enumerate(DEFAULT_CATEGORIES):
-            session.add(CaseCategory(township_id=township_id, name=name, sort=i))
-        session.flush()
+        try:
+            with session.begin_nested():
+                for i, name in enumerate(DEFAULT_CATEGORIES):
+                    session.add(CaseCategory(township_id=township_id, name=name, sort=i))
+                session.flush()
+        except IntegrityError:  # a parallel request created them first: theirs are the same
+            pass
         return list(DEFAULT_CATEGORIES)
     return [r.name for r in rows if r.active]
 
