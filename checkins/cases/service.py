@@ -454,7 +454,13 @@ def list_cases(session: Session, scope: Scope, *, status: str | None = None, cat
         q = q.where(Case.category == category)
     if village_id:
         q = q.where(Case.village_id == village_id)
-    rows = session.scalars(q.order_by(Case.reported_at.desc(), Case.id.desc()).limit(limit * 5 if clock else limit))
+    # open cases oldest first: every clock starts at the report, so the oldest are due first
+    # and a long queue never hides a breached case behind newer ones
+    urgent = status == "open" or clock is not None
+    order = (Case.reported_at.asc(), Case.id.asc()) if urgent else (Case.reported_at.desc(), Case.id.desc())
+    if clock:
+        q = q.where(Case.status.in_(OPEN_STATUSES))
+    rows = session.scalars(q.order_by(*order).limit(limit * 5 if clock else limit))
     out = [(c, sla_clock(c, now, sla)) for c in rows]
     if clock:
         out = [r for r in out if r[1]["state"] == clock][:limit]
