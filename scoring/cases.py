@@ -81,7 +81,8 @@ def sla_trail(rule: Rule, days: Sequence[ScoredDay], period: Period, tz: str
     """
     z = ZoneInfo(tz)
     p = rule.params
-    end = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(0), tzinfo=z).timestamp()
+    # the end of the period's last day (not the next midnight: 9999-12-31 has no next day)
+    end = dt.datetime.combine(period.end, dt.time(23, 59, 59, 999999), tzinfo=z).timestamp()
     not_handled, no_result = _points(rule, "case_not_handled"), _points(rule, "case_no_result_in_time")
     out = []
     for d in days:
