@@ -242,6 +242,7 @@ def _office_token(client: TestClient, engine: Any, role: str, village: str | Non
         create_office_user(s, username=name, password=OFFICE_PW, role=role,
                            village_id=village, actor="test")
         s.commit()
+    client.cookies.clear()  # a second login must not carry the first one's session cookie (CSRF)
     r = client.post("/api/office/login", json={"username": name, "password": OFFICE_PW})
     assert r.status_code == 200, r.text
     return r.json()["token"]
