@@ -1,7 +1,7 @@
 """cases01: case categories, cases (事件) and instructions (issue 18)
 
 Revision ID: cases01
-Revises: sec01
+Revises: sums01
 Create Date: 2026-12-07 19:35:40.673574
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 from checkins.db.types import GeometryType, UTCDateTime
 
 revision: str = 'cases01'
-down_revision: str | Sequence[str] | None = 'sec01'
+down_revision: str | Sequence[str] | None = 'sums01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
