@@ -17,6 +17,13 @@ from checkins.auth.models import (
                                   RateBucket,
                                   RefreshToken,
 )
+from checkins.cases.models import (
+                                  CASE_STATUSES,
+                                  INSTRUCTION_STATUSES,
+                                  Case,
+                                  CaseCategory,
+                                  CaseInstruction,
+)
 from checkins.db.base import (
                                   DATUMS,
                                   DISTRIBUTED_BY_WORKER,
@@ -47,7 +54,8 @@ from checkins.scores.models import PERIOD_STATUSES, EnteredItem, PeriodResult
 from checkins.township.models import ROLES, Grid, GridAssignment, Township, Village, Worker
 
 __all__ = [
-    "ALERT_KINDS", "ALERT_STATUSES", "DATUMS", "DEVICE_STATUSES", "DISTRIBUTED_BY_WORKER",
+    "ALERT_KINDS", "ALERT_STATUSES", "CASE_STATUSES", "INSTRUCTION_STATUSES", "Case",
+    "CaseCategory", "CaseInstruction", "DATUMS", "DEVICE_STATUSES", "DISTRIBUTED_BY_WORKER",
     "EXEMPTION_KINDS", "EXEMPTION_STATUSES", "FLAG_DECISIONS", "FLAG_KINDS", "JOBS_TABLES",
     "MOBILE_TABLES", "NAMING_CONVENTION", "OFFICE_ROLES", "OUTAGE_CAUSES", "OUTAGE_TABLES",
     "PERIOD_STATUSES", "POSITION_KINDS", "ROLES", "SQLITE_ROWID", "Alert", "AuditLog",

@@ -320,3 +320,52 @@ class DayResult:
     online_rate: float | None  # NB-ONLINE, share of duty time online, None off duty
     duty_s: int  # on-duty seconds after exemptions
     spoof_flags: tuple[SpoofFlag, ...] = ()  # GEO-SPOOF review flags (exclude nothing)
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """A case (事件) of one worker as the engine and scoring read it (NB-ARRIVE, NB-VOLUME,
+    YK-CASE-SLA): ``report`` made by the worker, or ``instruction`` sent to the worker.
+
+    Times are POSIX seconds; ``lon``/``lat`` WGS-84. ``valid`` is the office's verdict on a
+    report (None = not reviewed). ``accepted_at``/``closed_at``: YK-CASE-SLA clocks.
+    """
+
+    case_id: str
+    kind: Literal["report", "instruction"]
+    created_at: float
+    lon: float | None
+    lat: float | None
+    valid: bool | None = None
+    accepted_at: float | None = None
+    closed_at: float | None = None
+    complex: bool = False
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseVerdict:
+    """The engine's verdict on one case of a worker-day.
+
+    Instructions: NB-ARRIVE's ``arrived_at`` (first usable fix within ``arrive_radius_m``,
+    same local day), ``arrival_s`` and ``arrival`` (``ok`` within ``within_s`` inclusive,
+    ``late`` beyond, ``none`` without an arrival). ``on_duty``: the instruction came inside
+    the duty windows of a working day (an off-duty instruction is judged but not charged).
+    Reports: arrival fields are None.
+    """
+
+    case: CaseRecord
+    arrived_at: float | None = None
+    arrival_s: int | None = None
+    arrival: Literal["ok", "late", "none"] | None = None
+    on_duty: bool = True
+
+
+@dataclass(frozen=True)
+class ReportCount:
+    """NB-VOLUME input of a worker-day: reports made, and those the office found valid."""
+
+    total: int
+    valid: int
+    case_ids: tuple[str, ...] = ()
+    valid_ids: tuple[str, ...] = ()

@@ -78,6 +78,19 @@ def seed_example_township(session: Any) -> None:
     auth.set_password(session, "ex-w1", EXAMPLE_PASSWORD)
     auth.register_device(session, worker_id="ex-w1", device_uid=EXAMPLE_DEVICE, approved=True,
                          actor="example")
+    # an office-entered case dispatched to ex-w1: the instruction examples act on it
+    from checkins.cases import service as cases
+    from checkins.cases.models import Case
+
+    case = Case(reported_by_office="example", category="矛盾纠纷", text="邻里纠纷，需上门调解",
+                lon=OFFICE_LON + 0.001, lat=OFFICE_LAT + 0.001, datum="wgs84",
+                geom=shapely.Point(OFFICE_LON + 0.001, OFFICE_LAT + 0.001), grid_id="ex-g1",
+                village_id="ex-v1", status="accepted", valid=True,
+                reported_at=dt.datetime.now(dt.UTC), accepted_at=dt.datetime.now(dt.UTC))
+    session.add(case)
+    session.flush()
+    cases.dispatch(session, case.id, scope=cases.Scope("ex-v1"), actor="example", worker_id="ex-w1",
+                   place_text="示例村3组12号", note="今天上午上门")
     session.commit()
 
 
@@ -202,7 +215,7 @@ _EXPORT_VOLATILE = {"id", "generated_at", "received_at", "registered_at", "decid
                     "ended_at", "written_at", "recorded_at", "revoked_at", "evaluated_at",
                     "positions_by_day", "device_id", "session_id", "patrol_session_id",
                     "entity_id", "start_at", "end_at", "photos", "after", "before", "timezone",
-                    "count", "items", "worker_id", "worker", "client_id"}
+                    "count", "items", "worker_id", "worker", "client_id", "case_id", "deadline_at"}
 
 
 def _scrub(body: Any, ids: set[str]) -> Any:
@@ -343,6 +356,67 @@ def scripted_flow() -> list[tuple[str, dict[str, Any], set[str]]]:
             "request": {"method": "POST", "path": f"{v1}/auth/password", "auth": True,
                         "json": {"old_password": "not my password",
                                  "new_password": "a new password 42"}}}, set()),
+        ("15e_case_categories", {
+            "name": "case categories of my township",
+            "description": "The township edits the list; the defaults are shown.",
+            "request": {"method": "GET", "path": f"{v1}/cases/categories", "auth": True}}, set()),
+        ("15f_case_report", {
+            "name": "report a case (事件上报) with a photo",
+            "description": ("multipart/form-data; the place in its datum (stored in WGS-84, tagged with "
+                            "its grid); idempotent on client_id, like positions."),
+            "request": {"method": "POST", "path": f"{v1}/cases", "auth": True,
+                        "multipart": {"data": {"client_id": "ex-phone-0001-c-1", "category": "设施损坏",
+                                               "text": "路灯不亮", "lon": str(c[0] + 0.0015),
+                                               "lat": str(c[1] + 0.0006), "datum": "gcj02",
+                                               "reported_at": "{{time:-600}}"},
+                                      "files": [{"field": "photos", "filename": "IMG_0002.jpg",
+                                                 "content_type": "image/jpeg",
+                                                 "content_base64": _photo_b64()}]}}},
+         {"case_id", "reported_at"}),
+        ("15g_case_report_resent", {
+            "name": "the same report again (offline phone retrying)",
+            "description": "The stored case, duplicate: true; nothing stored twice.",
+            "request": {"method": "POST", "path": f"{v1}/cases", "auth": True,
+                        "multipart": {"data": {"client_id": "ex-phone-0001-c-1", "category": "设施损坏",
+                                               "text": "路灯不亮", "lon": str(c[0] + 0.0015),
+                                               "lat": str(c[1] + 0.0006), "datum": "gcj02",
+                                               "reported_at": "{{time:-600}}"}}}},
+         {"case_id", "reported_at"}),
+        ("15h_my_cases", {
+            "name": "my cases", "description": "Only the cases I reported, newest first.",
+            "request": {"method": "GET", "path": f"{v1}/cases", "auth": True}},
+         {"case_id", "reported_at"}),
+        ("15i_my_instructions", {
+            "name": "my instructions (指令)", "description": "Where to go and by when; only mine.",
+            "request": {"method": "GET", "path": f"{v1}/instructions", "auth": True},
+            "capture": {"instruction_id": "items.0.instruction_id"}},
+         {"instruction_id", "case_id", "deadline_at"}),
+        ("15j_instruction_acknowledge", {
+            "name": "acknowledge an instruction (签收)",
+            "description": "YK-CASE-SLA's acceptance; another worker's instruction would be 404.",
+            "request": {"method": "POST", "path": f"{v1}/instructions/{{{{instruction_id}}}}/acknowledge",
+                        "auth": True}},
+         {"instruction_id", "case_id", "deadline_at", "acknowledged_at"}),
+        ("15k_instruction_arrived", {
+            "name": "arrived (到场) with a photo",
+            "description": "At least one photo; NB-ARRIVE itself is judged from the fixes.",
+            "request": {"method": "POST", "path": f"{v1}/instructions/{{{{instruction_id}}}}/arrived",
+                        "auth": True,
+                        "multipart": {"data": {"text": "已到现场"},
+                                      "files": [{"field": "photos", "filename": "IMG_0003.jpg",
+                                                 "content_type": "image/jpeg",
+                                                 "content_base64": _photo_b64()}]}}},
+         {"instruction_id", "case_id", "deadline_at", "acknowledged_at", "arrived_at"}),
+        ("15l_instruction_resolved", {
+            "name": "resolved (处置完毕) with a photo",
+            "description": "The result; the office then closes the case.",
+            "request": {"method": "POST", "path": f"{v1}/instructions/{{{{instruction_id}}}}/resolved",
+                        "auth": True,
+                        "multipart": {"data": {"text": "双方已和解"},
+                                      "files": [{"field": "photos", "filename": "IMG_0004.jpg",
+                                                 "content_type": "image/jpeg",
+                                                 "content_base64": _photo_b64()}]}}},
+         {"instruction_id", "case_id", "deadline_at", "acknowledged_at", "arrived_at", "resolved_at"}),
         ("16_error_no_token", {
             "name": "error: no token", "description": "Every error has a stable code.",
             "request": {"method": "GET", "path": f"{v1}/me"}}, set()),

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from geo.types import (
+    CaseRecord,
+    CaseVerdict,
     DayResult,
     OffPost,
     PatrolResult,
     PhoneOff,
+    ReportCount,
     SigninResult,
     SpoofFlag,
     SuspectFix,
@@ -37,6 +40,11 @@ class ScoredDay:
 
     result: DayResult
     village_id: str | None = None
+    # case records of the day (NB-ARRIVE, YK-CASE-SLA) and its report counts (NB-VOLUME);
+    # reports None: the day was evaluated without case records
+    cases: tuple[CaseVerdict, ...] = ()
+    reports: ReportCount | None = None
+    grid_count: int | None = None  # the district's grids (NB-VOLUME's denominator), if known
 
 
 def _ts(text: str | None, file: str, i: int, field: str) -> float | None:
@@ -114,7 +122,41 @@ def day_from_json(entry: Mapping[str, Any], file: str = "<days>", index: int = 0
         if isinstance(exc, DayJsonError):
             raise
         raise DayJsonError(file, index, None, f"bad value: {exc}") from None
-    return ScoredDay(result=result, village_id=entry.get("village_id"))
+    cases = _cases(entry, file, index)
+    rep = entry.get("reports")
+    reports = None
+    if isinstance(rep, Mapping):
+        try:
+            reports = ReportCount(total=int(rep["total"]), valid=int(rep["valid"]),
+                                  valid_ids=tuple(rep.get("valid_case_ids") or ()))
+        except (KeyError, TypeError, ValueError):
+            raise DayJsonError(file, index, "reports", "needs integer 'total' and 'valid'") from None
+    gc = rep.get("grid_count") if isinstance(rep, Mapping) else None
+    return ScoredDay(result=result, village_id=entry.get("village_id"), cases=cases, reports=reports,
+                     grid_count=int(gc) if gc is not None else None)
+
+
+def _cases(entry: Mapping[str, Any], file: str, index: int) -> tuple[CaseVerdict, ...]:
+    out = []
+    for j, c in enumerate(entry.get("cases") or ()):
+        where = f"cases[{j}]"
+        try:
+            kind = c["kind"]
+            if kind not in ("report", "instruction"):
+                raise DayJsonError(file, index, f"{where}.kind", f"unknown kind {kind!r}")
+            rec = CaseRecord(
+                case_id=str(c["case_id"]), kind=kind,
+                created_at=_ts(c["created_at"], file, index, f"{where}.created_at") or 0.0,
+                lon=c.get("lon"), lat=c.get("lat"), valid=c.get("valid"),
+                accepted_at=_ts(c.get("accepted_at"), file, index, f"{where}.accepted_at"),
+                closed_at=_ts(c.get("closed_at"), file, index, f"{where}.closed_at"),
+                complex=bool(c.get("complex", False)), category=c.get("category"))
+        except KeyError as exc:
+            raise DayJsonError(file, index, f"{where}.{exc.args[0]}", "missing field") from None
+        out.append(CaseVerdict(case=rec, arrived_at=_ts(c.get("arrived_at"), file, index, f"{where}.arrived_at"),
+                               arrival_s=c.get("arrival_s"), arrival=c.get("arrival"),
+                               on_duty=bool(c.get("on_duty", True))))
+    return tuple(out)
 
 
 def days_from_json(doc: Mapping[str, Any], file: str = "<days>") -> list[ScoredDay]:
@@ -127,4 +169,4 @@ def days_from_json(doc: Mapping[str, Any], file: str = "<days>") -> list[ScoredD
 
 def with_villages(days: Iterable[ScoredDay], villages: Mapping[str, str]) -> list[ScoredDay]:
     """Fill each day's village from ``villages`` (worker id -> village/office id)."""
-    return [ScoredDay(d.result, villages.get(d.result.worker_id, d.village_id)) for d in days]
+    return [replace(d, village_id=villages.get(d.result.worker_id, d.village_id)) for d in days]

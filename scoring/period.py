@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
+from scoring import cases as case_rules
 from scoring.day import day_deductions
 from scoring.dayjson import ScoredDay
 from scoring.items import EnteredItem, ItemError, Period, check_items, parse_period, period_of
@@ -539,6 +540,8 @@ def _rate_item(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str
         return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, pts - max_pts, pts, False,
                          tuple(trail), {"rate": num(rate)})
     # daily_volume_ratio
+    if case_rules.computed(rule):
+        return _volume_from_cases(rule, inputs, period, incomplete)
     reports = [i for i in inputs.items if i.rule == rule.id and i.item == "valid_reports"]
     grids = [i for i in inputs.items if i.rule == rule.id and i.item == "grid_count"]
     if not reports or not grids or max(grids, key=lambda i: (i.when(), i.item_id)).value == 0:
@@ -553,6 +556,53 @@ def _rate_item(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str
     trail.append(TrailEntry(rule.id, pts - max_pts, f"daily valid reports / grids {why}", ev))
     return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, pts - max_pts, pts, False,
                      tuple(trail), {"ratio": num(ratio)})
+
+
+def _grid_count(rule: Rule, inputs: _Inputs) -> tuple[Decimal | None, dict[str, Any]]:
+    """NB-VOLUME's denominator: an entered ``grid_count`` (latest) or the days' grid count."""
+    grids = [i for i in inputs.items if i.rule == rule.id and i.item == "grid_count"]
+    if grids:
+        g = max(grids, key=lambda i: (i.when(), i.item_id))
+        return g.value, {"grid_item": g.item_id}
+    counts = [d.grid_count for d in inputs.days if d.grid_count]
+    return (D(max(counts)), {"grid_count_from": "days"}) if counts else (None, {})
+
+
+def _volume_from_cases(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str]) -> ItemScore:
+    """NB-VOLUME computed: mean over the working days of valid reports / the district's grids."""
+    max_pts = D(rule.points or 0)
+    days = case_rules.volume_days(inputs.days)
+    grids, gev = _grid_count(rule, inputs)
+    if not days or not grids:
+        incomplete.append(f"{rule.id}: no case records or no grid count for {period.label}")
+        return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, -max_pts, ZERO, False,
+                         (TrailEntry(rule.id, -max_pts, rule.params["reasons"]["no_data"], {}),), {"ratio": None})
+    ratio = _mean([D(d.reports.valid) / grids for d in days]).quantize(Decimal("0.0001"))
+    pts, why = step_points(rule.params, max_pts, ratio)
+    ev = {"grid_count": num(grids), **gev, "ratio": num(ratio),
+          "days": case_rules.volume_evidence(days, grids)}
+    reason = rule.params["reasons"]["ratio"].format(ratio=_pct(ratio), days=len(days), grids=num(grids))
+    trail = [TrailEntry(rule.id, pts - max_pts, f"{reason}: {why}", ev)]
+    for it in inputs.items:
+        if it.rule == rule.id and it.item == "valid_reports":
+            trail.append(TrailEntry(rule.id, ZERO, rule.params["reasons"]["entered_ignored"], it.evidence(),
+                                    charged=False))
+    return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, pts - max_pts, pts, False,
+                     tuple(trail), {"ratio": num(ratio)})
+
+
+def _case_trail(profile: Profile, rule: Rule, inputs: _Inputs, period: Period) -> list[TrailEntry]:
+    """A computed rule's entries from the case records; entered counts shown, not charged."""
+    if rule.params.get("measure") == "case_sla":
+        raw = case_rules.sla_trail(rule, inputs.days, period, profile.timezone)
+    else:
+        raw = case_rules.arrive_trail(rule, inputs.days, profile.timezone)
+    out = [TrailEntry(r, pts, reason, ev, charged) for r, pts, reason, ev, charged in raw]
+    for it in inputs.items:
+        if it.rule == rule.id:
+            out.append(TrailEntry(rule.id, ZERO, rule.params["reasons"]["entered_ignored"], it.evidence(),
+                                  charged=False))
+    return out
 
 
 def _scored_rules(profile: Profile) -> list[Rule]:
@@ -576,7 +626,10 @@ def _item_sheet(profile: Profile, subject: Subject, period: Period, inputs: _Inp
             trail = [TrailEntry(m, sums.points(m), f"{sums.rules[m][1]} day deduction(s) in {period.label}",
                                 {"occurrences": sums.rules[m][1], "period": period.label})
                      for m in sorted(members) if m in sums.rules]
-        entered = _entered_trail(profile, [i for i in inputs.items if i.rule in members], subject)
+        if case_rules.computed(rule):  # from the case records of the days (docs/cases.md)
+            entered = _case_trail(profile, rule, inputs, period)
+        else:
+            entered = _entered_trail(profile, [i for i in inputs.items if i.rule in members], subject)
         trail += entered
         trail.sort(key=_trail_key)
         # caps and floors apply to the sum of the period (扣完为止): day sums + entered items
@@ -600,7 +653,7 @@ def _item_sheet(profile: Profile, subject: Subject, period: Period, inputs: _Inp
 def _trail_key(t: TrailEntry) -> tuple[str, str, str, str]:
     ev = t.evidence
     return (str(ev.get("date", ev.get("when", ""))), str(ev.get("worker_id", "")),
-            str(ev.get("start", ev.get("window", ""))), str(ev.get("item_id", "")) + t.reason)
+            str(ev.get("start", ev.get("window", ""))), str(ev.get("item_id", ev.get("case_id", ""))) + t.reason)
 
 
 def _veto(profile: Profile, subject: Subject, items: Sequence[EnteredItem], total: Decimal,

@@ -13,7 +13,7 @@ import dataclasses
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -435,3 +435,12 @@ def load_profile(name_or_path: str | os.PathLike[str] = DEFAULT_PROFILE) -> Prof
 def note(key: str, **fields: Any) -> str:
     """A period or tier note template (``notes`` of scoring/words.zh-CN.yaml) filled in."""
     return str(default_words()["notes"][key]).format(**fields)
+
+
+def with_sources(profile: Profile, sources: Mapping[str, str]) -> Profile:
+    """The profile with some rules' ``source`` changed (e.g. ``{"NB-ARRIVE": "entered"}``: a
+    township that runs its cases in another system and types in the counts)."""
+    rules = dict(profile.rules)
+    for rid, src in sources.items():
+        rules[rid] = replace(rules[rid], source=src)
+    return replace(profile, rules=rules)

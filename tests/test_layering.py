@@ -44,7 +44,7 @@ def test_the_probe_would_notice_a_database_import():
 # --------------------------------------------------------------------------- checkins domains
 
 # bottom to top (docs/architecture.md): a domain imports only itself and domains below it
-DOMAINS = ("db", "formats", "audit", "township", "auth", "positions", "field", "outages",
+DOMAINS = ("db", "formats", "audit", "township", "auth", "positions", "field", "cases", "outages",
            "evaluation", "jobs", "office", "scores", "me", "demo")
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -28,7 +28,10 @@ REFERENCE = ("township", "village", "grid", "worker", "device", "grid_assignment
 LOCAL = ("office_user", "office_session", "audit_log", "mobile_account", "mobile_session",
          "refresh_token", "job_run", "job_lock", "entered_item", "period_result",
          "server_tick", "server_outage", "rate_bucket", "activation_code", "period_sum",
-         "period_sum_state")
+         "period_sum_state",
+         # cases: tens a day per township, read by office and worker alike (a case has a
+         # reporter and other workers' instructions), so not co-located with one worker
+         "case_category", "case_record", "case_instruction")
 
 
 def distribution_sql() -> list[str]:

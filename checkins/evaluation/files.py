@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from checkins.evaluation.entry import day_entry
+from checkins.formats.cases import read_cases
 from checkins.formats.errors import FormatError
 from checkins.formats.events import read_exemptions, read_patrols, read_signins
 from checkins.formats.grids import GridsFile, read_grids
@@ -26,6 +27,7 @@ from checkins.formats.positions import merge_positions, read_positions
 from checkins.formats.roster import RosterRow, read_roster
 from geo.localtime import day_bounds
 from geo.types import (
+    CaseRecord,
     Exemption,
     Fixes,
     GeoParams,
@@ -181,6 +183,32 @@ def build_worker_days(
     return days
 
 
+def arrive_within_s(prof: Profile) -> float | None:
+    """NB-ARRIVE's time limit from the profile (None: the profile has no such rule, and an
+    instruction's arrival is then ``ok`` whenever there is one)."""
+    rule = prof.rules.get("NB-ARRIVE")
+    return None if rule is None else float(rule.params["within_s"])
+
+
+def add_cases(entry: dict[str, Any], fixes: Fixes, cases: Sequence[CaseRecord], prof: Profile,
+              params: GeoParams, grid_count: int | None) -> None:
+    """Add a day entry's ``cases`` (NB-ARRIVE verdicts, the records for YK-CASE-SLA) and
+    ``reports`` (NB-VOLUME). ``cases``: the worker's cases created on the entry's local date.
+    Shared by the file flow and the nightly database flow."""
+    from geo.arrival import cases_json, count_reports, judge_cases, reports_json
+
+    limit = arrive_within_s(prof)
+    verdicts = judge_cases(fixes, cases, params, float("inf") if limit is None else limit)
+    entry["cases"] = cases_json(verdicts, params.timezone)
+    entry["reports"] = reports_json(count_reports(cases)) | {"grid_count": grid_count}
+
+
+def cases_on(cases: Sequence[CaseRecord], date: dt.date, tz: ZoneInfo) -> list[CaseRecord]:
+    """The cases created on local ``date``."""
+    start, end = day_bounds(date, tz)
+    return [c for c in cases if start <= c.created_at < end]
+
+
 def batch_by_date(days: Sequence[WorkerDay], max_fixes: int) -> list[list[WorkerDay]]:
     """Split worker-days into engine batches of up to ``max_fixes`` fixes.
 
@@ -230,6 +258,7 @@ def evaluate_files(
     signins: str | os.PathLike[str] | None = None,
     patrols: str | os.PathLike[str] | None = None,
     exemptions: str | os.PathLike[str] | None = None,
+    cases: str | os.PathLike[str] | None = None,
     workers: Iterable[str] | None = None,
     progress: Progress = _quiet,
     max_fixes_per_batch: int = 2_000_000,
@@ -276,6 +305,9 @@ def evaluate_files(
     sign = read_signins(signins) if signins else {}
     sessions = read_patrols(patrols) if patrols else {}
     exempt = read_exemptions(exemptions, timezone=params.timezone) if exemptions else {}
+    case_rows = read_cases(cases) if cases else None
+    if case_rows is not None:
+        progress(f"read {sum(len(v) for v in case_rows.values())} cases of {len(case_rows)} workers")
 
     dates = dates_between(date_from, date_to)
     worker_days = build_worker_days(
@@ -298,8 +330,13 @@ def evaluate_files(
 
     day_entries: list[dict[str, Any]] = []
     trail_input = []
+    tz = ZoneInfo(params.timezone)
     for result in results:
         entry, deductions = day_entry(result, prof)
+        if case_rows is not None:
+            add_cases(entry, fixes.get(result.worker_id, Fixes.empty()),
+                      cases_on(case_rows.get(result.worker_id, ()), result.date, tz), prof, params,
+                      len(grids_file.grids))
         day_entries.append(entry)
         trail_input.append((result.worker_id, result.date, deductions))
     day_entries.sort(key=lambda e: (e["worker_id"], e["date"]))

@@ -37,8 +37,10 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from checkins.auth.models import Device
+from checkins.cases.service import case_records
 from checkins.evaluation.entry import day_entry
 from checkins.evaluation.files import (
+    add_cases,
     batch_by_date,
     make_worker_day,
     office_place,
@@ -547,6 +549,11 @@ def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
     ctx = _context(session, prof, (w for w, _ in items))
     decided = flag_decisions(session, items)
     tz = ZoneInfo(prof.timezone)
+    # NB-VOLUME's denominator: the grids of the worker's township (the district)
+    village_town = dict(session.execute(sa.select(Village.village_id, Village.township_id)).all())
+    town_grids = dict(session.execute(
+        sa.select(Village.township_id, sa.func.count(Grid.grid_id))
+        .join(Grid, Grid.village_id == Village.village_id).group_by(Village.township_id)).all())
     _add(timings, "read_other_s", t0)
     out: list[tuple[Any, dict[str, Any]]] = []
     # read and judge a date at a time, in engine batches bounded by fix count
@@ -558,6 +565,11 @@ def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
         outages = _day_outages(session, date, tz)
         for part in _chunks(group, 20_000):
             days = build_db_worker_days(session, part, ctx, until=until, timings=timings)
+            t0 = time.perf_counter()
+            day_fixes = {(d.worker_id, d.date): d.fixes for d in days}
+            start, end = day_bounds(date, tz)
+            cases = case_records(session, sorted({d.worker_id for d in days}), _utc(start), _utc(end))
+            t0 = _add(timings, "read_other_s", t0)
             for batch in batch_by_date(days, MAX_FIXES_PER_BATCH):
                 t0 = time.perf_counter()
                 results = evaluate_days(batch, ctx.params, grids=ctx.index)
@@ -566,6 +578,10 @@ def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
                     result = apply_flag_decisions(
                         result, decided.get((result.worker_id, result.date)), tz)
                     entry, _ = day_entry(result, prof, outages=outages)
+                    # NB-ARRIVE / NB-VOLUME / YK-CASE-SLA from the case records of the day
+                    add_cases(entry, day_fixes[(result.worker_id, result.date)],
+                              cases.get(result.worker_id, ()), prof, ctx.params,
+                              town_grids.get(village_town.get(ctx.workers[result.worker_id][1])))
                     out.append((result, entry))
                 _add(timings, "scoring_json_s", t0)
     out.sort(key=lambda p: (p[1]["worker_id"], p[1]["date"]))

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from checkins.audit.models import AuditLog
 from checkins.auth.models import Device, MobileSession
+from checkins.cases.models import Case, CaseInstruction
 from checkins.evaluation.models import DayResult
 from checkins.field.models import Exemption, PatrolLog, PatrolSession, Signin
 from checkins.jobs.models import Alert
@@ -112,6 +113,9 @@ def export_summary(session: Session, worker_id: str) -> dict[str, Any]:
         "patrol_logs": _all(session, PatrolLog, PatrolLog.worker_id == worker_id,
                             order=PatrolLog.id),
         "requests": exemptions,
+        "cases": _all(session, Case, Case.reporter_id == worker_id, order=Case.id),
+        "instructions": _all(session, CaseInstruction, CaseInstruction.worker_id == worker_id,
+                             order=CaseInstruction.id),
         "flag_decisions": _all(session, FlagDecision, FlagDecision.worker_id == worker_id,
                                order=FlagDecision.id),
         "entered_items": _all(session, EnteredItem, EnteredItem.subject_id == worker_id,

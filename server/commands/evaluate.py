@@ -38,6 +38,8 @@ def evaluate(
     signins: Annotated[Path | None, typer.Option("--signins", help="signins.csv")] = None,
     patrols: Annotated[Path | None, typer.Option("--patrols", help="patrols.csv")] = None,
     exemptions: Annotated[Path | None, typer.Option("--exemptions", help="exemptions.csv")] = None,
+    cases: Annotated[Path | None, typer.Option(
+        "--cases", help="cases.csv (事件: reports and instructions): adds each day's cases and reports")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Write the JSON here, not stdout; FILE.jsonl: JSON Lines, one day a line.")] = None,
     worker: Annotated[
@@ -66,7 +68,7 @@ def evaluate(
     try:
         result = evaluate_files(
             grids=grids, roster=roster, positions=positions, date_from=first, date_to=last,
-            profile=profile, signins=signins, patrols=patrols, exemptions=exemptions,
+            profile=profile, signins=signins, patrols=patrols, exemptions=exemptions, cases=cases,
             workers=worker or None, progress=progress,
         )
     except (FormatError, ProfileError) as exc:

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from server.mobile.prefix import MOBILE_PREFIX
 
 API_TITLE = "gridpatrol mobile API"
-API_VERSION = "1.5.0"
+API_VERSION = "1.6.0"
 
 
 def install(app: FastAPI) -> None:
@@ -39,6 +39,9 @@ def install(app: FastAPI) -> None:
     from server.mobile.activation import router as activation_router  # first login
 
     app.include_router(activation_router)
+    from server.mobile.cases import router as cases_router  # cases (事件) and instructions
+
+    app.include_router(cases_router)
     install_error_handlers(app)
 
     @app.exception_handler(BodyTooLarge)
@@ -47,7 +50,8 @@ def install(app: FastAPI) -> None:
 
     app.add_middleware(
         BodyLimitMiddleware, prefix=MOBILE_PREFIX, limit_bytes=ms.max_body_bytes,
-        overrides={"/patrol-logs": MAX_PHOTOS * ms.max_photo_bytes + ms.max_body_bytes},
+        overrides={p: MAX_PHOTOS * ms.max_photo_bytes + ms.max_body_bytes
+                   for p in ("/patrol-logs", "/cases", "/instructions")},
     )
 
 

@@ -30,13 +30,14 @@ def register(app: FastAPI) -> None:
     """Include the office API and pages, mount the static files, add the error handlers."""
     from urllib.parse import quote
 
-    from server.office import api, pages
+    from server.office import api, cases, pages
 
     app.include_router(api.router)
     app.include_router(pages.router)
     from server.office import accounts  # workers' app accounts: codes, resets
 
     app.include_router(accounts.router)
+    app.include_router(cases.router)
     app.mount("/office/static", StaticFiles(directory=str(STATIC)), name="office-static")
 
     @app.exception_handler(LoginRequired)

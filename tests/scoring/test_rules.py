@@ -8,13 +8,16 @@ import pytest
 
 from scoring.items import parse_period
 from scoring.period import Sheet, num, step_points, survey_points
-from scoring.profiles import load_profile
+from scoring.profiles import load_profile, with_sources
 from scoring.score import score
 from tests.scoring.builders import day, item, worker
 
 YK = load_profile("yangkou-2022")
 QS = load_profile("quanshan-positioning")
 NB = load_profile("ningbo-district")
+# the entered fallback (a township running its cases in another system types in the counts)
+YK_ENTERED = with_sources(YK, {"YK-CASE-SLA": "entered"})
+NB_ENTERED = with_sources(NB, {"NB-ARRIVE": "entered", "NB-VOLUME": "entered"})
 Q1 = parse_period("2026Q1")
 MAR = dt.date(2026, 3, 2)
 
@@ -133,7 +136,7 @@ def test_yk_safety_hazard_case_sla() -> None:
            item("w01", "YK-HAZARD", "hazard_serious", 1, date="2026-03-05"),              # -3
            item("w01", "YK-CASE-SLA", "case_not_handled", 3, date="2026-03-06"),          # -1.5
            item("w01", "YK-CASE-SLA", "case_no_result_in_time", 2, date="2026-03-07")]    # -2
-    s = one([day(date=MAR)], its)
+    s = one([day(date=MAR)], its, profile=YK_ENTERED)
     # 15 - 3.0 = 12; 25 - 5 = 20; 10 - 3.5 = 6.5
     assert (pts(s, "YK-SAFETY"), pts(s, "YK-HAZARD"), pts(s, "YK-CASE-SLA")) == (12, 20, 6.5)
     ids = {t.evidence["item_id"] for t in s.item("YK-SAFETY").trail}
@@ -185,7 +188,7 @@ def test_yk_veto_by_condition_and_by_score_below_60() -> None:
     assert num(s.total) == 30 and s.vetoed and "below 60" in s.veto[0].reason
     # 60 exactly is not below 60
     its = [*survey("w01", "0.5"), item("w01", "YK-CASE-SLA", "case_no_result_in_time", 10, date="2026-03-05")]
-    s = one([day(date=MAR)], its)
+    s = one([day(date=MAR)], its, profile=YK_ENTERED)
     assert num(s.total) == 60 and not s.vetoed
 
 
@@ -345,14 +348,14 @@ def test_nb_volume_table(reports: int, points: int) -> None:
     # 100 grids; ratio >= 90% -> 7; -1 per full 5% below; below 70% -> 0
     its = [item("w01", "NB-VOLUME", "grid_count", 100, period="2026"),
            item("w01", "NB-VOLUME", "valid_reports", reports, date="2026-03-02")]
-    assert pts(one([day(date=MAR)], its, profile=NB, period=MARCH), "NB-VOLUME") == points
+    assert pts(one([day(date=MAR)], its, profile=NB_ENTERED, period=MARCH), "NB-VOLUME") == points
 
 
 def test_nb_arrive_and_hours() -> None:
     # 3 late arrivals: 10 - 3 = 7; 2 hours findings: 4 - 2 = 2; 6 findings: stopped at 4 -> 0
     its = [item("w01", "NB-ARRIVE", "arrived_late", 3, date="2026-03-02"),
            item("w01", "NB-HOURS", "not_on_duty_in_hours", 2, date="2026-03-03")]
-    s = one([day(date=MAR)], its, profile=NB, period=MARCH)
+    s = one([day(date=MAR)], its, profile=NB_ENTERED, period=MARCH)
     assert (pts(s, "NB-ARRIVE"), pts(s, "NB-HOURS")) == (7, 2)
     s = one([day(date=MAR)], [item("w01", "NB-HOURS", "not_on_duty_in_hours", 6, date="2026-03-03")],
             profile=NB, period=MARCH)

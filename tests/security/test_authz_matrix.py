@@ -156,7 +156,39 @@ def _password(c: Ctx, side: str) -> list[Probe]:
              "query+body")]
 
 
+def _case_form() -> dict[str, Any]:
+    return {"client_id": f"c-{secrets.token_hex(4)}", "category": "其他", "text": "x", "lon": "121.05",
+            "lat": "32.45", "datum": "wgs84", "reported_at": (_now() - dt.timedelta(minutes=1)).isoformat()}
+
+
+def _case_post(c: Ctx, side: str) -> list[Probe]:
+    if side == "own":
+        return [("POST", f"{PREFIX}/cases", {"data": _case_form()}, "none")]
+    return [("POST", f"{PREFIX}/cases?{_q(c)}", {"data": {**_case_form(), **{k: str(v) for k, v in
+                                                                              c.foreign().items()}}},
+             "query+body")]
+
+
+def _instruction(action: str, photo: bool = False) -> Callable[[Ctx, str], list[Probe]]:
+    def build(c: Ctx, side: str) -> list[Probe]:
+        iid = c.a_ins if side == "own" else c.b_ins  # type: ignore[attr-defined]
+        kw: dict[str, Any] = {}
+        if photo:
+            from mobile_api_spec.examples import example_photo
+
+            kw["files"] = [("photos", ("a.jpg", example_photo(), "image/jpeg"))]
+        return [("POST", f"{PREFIX}/instructions/{iid}/{action}", kw, "none" if side == "own" else "path")]
+    return build
+
+
 MOBILE_CASES: dict[tuple[str, str], Callable[[Ctx, str], list[Probe]]] = {
+    ("GET", f"{PREFIX}/cases/categories"): _get("/cases/categories"),
+    ("GET", f"{PREFIX}/cases"): _get("/cases", "limit=200"),
+    ("POST", f"{PREFIX}/cases"): _case_post,
+    ("GET", f"{PREFIX}/instructions"): _get("/instructions", "limit=200"),
+    ("POST", f"{PREFIX}/instructions/{{instruction_id}}/acknowledge"): _instruction("acknowledge"),
+    ("POST", f"{PREFIX}/instructions/{{instruction_id}}/arrived"): _instruction("arrived", photo=True),
+    ("POST", f"{PREFIX}/instructions/{{instruction_id}}/resolved"): _instruction("resolved", photo=True),
     ("POST", f"{PREFIX}/auth/logout"): _logout,
     ("POST", f"{PREFIX}/auth/password"): _password,
     ("GET", f"{PREFIX}/me"): _get("/me"),
@@ -216,6 +248,7 @@ def _office_token(client: TestClient, engine: Any, role: str, village: str | Non
         create_office_user(s, username=name, password=OFFICE_PW, role=role,
                            village_id=village, actor="test")
         s.commit()
+    client.cookies.clear()  # a second login must not carry the first one's session cookie (CSRF)
     r = client.post("/api/office/login", json={"username": name, "password": OFFICE_PW})
     assert r.status_code == 200, r.text
     return r.json()["token"]
@@ -255,6 +288,15 @@ def test_authorization_matrix(full_app, migrated_engine, make_worker, township, 
             s.add(Village(village_id=f"vb{tag}", township_id=township.township_id, name="乙村"))
             s.commit()
         c = Ctx(a, b, made["b"][0], made["b"][1], made["a"][0], made["a"][1], f"vb{tag}")
+        # an instruction each (cases, issue 18): A's own and B's, which A must not reach
+        from checkins.cases import service as cases_svc
+
+        case_id = client.post(f"{PREFIX}/cases", headers=bearer(ta), data=_case_form()).json()["case_id"]
+        with Session(migrated_engine, expire_on_commit=False) as s:
+            ins = {w.worker_id: cases_svc.dispatch(s, int(case_id), scope=cases_svc.Scope(), actor="office:sec",
+                                                   worker_id=w.worker_id) for w in (a, b)}
+            s.commit()
+        c.a_ins, c.b_ins = ins[a.worker_id].id, ins[b.worker_id].id  # type: ignore[attr-defined]
         office_tokens = {
             "village_office": _office_token(client, migrated_engine, "village_office",
                                             a.village_id),
@@ -284,6 +326,8 @@ def test_authorization_matrix(full_app, migrated_engine, make_worker, township, 
                             where in ("path", "body-ref") and ok2)
                         if route == ("GET", f"{PREFIX}/requests") and ok2:
                             leaked |= c.b_request in {str(x["id"]) for x in r.json()["items"]}
+                        if route == ("GET", f"{PREFIX}/instructions") and ok2:
+                            leaked |= str(c.b_ins) in {x["instruction_id"] for x in r.json()["items"]}
                         if r.status_code >= 500 or leaked:
                             stats["cross_scope_2xx"] += ok2
                             failures.append(("worker other", method, url, r.status_code,

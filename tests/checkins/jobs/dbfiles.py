@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from shapely.geometry import mapping
 
 from checkins import tables as m
+from checkins.cases.service import case_records
 
 
 def _iso(d: dt.datetime | None) -> str:
@@ -99,4 +100,16 @@ def export_day_files(session, date: dt.date, out: Path, tz: str = "Asia/Shanghai
             w.writerow([e.worker_id, _iso(e.start_at), _iso(e.end_at), e.kind,
                         _num(e.place.x) if has_place else "", _num(e.place.y) if has_place else "",
                         _num(e.place_radius_m) if has_place else ""])
+    with open(out / "cases.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["case_id", "worker_id", "kind", "created_at", "lon", "lat", "crs", "category",
+                    "valid", "accepted_at", "closed_at", "complex"])
+        for wid, rows in case_records(session, [wk.worker_id for wk in workers], a, b).items():
+            for c in rows:
+                w.writerow([c.case_id, wid, c.kind,
+                            _iso(dt.datetime.fromtimestamp(c.created_at, dt.UTC)), _num(c.lon), _num(c.lat),
+                            "wgs84", c.category or "", "" if c.valid is None else str(c.valid).lower(),
+                            _iso(None if c.accepted_at is None else dt.datetime.fromtimestamp(c.accepted_at, dt.UTC)),
+                            _iso(None if c.closed_at is None else dt.datetime.fromtimestamp(c.closed_at, dt.UTC)),
+                            str(c.complex).lower()])
     return {"workers": len(workers)}

@@ -1,0 +1,34 @@
+"""The nightly flow judges NB-ARRIVE and NB-VOLUME from the database's case records."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from checkins import tables as m
+from checkins.cases import service as svc
+from checkins.evaluation.flows import evaluate_date
+from tests.checkins.jobs.conftest import DAY, behaviour_worker, demo, demo_session  # noqa: F401
+
+
+def test_db_flow_adds_cases_and_reports(demo_session, demo):  # noqa: F811
+    s = demo_session
+    wid = behaviour_worker(demo, "normal")
+    # a fix of the worker at 10:00 or later: the instruction comes 5 min before it, to its place
+    fix = s.scalars(sa.select(m.Position).where(
+        m.Position.worker_id == wid, m.Position.geom.is_not(None), m.Position.reject_reason.is_(None),
+        m.Position.recorded_at >= dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC))
+        .order_by(m.Position.recorded_at).limit(1)).one()
+    sent = fix.recorded_at - dt.timedelta(minutes=5)
+    case, _ = svc.report_case(s, worker_id=wid, device_id=None, client_id="flow-1", category="其他",
+                              text="井盖缺失", lon=float(fix.geom.x), lat=float(fix.geom.y), datum="wgs84",
+                              reported_at=sent - dt.timedelta(minutes=30))
+    svc.accept(s, case.id, scope=svc.Scope(), actor="office:test", at=sent - dt.timedelta(minutes=20))
+    svc.dispatch(s, case.id, scope=svc.Scope(), actor="office:test", worker_id=wid, at=sent)
+    (entry,) = [e for e in evaluate_date(s, DAY) if e["worker_id"] == wid]
+    assert entry["reports"]["total"] == 1 and entry["reports"]["valid"] == 1
+    assert entry["reports"]["valid_case_ids"] == [str(case.id)]
+    (ins,) = [c for c in entry["cases"] if c["kind"] == "instruction"]
+    assert ins["case_id"] == str(case.id)
+    assert ins["arrival"] == "ok" and 0 <= ins["arrival_s"] <= 300  # at that fix or before it
