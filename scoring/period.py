@@ -645,7 +645,7 @@ def _item_sheet(profile: Profile, subject: Subject, period: Period, inputs: _Inp
                                tuple(trail)))
     total = sum((i.points for i in items), ZERO)
     veto = _veto(profile, subject, inputs.items, total, incomplete)
-    no_data = note("no_days", period=period.label) if profile.day_rules() and not inputs.days else None
+    no_data = note("no_days", period=period.label) if profile.day_rules() and not sums.days else None
     return Sheet(subject, period.label, "items", tuple(items), total, tuple(veto), tuple(incomplete),
                  no_data=no_data)
 

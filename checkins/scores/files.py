@@ -131,6 +131,13 @@ def score_streamed(per: Any, prof: Any, days: Sequence[Path], items: Sequence[Pa
         raise ScoreInputError(f"{prof.id} scores offices: an office's days of a date are judged "
                               "together, so --days .jsonl (one worker at a time) cannot score it; "
                               "give the JSON")
+    from scoring import cases as case_rules
+
+    computed = sorted(r.id for r in prof.rules.values() if case_rules.computed(r))
+    if computed:
+        raise ScoreInputError(f"{prof.id} judges {', '.join(computed)} from the case records of "
+                              "all the period's days, which --days .jsonl (one worker at a time) "
+                              "does not keep: give the JSON")
     try:
         subjects, villages = None, {}
         if roster is not None:

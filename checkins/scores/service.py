@@ -466,15 +466,28 @@ def _roster_rows(session: Session, township: Township) -> list[tuple[Any, ...]]:
 
 
 def _items_stamp(session: Session, township: Township) -> tuple[Any, ...]:
-    """Changes whenever an item of the township is entered or withdrawn."""
+    """Changes whenever an item of the township is entered or withdrawn.
+
+    The newest entry time and item id are in it too: a rolled-back entry's row id is reused by
+    the next one (SQLite), so count and max(id) alone can repeat with other content.
+    """
     return tuple(session.execute(sa.select(
         sa.func.count(ItemRow.id), sa.func.max(ItemRow.id), sa.func.count(ItemRow.withdrawn_at),
-        sa.func.max(ItemRow.withdrawn_at)).where(ItemRow.township_id == township.township_id)).one())
+        sa.func.max(ItemRow.withdrawn_at), sa.func.max(ItemRow.entered_at),
+        sa.func.max(ItemRow.item_id)).where(ItemRow.township_id == township.township_id)).one())
 
 
 # (township, period) -> (key, doc): the open period's score from the sums, until a sum, an item,
 # the roster or the profile changes (each process keeps its own; the key is read every time)
 _DOCS: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
+
+
+def needs_days(profile: Profile) -> bool:
+    """True if a rule of ``profile`` is judged from case records (``source: computed``), which
+    the stored period sums do not carry: its sheets are scored from the days."""
+    from scoring import cases as case_rules
+
+    return any(case_rules.computed(r) for r in profile.rules.values())
 
 
 def sums_doc(session: Session, township: Township, period: Period,
@@ -487,6 +500,11 @@ def sums_doc(session: Session, township: Township, period: Period,
     from scoring.score import score
 
     profile = profile or township_profile(township)
+    if needs_days(profile):
+        # case rules judged from the records (scoring/cases.py) read the days themselves: the
+        # stored sums do not carry them yet, so such a profile is scored from its days
+        result, inputs = compute(session, township, period, profile)
+        return _doc(result, inputs)
     labels = sum_labels(profile, period)
     roster_rows = _roster_rows(session, township)
     key = (profile.id, profile.version, period_sums.versions(session, township.township_id, labels),
@@ -810,7 +828,15 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
         if active and w not in roster:
             roster[w] = Subject(w, "worker", role, vid, name)
     try:
-        if mapped:
+        if needs_days(other):  # its case rules read the days (see needs_days)
+            days = load_inputs(session, township, per).days
+            if mapped:
+                parts = [score(other, sp, days, usable, roster) for sp in mapped]
+                diffs = _mapped_diffs(a, parts)
+            else:
+                b = score(other, per, days, usable, roster)
+                diffs = compare(a, b)
+        elif mapped:
             parts = [score(other, sp, [], usable, roster, sums=folded(sp)) for sp in mapped]
             diffs = _mapped_diffs(a, parts)
         else:

@@ -8,14 +8,17 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from bench.reliability.harness import ServerProc
-from tests.browser.test_office_browser import ARGS, CHROMIUM, PASSWORD, ROOT, SECRET, pytestmark  # noqa: F401
+from tests.browser.conftest import ARGS, CHROMIUM, PASSWORD, ROOT, SECRET
 from tests.conftest import empty_database
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium")
 
 SHOTS = ROOT / "test-output" / "screenshots"
 

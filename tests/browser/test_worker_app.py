@@ -31,7 +31,7 @@ import yaml
 from sqlmodel import Session
 
 from bench.reliability.harness import ServerProc
-from tests.browser.test_office_browser import ARGS, CHROMIUM
+from tests.browser.conftest import ARGS, CHROMIUM
 from tests.conftest import empty_database
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,12 +11,14 @@ import datetime as dt
 from geo.types import CaseRecord, CaseVerdict, ReportCount
 from scoring.items import parse_period
 from scoring.period import num
-from scoring.profiles import load_profile
+from scoring.profiles import load_profile, with_sources
 from scoring.score import score
 from tests.scoring.builders import day, item, ts
 
-YK = load_profile("yangkou-2022")
-NB = load_profile("ningbo-district")
+# the shipped profiles keep the entered counts; a township opts into computing (docs/cases.md)
+YK = with_sources(load_profile("yangkou-2022"), {"YK-CASE-SLA": "computed"})
+NB = with_sources(load_profile("ningbo-district"), {"NB-ARRIVE": "computed",
+                                                    "NB-VOLUME": "computed"})
 MAR2, MAR3 = dt.date(2026, 3, 2), dt.date(2026, 3, 3)
 H, DAY_S = 3600.0, 86400.0
 

@@ -40,6 +40,9 @@ r3,w02,report,2026-03-01T10:30:00+08:00,120.415,32.004,,其他,true,,,
 """
 
 
+ROOT = Path(__file__).resolve().parents[3]
+
+
 def test_evaluate_cases_then_score(tmp_path: Path) -> None:
     files = write_township(tmp_path)
     (tmp_path / "cases.csv").write_text(CASES, encoding="utf-8")
@@ -60,8 +63,14 @@ def test_evaluate_cases_then_score(tmp_path: Path) -> None:
     assert day[("w02", "2026-03-01")]["reports"]["valid"] == 1  # a report is listed on its own day
     assert day[("w01", "2026-03-01")]["cases"] == []
     # YK-CASE-SLA from the records: c1 accepted in 25 h -> -0.5; c2 closed after 7 days -> -1
+    # the township's profile opts into judging YK-CASE-SLA from the records (shipped: entered)
+    yaml = (ROOT / "scoring" / "profiles" / "yangkou-2022.yaml").read_text(encoding="utf-8")
+    head, sep, tail = yaml.partition("- id: YK-CASE-SLA")
+    computed = tmp_path / "yangkou-computed.yaml"
+    computed.write_text(head + sep + tail.replace("source: entered", "source: computed", 1),
+                        encoding="utf-8")
     r = CliRunner().invoke(app(), ["score", "--period", "2026Q1", "--days", str(out),
-                                   "--profile", "yangkou-2022"])
+                                   "--profile", str(computed)])
     assert r.exit_code == 0, r.stderr
     sheet = next(s for s in json.loads(r.stdout)["sheets"] if s["subject_id"] == "w01")
     sla = next(i for i in sheet["items"] if i["rule"] == "YK-CASE-SLA")
