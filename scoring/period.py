@@ -623,7 +623,7 @@ def _item_sheet(profile: Profile, subject: Subject, period: Period, inputs: _Inp
         if inputs.days or not inputs.sums:
             trail = [t for t in inputs.trail if t.rule in members]
         else:  # from the sums: one line per rule for its day deductions (the days are on the sheet)
-            trail = [TrailEntry(m, sums.points(m), f"{sums.rules[m][1]} day deduction(s) in {period.label}",
+            trail = [TrailEntry(m, sums.points(m), note("sum_trail", n=sums.rules[m][1], period=period.label),
                                 {"occurrences": sums.rules[m][1], "period": period.label})
                      for m in sorted(members) if m in sums.rules]
         if case_rules.computed(rule):  # from the case records of the days (docs/cases.md)
@@ -788,7 +788,8 @@ def score_period(
     else:
         first, last = _sums_span(sums, period)
     if first is not None and last is not None and (first > period.start or last < period.end):
-        notes.append(f"days cover {first} to {last} of {period.label} ({period.start} to {period.end})")
+        notes.append(note("days_cover", first=first, last=last, period=period.label,
+                          start=period.start, end=period.end))
     if spec["method"] == "items":
         inputs = _inputs_by_subject(profile, subjects, period, days, items,
                                     None if sums is None else sums.get(period.label, {}))

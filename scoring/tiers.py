@@ -16,7 +16,7 @@ from typing import Any
 
 from scoring.items import TIER_INCLUDE_ITEM, EnteredItem, Period, parse_period
 from scoring.period import D, Payout, PeriodScores, ScoreError, Sheet, num
-from scoring.profiles import Profile, Rule, default_words
+from scoring.profiles import Profile, Rule, default_words, note
 
 TIERS = ("excellent", "good", "pass")
 
@@ -169,7 +169,7 @@ def _pt(rule: Rule, s: Sheet, period: Period) -> list[Payout]:
     if s.tier == "fail":
         return [Payout(rule.id, Decimal(0), f"{s.tier_label}: vetoed, no reward", period.label)]
     amount = D(p["amounts"][s.tier])
-    return [Payout(rule.id, amount, f"{s.tier_label}: {num(amount)} {p['currency']} for {period.label}", period.label,
+    return [Payout(rule.id, amount, note("payout_tier", tier=s.tier_label, amount=num(amount), currency=p['currency'], period=period.label), period.label,
                    {"tier": s.tier, "paid": p.get("paid")})]
 
 
@@ -186,15 +186,15 @@ def _ft(rule: Rule, s: Sheet, period: Period, items: Sequence[EnteredItem]) -> l
         if not table:
             continue
         if s.vetoed:
-            out.append(Payout(rule.id, Decimal(0), f"vetoed: no {code.split('_')[-1]}ly reward for {when.label}", when.label))
+            out.append(Payout(rule.id, Decimal(0), note("payout_vetoed", period=when.label), when.label))
             continue
         it = _county_rank(items, rule, code, when)
         if it is None:
-            out.append(Payout(rule.id, None, f"township's county rank for {when.label} not entered", when.label))
+            out.append(Payout(rule.id, None, note("payout_rank_missing", period=when.label), when.label))
             continue
         amount = _rank_amount(table, int(it.value))
-        out.append(Payout(rule.id, amount, f"township ranked {int(it.value)} in the county for {when.label}: "
-                          f"{num(amount)} {p['currency']}", when.label, it.evidence()))
+        out.append(Payout(rule.id, amount, note("payout_rank", rank=int(it.value), period=when.label, amount=num(amount),
+                               currency=p['currency']), when.label, it.evidence()))
     return out
 
 
@@ -205,14 +205,16 @@ def _article(rule: Rule, s: Sheet, period: Period, items: Sequence[EnteredItem])
             continue
         spec = rule.entered_item(it.item) or {}
         if s.vetoed:
-            out.append(Payout(rule.id, Decimal(0), f"{it.item}: vetoed, no reward", it.when(), it.evidence()))
+            out.append(Payout(rule.id, Decimal(0), note("payout_item_vetoed", item=it.item), it.when(), it.evidence()))
             continue
         roles = spec.get("roles")
         if roles and s.subject.role not in roles:
-            out.append(Payout(rule.id, Decimal(0), f"{it.item}: for {', '.join(roles)} only", it.when(), it.evidence()))
+            out.append(Payout(rule.id, Decimal(0), note("payout_roles", item=it.item,
+                                   roles="、".join(default_words()["labels"]["role"].get(r, r) for r in roles)), it.when(), it.evidence()))
             continue
         amount = D(spec["amount"]) * it.value
-        out.append(Payout(rule.id, amount, f"{it.item} x{num(it.value)}: {num(amount)} {rule.params['currency']}",
+        out.append(Payout(rule.id, amount, note("payout_item", item=it.item, n=num(it.value), amount=num(amount),
+                               currency=rule.params['currency']),
                           it.when(), it.evidence()))
     return out
 

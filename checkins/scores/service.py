@@ -53,7 +53,7 @@ from scoring.period import (
     sum_labels,
     township_item,
 )
-from scoring.profiles import Profile, ProfileError, load_profile, parse_profile
+from scoring.profiles import Profile, ProfileError, load_profile, note, parse_profile
 
 MIN_REASON_CHARS = 2
 ROLE_ZH = {"head": "网格长", "fulltime": "专职网格员", "parttime": "兼职网格员"}
@@ -443,7 +443,7 @@ def load_inputs(session: Session, township: Township, period: Period, *,
     with_data = {d.result.worker_id for d in days} | {i.subject_id for i in items}
     roster = {w.worker_id: Subject(w.worker_id, "worker", w.role, w.village_id, w.name)
               for w in workers if w.active or w.worker_id in with_data}
-    notes = [f"{provisional} of {len(days)} day results are provisional"] if provisional else []
+    notes = [note("provisional_days", n=provisional, total=len(days))] if provisional else []
     return Inputs(days, items, roster, provisional, h.hexdigest() if digest else "", notes)
 
 
@@ -525,7 +525,7 @@ def sums_doc(session: Session, township: Township, period: Period,
     doc = result.to_json()
     prov, days = sum(stored_sums.provisional.values()), stored_sums.days()
     if prov:
-        doc["notes"] = list(doc["notes"]) + [f"{prov} of {days} day results are provisional"]
+        doc["notes"] = list(doc["notes"]) + [note("provisional_days", n=prov, total=days)]
     doc["inputs"] = {"days": days, "provisional_days": prov,
                      "items": sorted(i.item_id for i in items), "workers": len(roster),
                      "digest": "", "sums": dict(zip(labels, stored_sums.versions, strict=True))}

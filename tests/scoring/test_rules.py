@@ -207,7 +207,7 @@ def test_yk_reward_ft_monthly_by_county_rank_and_yearly() -> None:
     # vetoed: nothing (专职网格员涉及一票否决情况的不参与考核奖励)
     s = one([day("f1", date=MAR, role="fulltime")], [*its, item("f1", "YK-VETO", "false_report", date="2026-02-02")],
             roster=r, sid="f1")
-    assert num(s.payout_total()) == 0 and all("vetoed" in p.reason for p in s.payouts)
+    assert num(s.payout_total()) == 0 and all("一票否决" in p.reason for p in s.payouts)
 
 
 def test_yk_reward_pt_by_tier() -> None:
@@ -242,8 +242,8 @@ def test_yk_reward_article() -> None:
     res = score(YK, parse_period("2026-03"), [day("h1", date=MAR, role="head"), day("p1", date=MAR)], its, roster)
     by = res.by_subject()
     assert num(by["h1"].payout_total()) == 400  # only the March item inside 2026-03
-    assert sorted((p.reason.split(":")[0], num(p.amount)) for p in by["p1"].payouts) == [
-        ("article_town x1", 50), ("information_county", 0)]
+    assert sorted((p.reason.split("：")[0], num(p.amount)) for p in by["p1"].payouts) == [
+        ("article_town × 1", 50), ("information_county", 0)]
     res = score(YK, Q1, [day("h1", date=MAR, role="head")], its, roster)
     assert num(res.by_subject()["h1"].payout_total()) == 600
 
@@ -368,4 +368,4 @@ def test_a_worker_without_evaluated_days_is_marked_incomplete_and_partial_cover_
     by = res.by_subject()
     assert by["w01"].incomplete == () and pts(by["w02"], "YK-PATROL") == 15
     assert by["w02"].incomplete == ("2026Q1 没有已判定的工作日：手机考核项目未评分",)
-    assert res.notes == ("days cover 2026-03-02 to 2026-03-02 of 2026Q1 (2026-01-01 to 2026-03-31)",)
+    assert res.notes == ("已判定工作日为 2026-03-02 至 2026-03-02（2026Q1 为 2026-01-01 至 2026-03-31）",)
