@@ -82,17 +82,21 @@ def local_time(value: Any, tz: str | None = None, fmt: str = "%Y-%m-%d %H:%M") -
 EVIDENCE_ZH = {"lost_s": "未计入", "in_grid_s": "网格内", "required_s": "应满", "fixes": "定位数",
                "accuracy_m": "精度(米)", "extent_m": "范围(米)", "distance_m": "距离(米)",
                "speed_kmh": "时速(公里)", "duration_s": "时长", "tolerance_s": "容差",
-               "stationary": "静止", "started_in_app": "在 App 中开始", "window": "时段",
-               "status": "状态", "cause": "原因", "other_grid_id": "其他网格"}
+               "stationary": "静止", "started_in_app": "在手机上开始", "window": "时段",
+               "status": "状态", "cause": "原因", "other_grid_id": "其他网格", "item": "事项",
+               "occurrences": "次数", "period": "考核期", "case_id": "事件", "start": "开始",
+               "end": "结束", "worker_id": "网格员", "village_id": "村", "value": "数值"}
 
 
-def evidence(ev: Any) -> str:
+def evidence(ev: Any, skip: tuple[str, ...] = ()) -> str:
     """An evidence dictionary in Chinese: ``{'lost_s': {'gap': 14138}}`` -> 未计入：信号中断
     3 小时 55 分; seconds become durations, codes their labels, booleans 是/否."""
     if not isinstance(ev, dict):
         return "" if ev is None else str(ev)
     parts = []
     for k, v in ev.items():
+        if k in skip:
+            continue
         name = EVIDENCE_ZH.get(k, k)
         if k == "lost_s" and isinstance(v, dict):
             text = "，".join(f"{label('lost', r)} {duration(s)}" for r, s in v.items() if s)
@@ -107,6 +111,8 @@ def evidence(ev: Any) -> str:
             text = label("cause", v)
         elif k == "window":
             text = label("window", v)
+        elif k == "item":
+            text = label("item", v)
         elif v is None:
             continue
         else:

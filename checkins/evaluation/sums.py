@@ -53,7 +53,12 @@ class SumsError(ValueError):
 # ----------------------------------------------------------------------------- reading days
 
 
-def _scored(entry: Mapping[str, Any], village_id: str | None, where: str) -> ScoredDay:
+def _scored(entry: Mapping[str, Any], village_id: str | None, worker_id: str, date: Any
+            ) -> ScoredDay:
+    where = f"of {worker_id} on {date}"
+    # the row's keys are the day's: a result written without them (by hand, or an old row)
+    # is still read as that worker's day
+    entry = {"worker_id": worker_id, "date": str(date), **entry}
     try:
         return ScoredDay(day_from_json(entry, "day_result", 0).result, village_id)
     except ValueError as exc:
@@ -93,7 +98,7 @@ def stream_groups(session: Session, township_id: str, period: Period, profile: P
             yield group, prov
             group, prov = [], 0
         key = k
-        group.append(_scored(entry, village, f"of {wid} on {date}"))
+        group.append(_scored(entry, village, wid, date))
         prov += bool(provisional)
     if group:
         yield group, prov
@@ -327,10 +332,10 @@ def _delta(session: Session | OrmSession, profile: Profile, changes: Sequence[Da
         for c in changes:
             vid = where[c.worker_id][0]
             if c.old is not None:
-                add(c.date, day_sums(profile, [_scored(c.old, vid, f"of {c.worker_id} on {c.date}")]), -1,
+                add(c.date, day_sums(profile, [_scored(c.old, vid, c.worker_id, c.date)]), -1,
                     {c.worker_id: int(c.old_provisional)})
             if c.new is not None:
-                add(c.date, day_sums(profile, [_scored(c.new, vid, f"of {c.worker_id} on {c.date}")]), 1,
+                add(c.date, day_sums(profile, [_scored(c.new, vid, c.worker_id, c.date)]), 1,
                     {c.worker_id: int(c.new_provisional)})
         return out
     # an office profile: the office's days of the date before and after, as whole groups
@@ -342,9 +347,9 @@ def _delta(session: Session | OrmSession, profile: Profile, changes: Sequence[Da
             sa.select(DayResult.worker_id, DayResult.result)
             .join(Worker, Worker.worker_id == DayResult.worker_id)
             .where(Worker.village_id == vid, DayResult.work_date == date))}
-        before = [_scored(r, vid, f"of {w} on {date}") for w, r in sorted(stored.items())]
+        before = [_scored(r, vid, w, date) for w, r in sorted(stored.items())]
         now_entries = {**stored, **{w: c.new for w, c in mine.items()}}
-        now = [_scored(r, vid, f"of {w} on {date}") for w, r in sorted(now_entries.items())
+        now = [_scored(r, vid, w, date) for w, r in sorted(now_entries.items())
                if r is not None]
         prov_old = sum(int(c.old_provisional) for c in mine.values() if c.old is not None)
         prov_new = sum(int(c.new_provisional) for c in mine.values() if c.new is not None)

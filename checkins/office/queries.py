@@ -464,6 +464,17 @@ def audit_rows(session: Session, *, action: str | None = None, entity: str | Non
             for r in session.scalars(q)]
 
 
+def log_live_view(session: Session, actor: str, village_id: str | None, at: str) -> None:
+    """One audit row per opening of the live map (every worker's precise position, PIPL),
+    written apart like :func:`log_track_view`."""
+    from checkins.audit.service import write_audit
+    from checkins.db.engine import write_apart
+
+    write_apart(session, lambda s: write_audit(
+        s, actor=actor, action="live.view", entity="village", entity_id=village_id or "*",
+        after={"at": at}))
+
+
 def log_track_view(session: Session, actor: str, worker_id: str, date: dt.date, via: str) -> None:
     """One audit row per view of a worker's track (precise location is sensitive, PIPL);
     committed at once, so a read that shows a track always leaves its trace.

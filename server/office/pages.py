@@ -18,7 +18,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from checkins.audit.service import write_audit
 from checkins.auth.office import LoginThrottled, OfficeScope, login, logout
 from checkins.db.engine import write_here
 from checkins.evaluation.models import DayResult
@@ -180,9 +179,7 @@ def _live_page(request: Request, scope: OfficeScope, session: Any,
                village_id: str | None, at: dt.datetime | None) -> HTMLResponse:
     data = olive.live_map(session, scope, village_id, _local_at(session, at))
     # the map shows every worker's precise position: one audit row per opening (PIPL)
-    write_audit(session, actor=scope.actor, action="live.view", entity="village",
-                entity_id=village_id or "*", after={"at": data["at"]})
-    session.commit()
+    oq.log_live_view(session, scope.actor, village_id, data["at"])
     cfg = get_office_settings()
     query = {k: v for k, v in (("village_id", village_id),
                                ("at", at.isoformat() if at else None)) if v}

@@ -22,6 +22,7 @@ from checkins.scores import service as svc
 from scoring.items import period_of
 from scoring.profiles import list_profiles
 from server.deps import SessionDep
+from server.messages import install_filters
 from server.office.auth import ScopeDep
 from server.office.pages import redirect_with_message
 from server.security import install_template_globals
@@ -33,6 +34,14 @@ templates = Jinja2Templates(directory=[str(_HERE / "templates"),
                                        str(_HERE.parent / "office" / "templates")])
 templates.env.globals.update(role_zh=svc.ROLE_ZH)
 install_template_globals(templates.env)  # csrf_field(), csrf_token()
+install_filters(templates.env)  # zh_evidence, zh_label, local_time, ...
+
+
+def _profile_titles() -> dict[str, str]:
+    """Packaged profiles by their Chinese title (the what-if choice)."""
+    from scoring.profiles import list_profiles, load_profile
+
+    return {p: load_profile(p).title for p in list_profiles()}
 
 
 def _page(request: Request, name: str, scope: OfficeScope, session: Any, **ctx: Any
@@ -157,7 +166,7 @@ def whatif_page(request: Request, period: str, scope: ScopeDep, session: Session
     elif not scope.all_villages:
         raise svc.ScoresError("township office or administrator role required", 403)
     return _page(request, "township_whatif.html", scope, session, period=period,
-                 profiles=list_profiles(), chosen=profile, w=result,
+                 profiles=list_profiles(), profile_titles=_profile_titles(), chosen=profile, w=result,
                  current=svc.township_profile(t).id)
 
 
@@ -175,7 +184,7 @@ def whatif_upload(request: Request, period: str, scope: ScopeDep, session: Sessi
             raise
         return redirect_with_message(_base(period + "/whatif", township_id), error=str(exc))
     return _page(request, "township_whatif.html", scope, session, period=period,
-                 profiles=list_profiles(), chosen=file.filename, w=result,
+                 profiles=list_profiles(), profile_titles=_profile_titles(), chosen=file.filename, w=result,
                  current=svc.township_profile(t).id)
 
 

@@ -15,6 +15,7 @@ comparison is not vacuous whatever hour the suite runs at.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -23,6 +24,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import shapely
@@ -31,7 +33,7 @@ import yaml
 from sqlmodel import Session
 
 from bench.reliability.harness import ServerProc
-from tests.browser.conftest import ARGS, CHROMIUM
+from tests.browser.conftest import CHROMIUM
 from tests.conftest import empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,9 +179,7 @@ def _track(n: int) -> list[tuple[float, float]]:
     return [(LON0 + 0.0001 + k * 0.0000137, LAT0 - 0.0005) for k in range(n)]
 
 
-def test_worker_app_in_chromium(db_backend: str, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_worker_app_in_chromium(db_backend: str, tmp_path: Path, browser: Any) -> None:
     shots = SHOTS / db_backend
     shots.mkdir(parents=True, exist_ok=True)
     profile = _profile(tmp_path)
@@ -191,8 +191,8 @@ def test_worker_app_in_chromium(db_backend: str, tmp_path: Path) -> None:
                               "GRIDPATROL_DEMO_ON_EMPTY": "false"})
         srv.start(timeout_s=90)
         try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            # one sync Playwright per process: the package's shared Chromium (conftest.py)
+            with contextlib.nullcontext():
                 ctx = browser.new_context(viewport={"width": 390, "height": 844},
                                           device_scale_factor=1, locale="zh-CN",
                                           # the test's own probes (wait_for_function) are

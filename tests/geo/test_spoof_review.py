@@ -202,7 +202,7 @@ def test_only_a_confirmed_flag_is_charged(world, params):
     assert len(extra) == 1 and len(ded) == len(base) + 1
     d = extra[0]
     assert d.rule == "YK-SAFETY" and d.points == -0.5
-    assert "09:09-09:10" in d.reason and "jump: 50.1 km" in d.reason and "confirmed" in d.reason
+    assert "09:09–09:10" in d.reason and "50.1 公里" in d.reason and "经核实" in d.reason
     assert d.evidence["reasons"] == [FLAG_JUMP] and d.evidence["decision"] == "confirmed"
     assert d.evidence["at"] == "2026-03-02T09:10:00+08:00"
     assert d.evidence["distance_m"] == 50060.0

@@ -40,6 +40,8 @@ PUBLIC = {
     ("GET", "/redoc"), ("GET", "/health"), ("GET", "/"),
     ("GET", "/office/login"), ("POST", "/office/login"), ("POST", "/api/office/login"),
     ("POST", f"{PREFIX}/auth/login"), ("POST", f"{PREFIX}/auth/refresh"),
+    # first login with a one-time code (throttled; tests/server/mobile/test_activation.py)
+    ("POST", f"{PREFIX}/auth/activate"),
     # the worker web app's static shell (it holds no data; the API it calls is the mobile one)
     ("GET", "/app"), ("GET", "/app/"), ("GET", "/app/manifest.webmanifest"), ("GET", "/app/sw.js"),
     # tracking apps authenticate with their own per-phone secret, neither an office login nor a

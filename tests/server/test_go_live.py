@@ -166,7 +166,11 @@ def test_go_live_from_an_empty_database_to_the_first_judged_day(db_backend, tmp_
         judged = {e["worker_id"]: e for e in files["days"]}
         assert set(stored) == set(judged) == {"w01", "w02", "w03"}  # w04 has no grid
         for w in judged:
-            assert json.dumps(stored[w], sort_keys=True) == json.dumps(judged[w], sort_keys=True)
+            # the nightly job lists the day's cases (none in this guide); the file flow lists
+            # them only when given --cases
+            mine = {k: v for k, v in stored[w].items() if k not in ("cases", "reports")}
+            assert stored[w].get("cases", []) == []
+            assert json.dumps(mine, sort_keys=True) == json.dumps(judged[w], sort_keys=True)
         w03 = stored["w03"]
         assert w03["signin"]["status"] == "ok"
         assert sum(p["in_grid_s"] for p in w03["patrols"].values()) > 3 * 3600
