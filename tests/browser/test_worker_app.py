@@ -208,7 +208,7 @@ def test_worker_app_in_chromium(db_backend: str, tmp_path: Path, browser: Any) -
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 _run(page, ctx, srv.url, url, shots, tmp_path, profile)
                 assert errors == [], errors
-                browser.close()
+                ctx.close()  # the browser is the package's (conftest.py)
         finally:
             srv.stop()
 
