@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +29,11 @@ COMPUTED = "computed"
 def computed(rule: Rule) -> bool:
     """True if the profile has this rule judged from case records."""
     return rule.source == COMPUTED
+
+
+def computed_rules(profile: Any) -> list[Rule]:
+    """The rules of ``profile`` judged from case records, in profile order."""
+    return [r for r in profile.rules.values() if computed(r)]
 
 
 def _points(rule: Rule, item: str) -> Decimal:
@@ -124,3 +130,123 @@ def volume_evidence(days: Sequence[ScoredDay], grid_count: Decimal) -> list[Mapp
              "valid": d.reports.valid, "total": d.reports.total,
              "ratio": float(Decimal(d.reports.valid) / grid_count), "case_ids": list(d.reports.valid_ids)}
             for d in days if d.reports is not None]
+
+
+def volume_ratio(valid: int, days: int, grids: Decimal) -> Decimal:
+    """NB-VOLUME's ratio: the mean over ``days`` of valid reports / grids, as one division (so
+    the days and their period sums give the same figure to the last digit)."""
+    return (Decimal(valid) / (grids * days)).quantize(Decimal("0.0001"))
+
+
+# ----------------------------------------------------------------------------- period sums
+
+
+@dataclass
+class CaseSums:
+    """What a subject's case records add up to over a period (the part of ``DaySums`` a
+    computed case rule reads): per rule the charged points and the counts of each verdict,
+    the case ids of the charged entries (and NB-VOLUME's valid reports) as multisets, and
+    NB-VOLUME's days, reports and the grid counts of the days (a multiset: the denominator is
+    their largest, and a day taken out again must take its count with it). Sums of disjoint
+    groups of days add up, and ``sign=-1`` takes a group out again exactly.
+    """
+
+    points: dict[str, Decimal] = field(default_factory=dict)  # rule -> charged points
+    counts: dict[str, int] = field(default_factory=dict)  # "RULE.verdict" -> number
+    ids: dict[str, dict[str, int]] = field(default_factory=dict)  # rule -> case id -> number
+    grid_counts: dict[int, int] = field(default_factory=dict)  # a day's grid count -> days
+
+    def add(self, other: CaseSums, sign: int = 1) -> CaseSums:
+        """Add (``sign`` 1) or take out (-1) ``other``; returns self."""
+        for rule, p in other.points.items():
+            self.points[rule] = self.points.get(rule, ZERO) + sign * p
+        for k, n in other.counts.items():
+            self.counts[k] = self.counts.get(k, 0) + sign * n
+        for rule, by in other.ids.items():
+            mine = self.ids.setdefault(rule, {})
+            for cid, n in by.items():
+                mine[cid] = mine.get(cid, 0) + sign * n
+        for g, n in other.grid_counts.items():
+            self.grid_counts[g] = self.grid_counts.get(g, 0) + sign * n
+        self._prune()
+        return self
+
+    def _prune(self) -> None:
+        # zeros dropped, so that sums taken out again compare equal to sums never added
+        self.counts = {k: n for k, n in self.counts.items() if n}
+        self.grid_counts = {g: n for g, n in self.grid_counts.items() if n}
+        self.ids = {r: {c: n for c, n in by.items() if n} for r, by in self.ids.items()}
+        self.ids = {r: by for r, by in self.ids.items() if by}
+        rules_seen = {k.split(".", 1)[0] for k in self.counts}
+        self.points = {r: p for r, p in self.points.items() if p or r in rules_seen}
+
+    def count(self, key: str) -> int:
+        """The number under ``RULE.verdict`` (0 if none)."""
+        return self.counts.get(key, 0)
+
+    def case_ids(self, rule: str) -> list[str]:
+        """The case ids counted under ``rule``, each once, sorted."""
+        return sorted(self.ids.get(rule, {}))
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (decimals as exact strings)."""
+        return {"points": {r: str(p) for r, p in sorted(self.points.items())},
+                "counts": dict(sorted(self.counts.items())),
+                "ids": {r: dict(sorted(by.items())) for r, by in sorted(self.ids.items())},
+                "grid_counts": {str(g): n for g, n in sorted(self.grid_counts.items())}}
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> CaseSums:
+        """Inverse of :meth:`to_json`."""
+        return cls({r: Decimal(p) for r, p in doc.get("points", {}).items()},
+                   {k: int(n) for k, n in doc.get("counts", {}).items()},
+                   {r: {c: int(n) for c, n in by.items()} for r, by in doc.get("ids", {}).items()},
+                   {int(g): int(n) for g, n in doc.get("grid_counts", {}).items()})
+
+    def __bool__(self) -> bool:
+        return bool(self.points or self.counts or self.ids or self.grid_counts)
+
+
+def case_sums(rules: Sequence[Rule], days: Sequence[ScoredDay], period: Period, tz: str) -> CaseSums:
+    """The :class:`CaseSums` of one subject's ``days`` for ``period`` under the computed case
+    rules ``rules`` (YK-CASE-SLA's running clocks depend on the period's end)."""
+    out = CaseSums()
+
+    def take(rule: Rule, entries: Sequence[tuple[str, Decimal, str, dict, bool]], verdict: Any) -> None:
+        for _r, pts, _reason, ev, charged in entries:
+            key = f"{rule.id}.{verdict(ev, charged)}"
+            out.counts[key] = out.counts.get(key, 0) + 1
+            if charged:
+                out.points[rule.id] = out.points.get(rule.id, ZERO) + pts
+                by = out.ids.setdefault(rule.id, {})
+                by[ev["case_id"]] = by.get(ev["case_id"], 0) + 1
+
+    for rule in rules:
+        if rule.params.get("measure") == "case_sla":
+            take(rule, sla_trail(rule, days, period, tz),
+                 lambda ev, charged: ("breached" if charged else "pending"))
+            out.points.setdefault(rule.id, ZERO)
+        elif rule.params.get("measure") == "daily_volume_ratio":
+            vd = volume_days(days)
+            if vd:
+                out.counts[f"{rule.id}.days"] = len(vd)
+                out.counts[f"{rule.id}.valid"] = sum(d.reports.valid for d in vd)
+                out.counts[f"{rule.id}.total"] = sum(d.reports.total for d in vd)
+                by = out.ids.setdefault(rule.id, {})
+                for d in vd:
+                    for cid in d.reports.valid_ids:
+                        by[cid] = by.get(cid, 0) + 1
+            for d in days:
+                if d.grid_count:
+                    out.grid_counts[d.grid_count] = out.grid_counts.get(d.grid_count, 0) + 1
+        else:  # NB-ARRIVE
+            for d in days:
+                for v in d.cases:
+                    if v.case.kind == "instruction" and v.arrival == "ok":
+                        key = f"{rule.id}.ok"
+                        out.counts[key] = out.counts.get(key, 0) + 1
+            take(rule, arrive_trail(rule, days, tz),
+                 lambda ev, charged: ev["arrival"] if charged else "off_duty")
+            out.points.setdefault(rule.id, ZERO)
+    out._prune()
+    return out

@@ -396,6 +396,9 @@ class DaySums:
     last: dt.date | None = None
     role: str | None = None
     village_id: str | None = None
+    # the case records of the days under the rules computed from them (docs/cases.md); per
+    # period, since YK-CASE-SLA's running clocks depend on the period's end
+    cases: case_rules.CaseSums = field(default_factory=case_rules.CaseSums)
 
     def add(self, other: DaySums, sign: int = 1) -> DaySums:
         """Add (``sign`` 1) or take out (-1) ``other``; returns self."""
@@ -414,6 +417,8 @@ class DaySums:
             self.last = other.last if self.last is None else max(self.last, other.last or self.last)
         self.role = self.role or other.role
         self.village_id = self.village_id or other.village_id
+        if other.cases:
+            self.cases.add(other.cases, sign)
         return self
 
     def points(self, rule: str) -> Decimal:
@@ -428,7 +433,8 @@ class DaySums:
                 "online_s": str(self.online_s),
                 "first": self.first.isoformat() if self.first else None,
                 "last": self.last.isoformat() if self.last else None,
-                "role": self.role, "village_id": self.village_id}
+                "role": self.role, "village_id": self.village_id,
+                **({"cases": self.cases.to_json()} if self.cases else {})}
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> DaySums:
@@ -438,13 +444,14 @@ class DaySums:
                    Decimal(doc.get("duty_s", "0")), Decimal(doc.get("online_s", "0")),
                    dt.date.fromisoformat(doc["first"]) if doc.get("first") else None,
                    dt.date.fromisoformat(doc["last"]) if doc.get("last") else None,
-                   doc.get("role"), doc.get("village_id"))
+                   doc.get("role"), doc.get("village_id"),
+                   case_rules.CaseSums.from_json(doc.get("cases") or {}))
 
     def same(self, other: DaySums) -> bool:
         """Equal in everything a sheet uses (the rule sums, days and rate measures)."""
         return (self.rules == other.rules and self.days == other.days
                 and self.rate_days == other.rate_days and self.duty_s == other.duty_s
-                and self.online_s == other.online_s)
+                and self.online_s == other.online_s and self.cases == other.cases)
 
 
 @dataclass
@@ -484,13 +491,21 @@ def _sums_of(inp: _Inputs) -> DaySums:
     return s
 
 
-def day_sums(profile: Profile, days: Iterable[ScoredDay]) -> dict[str, DaySums]:
+def day_sums(profile: Profile, days: Iterable[ScoredDay], period: Period | None = None
+             ) -> dict[str, DaySums]:
     """Fold worker-days into per-subject :class:`DaySums` (worker, or office for an office profile).
 
     ``days`` must hold whole groups (see :class:`DaySums`); the result of disjoint groups
-    adds up to the result of all their days at once.
+    adds up to the result of all their days at once. ``period``: the period summed, needed
+    for the case part when the profile computes a rule from case records (else left empty).
     """
-    return {k: inp.day_sums() for k, inp in _day_inputs(profile, list(days)).items()}
+    got = _day_inputs(profile, list(days))
+    out = {k: inp.day_sums() for k, inp in got.items()}
+    rules = case_rules.computed_rules(profile)
+    if period is not None and rules:
+        for k, inp in got.items():
+            out[k].cases = case_rules.case_sums(rules, inp.days, period, profile.timezone)
+    return out
 
 
 def _rate_item(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str]) -> ItemScore:
@@ -568,8 +583,36 @@ def _grid_count(rule: Rule, inputs: _Inputs) -> tuple[Decimal | None, dict[str, 
     return (D(max(counts)), {"grid_count_from": "days"}) if counts else (None, {})
 
 
+def _volume_from_sums(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str]) -> ItemScore:
+    """NB-VOLUME computed, from the period sums (the days are not at hand): the same ratio."""
+    max_pts = D(rule.points or 0)
+    cs = inputs.day_sums().cases
+    n, valid = cs.count(f"{rule.id}.days"), cs.count(f"{rule.id}.valid")
+    grids, gev = _grid_count(rule, inputs)
+    if grids is None and cs.grid_counts:
+        grids, gev = D(max(cs.grid_counts)), {"grid_count_from": "days"}
+    if not n or not grids:
+        incomplete.append(f"{rule.id}: no case records or no grid count for {period.label}")
+        return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, -max_pts, ZERO, False,
+                         (TrailEntry(rule.id, -max_pts, rule.params["reasons"]["no_data"], {}),), {"ratio": None})
+    ratio = case_rules.volume_ratio(valid, n, grids)
+    pts, why = step_points(rule.params, max_pts, ratio)
+    ev = {"grid_count": num(grids), **gev, "ratio": num(ratio), "period": period.label, "days": n,
+          "valid": valid, "total": cs.count(f"{rule.id}.total"), "case_ids": cs.case_ids(rule.id)}
+    reason = rule.params["reasons"]["ratio"].format(ratio=_pct(ratio), days=n, grids=num(grids))
+    trail = [TrailEntry(rule.id, pts - max_pts, f"{reason}: {why}", ev)]
+    for it in inputs.items:
+        if it.rule == rule.id and it.item == "valid_reports":
+            trail.append(TrailEntry(rule.id, ZERO, rule.params["reasons"]["entered_ignored"], it.evidence(),
+                                    charged=False))
+    return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, pts - max_pts, pts, False,
+                     tuple(trail), {"ratio": num(ratio)})
+
+
 def _volume_from_cases(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str]) -> ItemScore:
     """NB-VOLUME computed: mean over the working days of valid reports / the district's grids."""
+    if inputs.sums is not None and not inputs.days:
+        return _volume_from_sums(rule, inputs, period, incomplete)
     max_pts = D(rule.points or 0)
     days = case_rules.volume_days(inputs.days)
     grids, gev = _grid_count(rule, inputs)
@@ -577,7 +620,7 @@ def _volume_from_cases(rule: Rule, inputs: _Inputs, period: Period, incomplete: 
         incomplete.append(f"{rule.id}: no case records or no grid count for {period.label}")
         return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, -max_pts, ZERO, False,
                          (TrailEntry(rule.id, -max_pts, rule.params["reasons"]["no_data"], {}),), {"ratio": None})
-    ratio = _mean([D(d.reports.valid) / grids for d in days]).quantize(Decimal("0.0001"))
+    ratio = case_rules.volume_ratio(sum(d.reports.valid for d in days), len(days), grids)
     pts, why = step_points(rule.params, max_pts, ratio)
     ev = {"grid_count": num(grids), **gev, "ratio": num(ratio),
           "days": case_rules.volume_evidence(days, grids)}
@@ -592,8 +635,18 @@ def _volume_from_cases(rule: Rule, inputs: _Inputs, period: Period, incomplete: 
 
 
 def _case_trail(profile: Profile, rule: Rule, inputs: _Inputs, period: Period) -> list[TrailEntry]:
-    """A computed rule's entries from the case records; entered counts shown, not charged."""
-    if rule.params.get("measure") == "case_sla":
+    """A computed rule's entries from the case records; entered counts shown, not charged.
+    From the period sums (the days not at hand): one line for the rule, naming its cases."""
+    if inputs.sums is not None and not inputs.days:
+        cs = inputs.sums.cases
+        counts = {k.split(".", 1)[1]: n for k, n in cs.counts.items() if k.startswith(rule.id + ".")}
+        raw = []
+        if counts:
+            n = sum(cs.ids.get(rule.id, {}).values())
+            raw = [(rule.id, cs.points.get(rule.id, ZERO), note("sum_trail", n=n, period=period.label),
+                    {"occurrences": n, "period": period.label, "counts": dict(sorted(counts.items())),
+                     "case_ids": cs.case_ids(rule.id)}, True)]
+    elif rule.params.get("measure") == "case_sla":
         raw = case_rules.sla_trail(rule, inputs.days, period, profile.timezone)
     else:
         raw = case_rules.arrive_trail(rule, inputs.days, profile.timezone)

@@ -38,6 +38,7 @@ from sqlmodel import Session
 from checkins.evaluation.models import DayResult, PeriodSum, PeriodSumState
 from checkins.township.models import Township, Village, Worker
 from checkins.township.profile import profile_named
+from scoring import cases as case_rules
 from scoring.dayjson import ScoredDay, day_from_json
 from scoring.items import Period, parse_period
 from scoring.period import DaySums, day_sums, office_profile, sum_periods
@@ -112,7 +113,7 @@ def fold_period(session: Session, township_id: str, period: Period, profile: Pro
     prov: dict[str, int] = defaultdict(int)
     n = 0
     for group, p in stream_groups(session, township_id, period, profile):
-        for sid, s in day_sums(profile, group).items():
+        for sid, s in day_sums(profile, group, period).items():
             out.setdefault(sid, DaySums()).add(s)
             prov[sid] += p  # a group is one subject's (a worker-day, an office-date)
         n += len(group)
@@ -320,8 +321,11 @@ def _delta(session: Session | OrmSession, profile: Profile, changes: Sequence[Da
     """(period label, subject) -> (sums to add, provisional to add) for ``changes``."""
     out: dict[tuple[str, str], tuple[DaySums, int]] = {}
 
-    def add(date: dt.date, sums: Mapping[str, DaySums], sign: int, prov: Mapping[str, int]) -> None:
+    def add(date: dt.date, group: Sequence[ScoredDay], sign: int, prov: Mapping[str, int]) -> None:
+        base = day_sums(profile, group)
         for per in sum_periods(profile, date):
+            # the case part is per period (YK-CASE-SLA's clocks run to the period's end)
+            sums = day_sums(profile, group, per) if case_rules.computed_rules(profile) else base
             for sid in set(sums) | set(prov):
                 cur, p = out.get((per.label, sid), (DaySums(), 0))
                 if sid in sums:
@@ -332,10 +336,10 @@ def _delta(session: Session | OrmSession, profile: Profile, changes: Sequence[Da
         for c in changes:
             vid = where[c.worker_id][0]
             if c.old is not None:
-                add(c.date, day_sums(profile, [_scored(c.old, vid, c.worker_id, c.date)]), -1,
+                add(c.date, [_scored(c.old, vid, c.worker_id, c.date)], -1,
                     {c.worker_id: int(c.old_provisional)})
             if c.new is not None:
-                add(c.date, day_sums(profile, [_scored(c.new, vid, c.worker_id, c.date)]), 1,
+                add(c.date, [_scored(c.new, vid, c.worker_id, c.date)], 1,
                     {c.worker_id: int(c.new_provisional)})
         return out
     # an office profile: the office's days of the date before and after, as whole groups
@@ -353,8 +357,8 @@ def _delta(session: Session | OrmSession, profile: Profile, changes: Sequence[Da
                if r is not None]
         prov_old = sum(int(c.old_provisional) for c in mine.values() if c.old is not None)
         prov_new = sum(int(c.new_provisional) for c in mine.values() if c.new is not None)
-        add(date, day_sums(profile, before), -1, {vid: prov_old})
-        add(date, day_sums(profile, now), 1, {vid: prov_new})
+        add(date, before, -1, {vid: prov_old})
+        add(date, now, 1, {vid: prov_new})
     return out
 
 

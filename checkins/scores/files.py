@@ -131,13 +131,6 @@ def score_streamed(per: Any, prof: Any, days: Sequence[Path], items: Sequence[Pa
         raise ScoreInputError(f"{prof.id} scores offices: an office's days of a date are judged "
                               "together, so --days .jsonl (one worker at a time) cannot score it; "
                               "give the JSON")
-    from scoring import cases as case_rules
-
-    computed = sorted(r.id for r in prof.rules.values() if case_rules.computed(r))
-    if computed:
-        raise ScoreInputError(f"{prof.id} judges {', '.join(computed)} from the case records of "
-                              "all the period's days, which --days .jsonl (one worker at a time) "
-                              "does not keep: give the JSON")
     try:
         subjects, villages = None, {}
         if roster is not None:
@@ -153,7 +146,7 @@ def score_streamed(per: Any, prof: Any, days: Sequence[Path], items: Sequence[Pa
             for d in with_villages(group, villages) if villages else group:
                 for p in sum_periods(prof, d.result.date):
                     if per.covers(p):
-                        for sid, x in day_sums(prof, [d]).items():
+                        for sid, x in day_sums(prof, [d], p).items():
                             sums.setdefault(p.label, {}).setdefault(sid, DaySums()).add(x)
 
         for path in days:

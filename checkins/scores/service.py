@@ -482,14 +482,6 @@ def _items_stamp(session: Session, township: Township) -> tuple[Any, ...]:
 _DOCS: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
 
 
-def needs_days(profile: Profile) -> bool:
-    """True if a rule of ``profile`` is judged from case records (``source: computed``), which
-    the stored period sums do not carry: its sheets are scored from the days."""
-    from scoring import cases as case_rules
-
-    return any(case_rules.computed(r) for r in profile.rules.values())
-
-
 def sums_doc(session: Session, township: Township, period: Period,
              profile: Profile | None = None) -> dict[str, Any]:
     """The open period's score JSON from the stored day sums and the live items and roster.
@@ -500,11 +492,6 @@ def sums_doc(session: Session, township: Township, period: Period,
     from scoring.score import score
 
     profile = profile or township_profile(township)
-    if needs_days(profile):
-        # case rules judged from the records (scoring/cases.py) read the days themselves: the
-        # stored sums do not carry them yet, so such a profile is scored from its days
-        result, inputs = compute(session, township, period, profile)
-        return _doc(result, inputs)
     labels = sum_labels(profile, period)
     roster_rows = _roster_rows(session, township)
     key = (profile.id, profile.version, period_sums.versions(session, township.township_id, labels),
@@ -828,15 +815,7 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
         if active and w not in roster:
             roster[w] = Subject(w, "worker", role, vid, name)
     try:
-        if needs_days(other):  # its case rules read the days (see needs_days)
-            days = load_inputs(session, township, per).days
-            if mapped:
-                parts = [score(other, sp, days, usable, roster) for sp in mapped]
-                diffs = _mapped_diffs(a, parts)
-            else:
-                b = score(other, per, days, usable, roster)
-                diffs = compare(a, b)
-        elif mapped:
+        if mapped:
             parts = [score(other, sp, [], usable, roster, sums=folded(sp)) for sp in mapped]
             diffs = _mapped_diffs(a, parts)
         else:
