@@ -494,23 +494,33 @@ def case_records(session: Session, worker_ids: Iterable[str], start: dt.datetime
         return out
     for c in session.scalars(sa.select(Case).where(Case.reporter_id.in_(ids), Case.reported_at >= start,
                                                    Case.reported_at < end)):
-        out[c.reporter_id].append(CaseRecord(  # type: ignore[index]
-            case_id=str(c.id), kind="report", created_at=c.reported_at.timestamp(), lon=float(c.geom.x),
-            lat=float(c.geom.y), valid=c.valid, accepted_at=_ts(c.accepted_at), closed_at=_ts(c.closed_at),
-            complex=c.complex, category=c.category))
+        out[c.reporter_id].append(report_record(c))  # type: ignore[index]
     rows = session.execute(sa.select(CaseInstruction, Case).join(Case, Case.id == CaseInstruction.case_id)
                            .where(CaseInstruction.worker_id.in_(ids), CaseInstruction.created_at >= start,
                                   CaseInstruction.created_at < end,
                                   CaseInstruction.status != "cancelled")).all()
     for ins, c in rows:
-        out[ins.worker_id].append(CaseRecord(
-            case_id=str(c.id), kind="instruction", created_at=ins.created_at.timestamp(),
-            lon=float(ins.geom.x), lat=float(ins.geom.y), valid=c.valid,
-            accepted_at=_ts(ins.acknowledged_at), closed_at=_ts(ins.resolved_at),
-            complex=c.complex, category=c.category))
+        out[ins.worker_id].append(instruction_record(ins, c))
     for v in out.values():
         v.sort(key=lambda r: (r.created_at, r.case_id))
     return out
+
+
+def report_record(c: Case) -> CaseRecord:
+    """The engine's record of a report (NB-VOLUME; its reporter's day)."""
+    return CaseRecord(case_id=str(c.id), kind="report", created_at=c.reported_at.timestamp(),
+                      lon=float(c.geom.x), lat=float(c.geom.y), valid=c.valid,
+                      accepted_at=_ts(c.accepted_at), closed_at=_ts(c.closed_at),
+                      complex=c.complex, category=c.category)
+
+
+def instruction_record(ins: CaseInstruction, c: Case) -> CaseRecord:
+    """The engine's record of an instruction (NB-ARRIVE, YK-CASE-SLA; the worker's day): the
+    worker's acknowledgement and resolution are its acceptance and close."""
+    return CaseRecord(case_id=str(c.id), kind="instruction", created_at=ins.created_at.timestamp(),
+                      lon=float(ins.geom.x), lat=float(ins.geom.y), valid=c.valid,
+                      accepted_at=_ts(ins.acknowledged_at), closed_at=_ts(ins.resolved_at),
+                      complex=c.complex, category=c.category)
 
 
 def _ts(t: dt.datetime | None) -> float | None:

@@ -112,5 +112,7 @@ class PeriodSumState(SQLModel, table=True):
     built_at: dt.datetime = created_at_field()
 
 
-# the period sums follow every ORM write of a day result (a before_flush hook there)
+# the period sums follow every ORM write of a day result (a before_flush hook there), and the
+# stored days follow their cases (flush hooks there)
+import checkins.evaluation.casedays  # noqa: E402,F401
 import checkins.evaluation.sums  # noqa: E402,F401

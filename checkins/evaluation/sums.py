@@ -23,6 +23,7 @@ concurrent saves from losing each other's delta.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from collections import defaultdict
@@ -61,7 +62,8 @@ def _scored(entry: Mapping[str, Any], village_id: str | None, worker_id: str, da
     # is still read as that worker's day
     entry = {"worker_id": worker_id, "date": str(date), **entry}
     try:
-        return ScoredDay(day_from_json(entry, "day_result", 0).result, village_id)
+        # the whole scored day (its case records too), with the worker's village
+        return dataclasses.replace(day_from_json(entry, "day_result", 0), village_id=village_id)
     except ValueError as exc:
         raise SumsError(f"stored day result {where}: {exc}") from None
 

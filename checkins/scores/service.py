@@ -18,6 +18,7 @@ close, reopen, override quotas or enter township items (:class:`ScoresError` 403
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -432,7 +433,8 @@ def load_inputs(session: Session, township: Township, period: Period, *,
             d = day_from_json(result, "day_result", rid)
         except DayJsonError as exc:
             raise ScoresError(f"stored day result of {wid} on {_date}: {exc}", 422) from None
-        days.append(ScoredDay(d.result, by_id[wid].village_id))
+        # the whole scored day: its case records too (the rules computed from them)
+        days.append(dataclasses.replace(d, village_id=by_id[wid].village_id))
         provisional += bool(prov)
         if digest:
             h.update(json.dumps([wid, str(_date), result], sort_keys=True, default=str).encode())
@@ -599,7 +601,9 @@ def subject_sheet(session: Session, township: Township, period: Period, subject_
     days = []
     for rid, wid, date, result in rows:
         try:
-            days.append(ScoredDay(day_from_json(result, "day_result", rid).result, by_id[wid].village_id))
+            # the whole scored day: its case records too (the rules computed from them)
+            days.append(dataclasses.replace(day_from_json(result, "day_result", rid),
+                                            village_id=by_id[wid].village_id))
         except DayJsonError as exc:
             raise ScoresError(f"stored day result of {wid} on {date}: {exc}", 422) from None
     items = live_items(session, township, period, subject_id)

@@ -14,9 +14,9 @@ from collections import defaultdict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from geo.types import CaseRecord, CaseVerdict, ReportCount
 from scoring.items import parse_period
 from scoring.period import DaySums, day_sums, sum_labels, sum_periods
-from geo.types import CaseRecord, CaseVerdict, ReportCount
 from scoring.profiles import load_profile, with_sources
 from scoring.score import score
 from tests.scoring import demo_quarter
