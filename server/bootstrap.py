@@ -71,7 +71,7 @@ def load_demo(settings: Settings, engine: Engine, *, seed: int | None = None,
               day: dt.date | None = None) -> dict[str, Any]:
     """Load the demo township into ``engine`` (committed) and return its counts."""
     from checkins.db.engine import session
-    from checkins.demo.service import build_demo, load_demo_township
+    from checkins.demo.service import build_demo, load_demo_cases, load_demo_township
 
     demo = build_demo(seed=settings.demo_seed if seed is None else seed, day=day,
                       timezone=settings.timezone, township_id=settings.township_id,
@@ -84,6 +84,8 @@ def load_demo(settings: Settings, engine: Engine, *, seed: int | None = None,
                                                   settings.timezone)
     with session(engine) as s:
         counts = load_demo_township(s, demo)
+        # a few cases of the day, before it is evaluated (NB-ARRIVE/NB-VOLUME read them)
+        counts.update(load_demo_cases(s, demo, settings.data_dir))
         s.commit()
     with session(engine) as s:  # so the office pages show the demo day at once
         from checkins.evaluation.flows import evaluate_date

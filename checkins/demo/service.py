@@ -19,6 +19,7 @@ import datetime as dt
 import io
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -658,3 +659,107 @@ def load_demo_township(session: Any, demo: DemoTownship) -> dict[str, int]:
             "positions": len(rows), "tagged_positions": tagged, "signins": len(demo.signins),
             "patrol_sessions": len(demo.patrol_sessions), "patrol_logs": len(demo.patrol_logs),
             "exemptions": len(demo.exemptions)}
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def _demo_photo(data_dir: Path | None, worker_id: str, day: dt.date, label: str) -> list[dict[str, Any]]:
+    """One small generated photo of a place, stored like an uploaded one when ``data_dir`` is
+    given (else a record without a file: the page shows it as missing)."""
+    if data_dir is None:
+        return [{"id": f"demo-{label}", "content_type": "image/jpeg"}]
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from checkins.field.photos import inspect_photo, photo_record, store_photo
+
+    img = Image.new("RGB", (320, 240), (120, 150, 110))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((40, 60, 280, 200), outline=(240, 240, 240), width=4)
+    draw.text((50, 80), label, fill=(255, 255, 255))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80)
+    data = buf.getvalue()
+    info = inspect_photo(data, max_bytes=10_000_000, max_pixels=50_000_000)
+    path = store_photo(data, info, data_dir=data_dir, worker_id=worker_id, day=day)
+    return [photo_record(info, path, data_dir)]
+
+
+def load_demo_cases(session: Any, demo: DemoTownship, data_dir: Path | None = None) -> dict[str, int]:
+    """A few cases of the demo day, made through ``checkins.cases.service`` as the phone and
+    the office make them (audit log, grids, SLA clocks): one closed after an arrival, one
+    dispatched and acknowledged, one accepted as complex, one just reported, one rejected,
+    and one from a week before, accepted and dispatched but never closed (its 5-day clock
+    breached). Deterministic: the places are the workers' own fixes of the day. Call after
+    :func:`load_demo_township` and before the day is evaluated (the caller commits)."""
+    from checkins.cases import service as cases
+
+    tz = ZoneInfo(demo.timezone)
+    office = "office:demo"
+    scope = cases.Scope()
+
+    def at(day: dt.date, hh: int, mm: int = 0) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(hh, mm), tzinfo=tz)
+
+    fixes: dict[str, list[tuple[dt.datetime, tuple[float, float]]]] = {}
+    for r in demo.positions:
+        if r.get("wgs84") is not None and not r.get("mock") and not r.get("reject_reason"):
+            fixes.setdefault(r["worker_id"], []).append((r["recorded_at"], tuple(r["wgs84"])))
+    normal = sorted(w.worker_id for w in demo.workers
+                    if w.behaviour == "normal" and w.grid_id is not None and w.role != "head"
+                    and len(fixes.get(w.worker_id, ())) > 100)
+    if len(normal) < 6:
+        return {"cases": 0}
+
+    def fix_after(wid: str, when: dt.datetime) -> tuple[dt.datetime, tuple[float, float]]:
+        return min((f for f in fixes[wid] if f[0] >= when), key=lambda f: f[0],
+                   default=max(fixes[wid], key=lambda f: f[0]))
+
+    def report(wid: str, n: int, category: str, text: str, when: dt.datetime) -> Any:
+        _, (lon, lat) = fix_after(wid, when)
+        case, _dup = cases.report_case(session, worker_id=wid, device_id=None, client_id=f"demo-case-{n}",
+                                       category=category, text=text, lon=lon, lat=lat, datum="wgs84",
+                                       reported_at=when)
+        return case
+
+    day = demo.day
+    a, b, c, d, e, f = normal[:6]
+    # 1. closed: reported, accepted, dispatched to the reporter's next place, arrived, resolved
+    c1 = report(a, 1, "安全隐患", "电动车在楼道内充电，存在火灾隐患", at(day, 9, 20))
+    cases.accept(session, c1.id, scope=scope, actor=office, at=at(day, 9, 40))
+    arrive_t, place = fix_after(a, at(day, 10, 30))
+    ins = cases.dispatch(session, c1.id, scope=scope, actor=office, worker_id=a, lon=place[0], lat=place[1],
+                         place_text="楼道口", note="请到场劝导并拍照", at=arrive_t - dt.timedelta(minutes=8))
+    cases.acknowledge(session, a, ins.id, at=arrive_t - dt.timedelta(minutes=6))
+    cases.mark(session, a, ins.id, "arrived", photos=_demo_photo(data_dir, a, day, "arrived"), at=arrive_t)
+    cases.mark(session, a, ins.id, "resolved", photos=_demo_photo(data_dir, a, day, "resolved"),
+               text="已劝导住户移出电动车", at=arrive_t + dt.timedelta(minutes=25))
+    cases.close(session, c1.id, scope=scope, actor=office, reason="已处置", at=at(day, 16, 0))
+    # 2. dispatched and acknowledged, still open
+    c2 = report(b, 2, "环境卫生", "河道边堆放生活垃圾", at(day, 10, 15))
+    cases.accept(session, c2.id, scope=scope, actor=office, at=at(day, 10, 40))
+    ins2 = cases.dispatch(session, c2.id, scope=scope, actor=office, worker_id=b, place_text="河道东侧",
+                          note="联系保洁清运", at=at(day, 11, 0))
+    cases.acknowledge(session, b, ins2.id, at=at(day, 11, 5))
+    # 3. accepted as complex (15 days to close)
+    c3 = report(c, 3, "矛盾纠纷", "邻里因宅基地边界发生争执", at(day, 11, 0))
+    cases.accept(session, c3.id, scope=scope, actor=office, complex_=True, reason="需多方调解",
+                 at=at(day, 11, 30))
+    # 4. just reported (the 24 h clock to accept runs)
+    report(d, 4, "设施损坏", "路灯不亮", at(day, 14, 10))
+    # 5. rejected: not a valid report (NB-VOLUME does not count it)
+    c5 = report(e, 5, "其他", "同一路灯重复上报", at(day, 14, 30))
+    cases.reject(session, c5.id, scope=scope, actor=office, reason="重复上报", at=at(day, 15, 0))
+    # 6. a week before: accepted and dispatched, never closed (5-day clock breached)
+    week = day - dt.timedelta(days=7)
+    _t, (lon, lat) = fix_after(f, at(day, 9, 0))
+    c6, _dup = cases.report_case(session, worker_id=f, device_id=None, client_id="demo-case-6",
+                                 category="设施损坏", text="井盖破损", lon=lon, lat=lat, datum="wgs84",
+                                 reported_at=at(week, 9, 30))
+    cases.accept(session, c6.id, scope=scope, actor=office, at=at(week, 10, 0))
+    cases.dispatch(session, c6.id, scope=scope, actor=office, worker_id=f, place_text="村道",
+                   note="联系市政维修", at=at(week, 10, 30))
+    session.flush()
+    return {"cases": 6}

@@ -32,3 +32,31 @@ def test_db_flow_adds_cases_and_reports(demo_session, demo):  # noqa: F811
     (ins,) = [c for c in entry["cases"] if c["kind"] == "instruction"]
     assert ins["case_id"] == str(case.id)
     assert ins["arrival"] == "ok" and 0 <= ins["arrival_s"] <= 300  # at that fix or before it
+
+
+def test_demo_cases_are_made_through_the_service_and_judged(demo_session, demo, tmp_path):  # noqa: F811
+    from checkins.demo.service import load_demo_cases
+
+    s = demo_session
+    assert load_demo_cases(s, demo, tmp_path) == {"cases": 6}
+    rows = s.scalars(sa.select(m.Case).where(m.Case.client_id.like("demo-case-%")).order_by(m.Case.client_id)).all()
+    assert [c.status for c in rows] == ["closed", "dispatched", "accepted", "reported", "rejected", "dispatched"]
+    assert rows[2].complex and rows[4].valid is False
+    # every transition is in the audit log (made by the service functions, not raw inserts)
+    actions = s.scalars(sa.select(m.AuditLog.action).where(
+        m.AuditLog.entity == "case", m.AuditLog.entity_id == str(rows[0].id)).order_by(m.AuditLog.id)).all()
+    assert actions == ["case.report", "case.accepted", "case.dispatch", "case.acknowledge", "case.arrived",
+                       "case.resolved", "case.closed"]
+    # the arrived photo was stored as an upload is
+    (ins,) = s.scalars(sa.select(m.CaseInstruction).where(m.CaseInstruction.case_id == rows[0].id)).all()
+    assert (tmp_path / ins.photos[0]["path"]).is_file()
+    # the week-old open case has breached its 5-day clock; the fresh report has not
+    now = dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(2, 0), tzinfo=dt.UTC)
+    sla = svc.SlaParams()
+    assert svc.sla_clock(rows[5], now, sla)["state"] == "breached"
+    assert svc.sla_clock(rows[3], now, sla)["state"] in ("ok", "soon")
+    # the day's evaluation reads them: the closed case's instruction arrived in time
+    a = rows[0].reporter_id
+    (entry,) = [e for e in evaluate_date(s, DAY) if e["worker_id"] == a]
+    (i1,) = [c for c in entry["cases"] if c["kind"] == "instruction"]
+    assert i1["arrival"] == "ok" and entry["reports"]["valid"] == 1
