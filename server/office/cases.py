@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from checkins.auth.office import NotVisible, OfficeScope
 from checkins.cases import service as cases
@@ -97,6 +97,27 @@ def queue_page(request: Request, scope: ScopeDep, session: SessionDep, settings:
     query = "&".join(f"{k}={v}" for k, v in f.items() if v)
     return _page(request, "cases.html", scope, session, rows=rows, f=f, categories=cats, counts=counts,
                  tz=_tz(settings), local=cases.local, query=query)
+
+
+@router.get("/live/cases.json")
+def live_cases_json(scope: ScopeDep, session: SessionDep, settings: SettingsDep,
+                    village_id: str | None = None) -> JSONResponse:
+    """The live map's case layer: the open cases in scope (WGS-84, as the worker markers) with
+    their SLA clock (``ok``, ``soon`` 即将超时, ``breached`` 已超时). A village office asking
+    for another village gets 404, as for its pages."""
+    if village_id and not scope.sees_village(village_id):
+        raise NotVisible(f"village {village_id}")
+    tz = _tz(settings)
+    rows = cases.list_cases(session, _scope(scope), status="open", village_id=village_id or None,
+                            sla=_sla(session, village_id or scope.default_village(session)), limit=500)
+    out = [{"case_id": c.id, "category": c.category, "status": c.status,
+            "status_zh": cases.STATUS_WORDS[c.status], "text": c.text[:60], "grid_id": c.grid_id,
+            "village_id": c.village_id, "lon": round(float(c.geom.x), 7), "lat": round(float(c.geom.y), 7),
+            "clock": clock["state"], "clock_zh": clock["label"], "due_at": cases.local(clock["due_at"], tz),
+            "reported_at": cases.local(c.reported_at, tz), "url": f"/office/cases/{c.id}"}
+           for c, clock in rows]
+    counts = {k: sum(1 for r in out if r["clock"] == k) for k in ("ok", "soon", "breached", "done")}
+    return JSONResponse({"cases": out, "counts": counts, "clock_zh": CLOCK_ZH})
 
 
 def _export_rows(rows: list[tuple[Case, dict]], tz: str) -> tuple[list[str], list[list[Any]]]:

@@ -188,7 +188,9 @@ def _live_page(request: Request, scope: OfficeScope, session: Any,
                  live_cfg={"json_url": "/office/live.json", "grids_url": "/office/live/grids.json",
                            "query": query, "refresh_s": 0 if at else 30,
                            "tile_url": cfg.tile_url, "attribution": cfg.tile_attribution,
-                           "max_zoom": cfg.tile_max_zoom, "states": olive.STATE_ZH})
+                           "max_zoom": cfg.tile_max_zoom, "states": olive.STATE_ZH,
+                           # the open cases as they are now (not shown for a past moment)
+                           "cases_url": None if at else "/office/live/cases.json"})
 
 
 @router.get("/villages/{village_id}/live", response_class=HTMLResponse)

@@ -127,5 +127,5 @@
   render(first);
   if (el) { el.setAttribute("data-ready", "1"); }
   if (cfg.refresh_s) { setInterval(poll, cfg.refresh_s * 1000); }
-  window.gpLive = { poll: poll };  // the browser test polls once without waiting
+  window.gpLive = { poll: poll, map: map };  // the browser test polls once without waiting
 })();

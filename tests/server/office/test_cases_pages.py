@@ -89,3 +89,28 @@ def test_township_office_edits_the_categories(client, world):
     r = client.post("/office/cases/categories", headers=world.headers("village_office"),
                     data={"names": "其他"}, follow_redirects=False)
     assert r.status_code == 403
+
+
+def test_live_map_case_layer_json_with_clocks_and_scope(client, world):
+    late = _aged(world, "own", 30)           # not accepted after 30 h: breached
+    soon = _aged(world, "own", 21)           # 3 h left of 24: soon
+    done = _aged(world, "own", 2, "closed")  # closed: not on the map
+    other = _aged(world, "other", 1)
+    h = world.headers("village_office")
+    got = client.get("/office/live/cases.json", headers=h).json()
+    by = {c["case_id"]: c for c in got["cases"]}
+    assert by[late]["clock"] == "breached" and by[late]["clock_zh"] == "受理已超时"
+    assert by[soon]["clock"] == "soon" and by[soon]["url"] == f"/office/cases/{soon}"
+    assert done not in by and other not in by  # closed cases and another village's are not shown
+    assert got["counts"]["breached"] >= 1 and -90 <= by[late]["lat"] <= 90
+    # a village office asking for another village: 404, as for its pages
+    r = client.get(f"/office/live/cases.json?village_id={world.villages['other']}", headers=h)
+    assert r.status_code == 404
+    town = client.get(f"/office/live/cases.json?village_id={world.villages['other']}",
+                      headers=world.headers("township_office")).json()
+    assert [c["case_id"] for c in town["cases"]] == [other]
+    # the live page carries the layer (its script and the counts line); not for a past moment
+    page = client.get("/office/live", headers=h).text
+    assert "live_cases.js" in page and 'id="live-cases"' in page
+    past = client.get("/office/live?at=2026-11-23T10:00", headers=h).text
+    assert 'id="live-cases"' not in past
