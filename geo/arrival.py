@@ -76,17 +76,40 @@ def on_duty_at(t: float, params: GeoParams) -> bool:
                for a, b in params.duty_windows)
 
 
+def own_report_s(case: CaseRecord, reports: Iterable[CaseRecord], near_m: float) -> int | None:
+    """A grid case found by others: seconds to the worker's first own report of the same
+    category within ``near_m`` metres of it (negative: the worker reported it first), or None."""
+    if case.lon is None or case.lat is None:
+        return None
+    key = projection_key(case.lon, case.lat)
+    cx, cy = project(np.array([case.lon]), np.array([case.lat]), key)
+    best: float | None = None
+    for r in reports:
+        if r.kind != "report" or r.category != case.category or r.lon is None or r.lat is None or r.valid is False:
+            continue
+        x, y = project(np.array([r.lon]), np.array([r.lat]), key)
+        if float(np.hypot(x[0] - cx[0], y[0] - cy[0])) <= near_m + _ON_RADIUS_M:
+            best = r.created_at if best is None else min(best, r.created_at)
+    return None if best is None else int(round(best - case.created_at))
+
+
 def judge_cases(
     fixes: Fixes, cases: Iterable[CaseRecord], params: GeoParams, within_s: float,
+    near_m: float = 100.0,
 ) -> tuple[CaseVerdict, ...]:
     """NB-ARRIVE for each instruction of a worker (sorted by time, then id); reports as they are.
 
     ``fixes``: the worker's fixes covering the cases' local days. Arrival is looked for from
     the instruction time to the end of its local day. ``within_s`` is the rule's limit
     (NB-ARRIVE ``params.within_s``): an arrival after exactly ``within_s`` is still ``ok``.
+    Grid cases get the worker's own report among ``cases`` (within ``near_m``; YK-HAZARD).
     """
     out: list[CaseVerdict] = []
+    cases = list(cases)
     for c in sorted(cases, key=lambda c: (c.created_at, c.case_id)):
+        if c.kind == "grid":
+            out.append(CaseVerdict(case=c, own_report_s=own_report_s(c, cases, near_m)))
+            continue
         if c.kind != "instruction":
             out.append(CaseVerdict(case=c))
             continue
@@ -132,6 +155,8 @@ def cases_json(verdicts: Iterable[CaseVerdict], tz: str) -> list[dict]:
         if c.kind == "instruction":
             e |= {"arrived_at": _iso(v.arrived_at, z), "arrival_s": v.arrival_s,
                   "arrival": v.arrival, "on_duty": v.on_duty}
+        elif c.kind == "grid":  # found by others in the worker's grid (YK-HAZARD, YK-SAFETY)
+            e |= {"rule": "YK-HAZARD", "own_report_s": v.own_report_s}
         out.append(e)
     return out
 

@@ -325,14 +325,16 @@ class DayResult:
 @dataclass(frozen=True)
 class CaseRecord:
     """A case (事件) of one worker as the engine and scoring read it (NB-ARRIVE, NB-VOLUME,
-    YK-CASE-SLA): ``report`` made by the worker, or ``instruction`` sent to the worker.
+    YK-CASE-SLA): ``report`` made by the worker, or ``instruction`` sent to the worker; or
+    ``grid``: found by someone else (another worker, the office) in the worker's own grid
+    (YK-HAZARD, YK-SAFETY: did the worker report it too, and when).
 
     Times are POSIX seconds; ``lon``/``lat`` WGS-84. ``valid`` is the office's verdict on a
     report (None = not reviewed). ``accepted_at``/``closed_at``: YK-CASE-SLA clocks.
     """
 
     case_id: str
-    kind: Literal["report", "instruction"]
+    kind: Literal["report", "instruction", "grid"]
     created_at: float
     lon: float | None
     lat: float | None
@@ -351,7 +353,9 @@ class CaseVerdict:
     same local day), ``arrival_s`` and ``arrival`` (``ok`` within ``within_s`` inclusive,
     ``late`` beyond, ``none`` without an arrival). ``on_duty``: the instruction came inside
     the duty windows of a working day (an off-duty instruction is judged but not charged).
-    Reports: arrival fields are None.
+    Reports: arrival fields are None. Grid cases (found by others in the worker's grid):
+    ``own_report_s``, seconds from that case to the worker's first own report of the same
+    category near it (negative: the worker reported first), None if the worker did not.
     """
 
     case: CaseRecord
@@ -359,6 +363,7 @@ class CaseVerdict:
     arrival_s: int | None = None
     arrival: Literal["ok", "late", "none"] | None = None
     on_duty: bool = True
+    own_report_s: int | None = None
 
 
 @dataclass(frozen=True)

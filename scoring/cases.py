@@ -119,6 +119,42 @@ def sla_trail(rule: Rule, days: Sequence[ScoredDay], period: Period, tz: str
     return out
 
 
+GRID_REPORTS = "grid_reports"
+
+
+def grid_verdict(rule: Rule, v: CaseVerdict) -> str | None:
+    """YK-HAZARD / YK-SAFETY on a case found by others in the worker's grid: ``ok`` (the
+    worker reported it first or within ``report_within_h``), ``late``, ``missed``; None when
+    the rule does not judge it (another category, or the office found the report invalid)."""
+    c = v.case
+    if c.kind != "grid" or c.category not in rule.params["categories"] or c.valid is False:
+        return None
+    if v.own_report_s is None:
+        return "missed"
+    return "late" if v.own_report_s > float(rule.params["report_within_h"]) * 3600 else "ok"
+
+
+def grid_trail(rule: Rule, days: Sequence[ScoredDay], tz: str) -> list[tuple[str, Decimal, str, dict, bool]]:
+    """YK-HAZARD / YK-SAFETY computed: one entry per case of the rule's categories found by
+    others in the worker's grid and reported late or not at all by the worker; the points
+    are those of the entered item the profile maps the verdict to (``params.items``)."""
+    z = ZoneInfo(tz)
+    p = rule.params
+    out = []
+    for d in days:
+        for v in d.cases:
+            verdict = grid_verdict(rule, v)
+            if verdict is None or verdict == "ok":
+                continue
+            found = dt.datetime.fromtimestamp(round(v.case.created_at), z).strftime("%m-%d %H:%M")
+            hours = None if v.own_report_s is None else round(v.own_report_s / 3600, 1)
+            words = _words(rule, verdict, category=v.case.category, found=found, hours=hours,
+                           limit=p["report_within_h"])
+            ev = _ev(d, v, z, verdict=verdict, own_report_s=v.own_report_s, item=p["items"][verdict])
+            out.append((rule.id, _points(rule, p["items"][verdict]), words, ev, True))
+    return out
+
+
 def volume_days(days: Sequence[ScoredDay]) -> list[ScoredDay]:
     """NB-VOLUME's days: working days that carry report counts (evaluated with cases)."""
     return [d for d in days if d.reports is not None and d.result.working_day]
@@ -225,6 +261,13 @@ def case_sums(rules: Sequence[Rule], days: Sequence[ScoredDay], period: Period, 
         if rule.params.get("measure") == "case_sla":
             take(rule, sla_trail(rule, days, period, tz),
                  lambda ev, charged: ("breached" if charged else "pending"))
+            out.points.setdefault(rule.id, ZERO)
+        elif rule.params.get("measure") == GRID_REPORTS:
+            for d in days:
+                for v in d.cases:
+                    if grid_verdict(rule, v) == "ok":
+                        out.counts[f"{rule.id}.ok"] = out.counts.get(f"{rule.id}.ok", 0) + 1
+            take(rule, grid_trail(rule, days, tz), lambda ev, charged: ev["verdict"])
             out.points.setdefault(rule.id, ZERO)
         elif rule.params.get("measure") == "daily_volume_ratio":
             vd = volume_days(days)

@@ -142,7 +142,7 @@ def _cases(entry: Mapping[str, Any], file: str, index: int) -> tuple[CaseVerdict
         where = f"cases[{j}]"
         try:
             kind = c["kind"]
-            if kind not in ("report", "instruction"):
+            if kind not in ("report", "instruction", "grid"):
                 raise DayJsonError(file, index, f"{where}.kind", f"unknown kind {kind!r}")
             rec = CaseRecord(
                 case_id=str(c["case_id"]), kind=kind,
@@ -155,7 +155,7 @@ def _cases(entry: Mapping[str, Any], file: str, index: int) -> tuple[CaseVerdict
             raise DayJsonError(file, index, f"{where}.{exc.args[0]}", "missing field") from None
         out.append(CaseVerdict(case=rec, arrived_at=_ts(c.get("arrived_at"), file, index, f"{where}.arrived_at"),
                                arrival_s=c.get("arrival_s"), arrival=c.get("arrival"),
-                               on_duty=bool(c.get("on_duty", True))))
+                               on_duty=bool(c.get("on_duty", True)), own_report_s=c.get("own_report_s")))
     return tuple(out)
 
 

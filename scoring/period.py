@@ -634,7 +634,8 @@ def _volume_from_cases(rule: Rule, inputs: _Inputs, period: Period, incomplete: 
                      tuple(trail), {"ratio": num(ratio)})
 
 
-def _case_trail(profile: Profile, rule: Rule, inputs: _Inputs, period: Period) -> list[TrailEntry]:
+def _case_trail(profile: Profile, rule: Rule, inputs: _Inputs, period: Period, subject: Subject
+                ) -> list[TrailEntry]:
     """A computed rule's entries from the case records; entered counts shown, not charged.
     From the period sums (the days not at hand): one line for the rule, naming its cases."""
     if inputs.sums is not None and not inputs.days:
@@ -648,11 +649,19 @@ def _case_trail(profile: Profile, rule: Rule, inputs: _Inputs, period: Period) -
                      "case_ids": cs.case_ids(rule.id)}, True)]
     elif rule.params.get("measure") == "case_sla":
         raw = case_rules.sla_trail(rule, inputs.days, period, profile.timezone)
+    elif rule.params.get("measure") == case_rules.GRID_REPORTS:
+        raw = case_rules.grid_trail(rule, inputs.days, profile.timezone)
     else:
         raw = case_rules.arrive_trail(rule, inputs.days, profile.timezone)
     out = [TrailEntry(r, pts, reason, ev, charged) for r, pts, reason, ev, charged in raw]
+    if rule.params.get("measure") == case_rules.GRID_REPORTS:
+        # only the items the records decide are replaced; the others stay entered (瞒报, 重大隐患...)
+        decided = set(rule.params["items"].values())
+        out += _entered_trail(profile, [i for i in inputs.items if i.rule == rule.id and i.item not in decided],
+                              subject)
     for it in inputs.items:
-        if it.rule == rule.id:
+        if it.rule == rule.id and (rule.params.get("measure") != case_rules.GRID_REPORTS
+                                   or it.item in set(rule.params["items"].values())):
             out.append(TrailEntry(rule.id, ZERO, rule.params["reasons"]["entered_ignored"], it.evidence(),
                                   charged=False))
     return out
@@ -680,7 +689,7 @@ def _item_sheet(profile: Profile, subject: Subject, period: Period, inputs: _Inp
                                 {"occurrences": sums.rules[m][1], "period": period.label})
                      for m in sorted(members) if m in sums.rules]
         if case_rules.computed(rule):  # from the case records of the days (docs/cases.md)
-            entered = _case_trail(profile, rule, inputs, period)
+            entered = _case_trail(profile, rule, inputs, period, subject)
         else:
             entered = _entered_trail(profile, [i for i in inputs.items if i.rule in members], subject)
         trail += entered

@@ -26,3 +26,20 @@ def test_nb_arrive_first_fix_within_radius(world, params):
     assert arrival_time(f, float(lon), float(lat), T(9, 30), params) is None
     empty = world.fixes([], [], [])
     assert arrival_time(empty, float(lon), float(lat), T(9), params) is None
+
+
+def test_own_report_of_a_grid_case_same_category_within_near_m():
+    from geo.arrival import own_report_s
+    from geo.types import CaseRecord
+
+    lon, lat = 121.0, 31.9
+    dlat_100m = 100.0 / 111_320.0  # ~100 m north
+    found = CaseRecord("g1", "grid", 1_000_000.0, lon, lat, valid=True, category="安全隐患")
+    near = CaseRecord("r1", "report", 1_003_600.0, lon, lat + 0.9 * dlat_100m, category="安全隐患")
+    far = CaseRecord("r2", "report", 1_000_600.0, lon, lat + 1.5 * dlat_100m, category="安全隐患")
+    other = CaseRecord("r3", "report", 1_000_060.0, lon, lat, category="矛盾纠纷")
+    rejected = CaseRecord("r4", "report", 1_000_030.0, lon, lat, valid=False, category="安全隐患")
+    assert own_report_s(found, [near, far, other, rejected], 100.0) == 3600  # the near one, 1 h after
+    assert own_report_s(found, [far, other, rejected], 100.0) is None
+    earlier = CaseRecord("r5", "report", 999_400.0, lon, lat, category="安全隐患")
+    assert own_report_s(found, [near, earlier], 100.0) == -600  # the worker reported it first

@@ -108,3 +108,42 @@ def test_yk_case_sla_hand_computed():
     assert [t.evidence["case_id"] for t in pending] == ["c-open"]  # due 4 Apr, after the quarter
     acc = next(t for t in it.trail if t.evidence["case_id"] == "c-acc25")
     assert acc.reason == "事件未在 24 小时内受理（受理用时 25.0 小时）"
+
+
+# YK-HAZARD and YK-SAFETY judged from the cases others found in the worker's grid
+YKG = with_sources(load_profile("yangkou-2022"), {"YK-HAZARD": "computed", "YK-SAFETY": "computed"})
+
+
+def grid_case(cid, category, own_report_s, valid=True):
+    rec = CaseRecord(case_id=cid, kind="grid", created_at=ts(MAR2, 9), lon=121.0, lat=31.9, valid=valid,
+                     category=category)
+    return CaseVerdict(case=rec, own_report_s=own_report_s)
+
+
+def test_yk_hazard_and_safety_from_cases_found_by_others_in_the_grid():
+    cases = [grid_case("h-missed", "安全隐患", None),         # not reported: -1
+             grid_case("h-in-time", "安全隐患", 3600),        # reported 1 h later: ok
+             grid_case("h-first", "安全隐患", -600),          # the worker reported it first: ok
+             grid_case("h-late", "安全隐患", 30 * 3600),      # 30 h > 24 h: counted as missed, -1
+             grid_case("h-exact", "安全隐患", 24 * 3600),     # exactly 24 h: in time
+             grid_case("s-late", "矛盾纠纷", 25 * 3600),      # 迟报 -0.1
+             grid_case("s-missed", "矛盾纠纷", None),         # 漏报 -0.2
+             grid_case("s-invalid", "矛盾纠纷", None, valid=False),  # the office rejected it: not judged
+             grid_case("other-cat", "环境卫生", None)]        # neither rule's category
+    its = [item("w01", "YK-HAZARD", "hazard_serious", 1, date="2026-03-02"),           # still entered: -3
+           item("w01", "YK-HAZARD", "hazard_hidden_or_missed", 2, date="2026-03-02"),  # decided by records
+           item("w01", "YK-SAFETY", "report_hidden", 1, date="2026-03-02")]            # still entered: -0.5
+    s = sheet(YKG, "2026Q1", [with_cases(day(date=MAR2), cases, ReportCount(0, 0))], its)
+    hz, sf = s.item("YK-HAZARD"), s.item("YK-SAFETY")
+    assert num(hz.points) == 20  # 25 - 1 - 1 - 3
+    assert num(sf.points) == 14.2  # 15 - 0.1 - 0.2 - 0.5
+    charged = sorted((t.evidence.get("case_id") or t.evidence.get("item"), num(t.points))
+                     for t in hz.trail if t.charged)
+    assert charged == [("h-late", -1), ("h-missed", -1), ("hazard_serious", -3)]
+    assert [t.reason for t in hz.trail if not t.charged] == ["按事件记录计算，录入的瞒报漏报次数不再计分"]
+    late = next(t for t in sf.trail if t.evidence.get("case_id") == "s-late")
+    assert late.reason == "网格内矛盾纠纷事件（他人 03-02 09:00 发现）本人 25.0 小时后才上报（限 24 小时）"
+    # the shipped profile keeps them entered: the same day changes nothing there
+    s0 = sheet(load_profile("yangkou-2022"), "2026Q1", [with_cases(day(date=MAR2), cases, ReportCount(0, 0))],
+               its)
+    assert num(s0.item("YK-HAZARD").points) == 25 - 3 - 2

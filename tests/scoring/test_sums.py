@@ -24,7 +24,8 @@ from tests.scoring.builders import day, item, ts, worker
 
 PROFILES = {name: load_profile(name) for name in ("yangkou-2022", "quanshan-positioning", "ningbo-district")}
 # the case rules judged from the records (docs/cases.md): their sums must match the days too
-PROFILES["yangkou-computed"] = with_sources(PROFILES["yangkou-2022"], {"YK-CASE-SLA": "computed"})
+PROFILES["yangkou-computed"] = with_sources(PROFILES["yangkou-2022"], {
+    "YK-CASE-SLA": "computed", "YK-HAZARD": "computed", "YK-SAFETY": "computed"})
 PROFILES["ningbo-computed"] = with_sources(PROFILES["ningbo-district"], {"NB-ARRIVE": "computed",
                                                                         "NB-VOLUME": "computed"})
 STATUS = st.sampled_from(["ok", "short", "missing", "exempt"])
@@ -82,6 +83,11 @@ def case_part(draw, wid: str, d: dt.date) -> dict:
                          closed_at=None if closed is None else t + closed * 24 * H, complex=draw(st.booleans()))
         secs = {"ok": 600, "late": 1800, "none": None}[arrival]
         cases.append(CaseVerdict(rec, None if secs is None else t + secs, secs, arrival, draw(st.booleans())))
+    for k in range(draw(st.integers(0, 2))):  # found by others in the worker's grid
+        rec = CaseRecord(f"{wid}-{d}-g{k}", "grid", ts(d, 9 + k), 121.0, 31.9,
+                         valid=draw(st.sampled_from([None, True, False])),
+                         category=draw(st.sampled_from(["安全隐患", "矛盾纠纷", "其他"])))
+        cases.append(CaseVerdict(rec, own_report_s=draw(st.one_of(st.none(), st.integers(-3600, 40 * 3600)))))
     n = draw(st.integers(0, 3))
     valid = tuple(f"{wid}-{d}-r{k}" for k in range(draw(st.integers(0, n))))
     return {"cases": tuple(cases), "reports": ReportCount(n, len(valid), valid_ids=valid),
