@@ -10,6 +10,7 @@ village office only its village's cases (:func:`scope_of`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -504,6 +505,33 @@ def case_records(session: Session, worker_ids: Iterable[str], start: dt.datetime
     for v in out.values():
         v.sort(key=lambda r: (r.created_at, r.case_id))
     return out
+
+
+def grid_records(session: Session, worker_grids: dict[str, str | None], start: dt.datetime,
+                 end: dt.datetime, categories: Iterable[str]) -> dict[str, list[CaseRecord]]:
+    """The cases of ``categories`` reported in [start, end) inside each worker's grid by
+    someone else (another worker, the office): YK-HAZARD / YK-SAFETY ask whether the worker
+    reported them too (kind ``grid``)."""
+    cats = sorted(set(categories))
+    by_grid: dict[str, list[str]] = {}
+    for w, g in worker_grids.items():
+        if g is not None:
+            by_grid.setdefault(g, []).append(w)
+    out: dict[str, list[CaseRecord]] = {w: [] for w in worker_grids}
+    if not cats or not by_grid:
+        return out
+    for c in session.scalars(sa.select(Case).where(Case.grid_id.in_(sorted(by_grid)), Case.category.in_(cats),
+                                                   Case.reported_at >= start, Case.reported_at < end)
+                             .order_by(Case.reported_at, Case.id)):
+        for w in by_grid[c.grid_id]:  # type: ignore[index]
+            if c.reporter_id != w:
+                out[w].append(grid_record(c))
+    return out
+
+
+def grid_record(c: Case) -> CaseRecord:
+    """A case found by others in a worker's grid, as that worker's record (kind ``grid``)."""
+    return dataclasses.replace(report_record(c), kind="grid")
 
 
 def report_record(c: Case) -> CaseRecord:

@@ -190,6 +190,22 @@ def arrive_within_s(prof: Profile) -> float | None:
     return None if rule is None else float(rule.params["within_s"])
 
 
+def grid_rules(prof: Profile) -> list[Any]:
+    """The profile's rules judged on the cases others found in a worker's grid (YK-HAZARD,
+    YK-SAFETY; ``params.measure: grid_reports``), entered or computed."""
+    return [r for r in prof.rules.values() if r.params.get("measure") == "grid_reports"]
+
+
+def grid_categories(prof: Profile) -> list[str]:
+    """The case categories those rules look at (the grid cases a day lists)."""
+    return sorted({c for r in grid_rules(prof) for c in r.params["categories"]})
+
+
+def grid_near_m(prof: Profile) -> float:
+    """How near the worker's own report must be to a grid case to be the same case."""
+    return max((float(r.params["near_m"]) for r in grid_rules(prof)), default=100.0)
+
+
 def add_cases(entry: dict[str, Any], fixes: Fixes, cases: Sequence[CaseRecord], prof: Profile,
               params: GeoParams, grid_count: int | None) -> None:
     """Add a day entry's ``cases`` (NB-ARRIVE verdicts, the records for YK-CASE-SLA) and
@@ -198,7 +214,8 @@ def add_cases(entry: dict[str, Any], fixes: Fixes, cases: Sequence[CaseRecord], 
     from geo.arrival import cases_json, count_reports, judge_cases, reports_json
 
     limit = arrive_within_s(prof)
-    verdicts = judge_cases(fixes, cases, params, float("inf") if limit is None else limit)
+    verdicts = judge_cases(fixes, cases, params, float("inf") if limit is None else limit,
+                           near_m=grid_near_m(prof))
     entry["cases"] = cases_json(verdicts, params.timezone)
     entry["reports"] = reports_json(count_reports(cases)) | {"grid_count": grid_count}
 

@@ -37,11 +37,12 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from checkins.auth.models import Device
-from checkins.cases.service import case_records
+from checkins.cases.service import case_records, grid_records
 from checkins.evaluation.entry import day_entry
 from checkins.evaluation.files import (
     add_cases,
     batch_by_date,
+    grid_categories,
     make_worker_day,
     office_place,
 )
@@ -569,6 +570,13 @@ def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
             day_fixes = {(d.worker_id, d.date): d.fixes for d in days}
             start, end = day_bounds(date, tz)
             cases = case_records(session, sorted({d.worker_id for d in days}), _utc(start), _utc(end))
+            # YK-HAZARD / YK-SAFETY: the cases others found in the worker's grid that day
+            cats = grid_categories(prof)
+            if cats:
+                found = grid_records(session, {d.worker_id: d.grid_id for d in days}, _utc(start), _utc(end), cats)
+                for w, recs in found.items():
+                    if recs:
+                        cases[w] = [*cases.get(w, ()), *recs]
             t0 = _add(timings, "read_other_s", t0)
             for batch in batch_by_date(days, MAX_FIXES_PER_BATCH):
                 t0 = time.perf_counter()

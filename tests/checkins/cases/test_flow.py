@@ -60,3 +60,39 @@ def test_demo_cases_are_made_through_the_service_and_judged(demo_session, demo, 
     (entry,) = [e for e in evaluate_date(s, DAY) if e["worker_id"] == a]
     (i1,) = [c for c in entry["cases"] if c["kind"] == "instruction"]
     assert i1["arrival"] == "ok" and entry["reports"]["valid"] == 1
+
+
+def test_a_hazard_found_by_others_in_my_grid_is_listed_and_follows_my_report(demo_session, demo):  # noqa: F811
+    """YK-HAZARD from the records: another worker reports a 安全隐患 in w's grid; w's day
+    lists it as not reported by w (own_report_s None); w then reports it 40 m away 2 h later:
+    the stored day follows (7200 s) without a re-evaluation."""
+    s = demo_session
+    wid = behaviour_worker(demo, "normal")
+    me = s.get(m.Worker, wid)
+    gid = s.scalars(sa.select(m.GridAssignment.grid_id).where(m.GridAssignment.worker_id == wid)).first()
+    other = s.scalars(sa.select(m.Worker.worker_id).where(m.Worker.worker_id != wid,
+                                                          m.Worker.village_id == me.village_id)).first()
+    p = s.get(m.Grid, gid).geom.representative_point()
+    at = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 local
+    found, _ = svc.report_case(s, worker_id=other, device_id=None, client_id="grid-1", category="安全隐患",
+                               text="电线裸露", lon=float(p.x), lat=float(p.y), datum="wgs84", reported_at=at)
+    assert found.grid_id == gid
+    (entry,) = [e for e in evaluate_date(s, DAY) if e["worker_id"] == wid]
+    (g,) = [c for c in entry["cases"] if c["kind"] == "grid"]
+    assert g["case_id"] == str(found.id) and g["own_report_s"] is None and g["rule"] == "YK-HAZARD"
+    s.flush()
+    mine, _ = svc.report_case(s, worker_id=wid, device_id=None, client_id="grid-2", category="安全隐患",
+                              text="电线裸露", lon=float(p.x), lat=float(p.y) + 40 / 111_320, datum="wgs84",
+                              reported_at=at + dt.timedelta(hours=2))
+    s.flush()
+    row = s.scalars(sa.select(m.DayResult).where(m.DayResult.worker_id == wid, m.DayResult.work_date == DAY)).one()
+    s.refresh(row)
+    (g,) = [c for c in row.result["cases"] if c["kind"] == "grid"]
+    assert g["own_report_s"] == 7200
+    assert row.result["reports"]["total"] == 1 and str(mine.id) in [c["case_id"] for c in row.result["cases"]]
+    # the office rejects the report it was found by: its entry in w's day says so (not judged)
+    svc.reject(s, found.id, scope=svc.Scope(), actor="office:t", reason="误报", at=at + dt.timedelta(hours=3))
+    s.flush()
+    s.refresh(row)
+    (g,) = [c for c in row.result["cases"] if c["kind"] == "grid"]
+    assert g["valid"] is False

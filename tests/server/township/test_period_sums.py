@@ -19,7 +19,7 @@ from checkins import tables as m
 from checkins.cases import service as case_svc
 from checkins.evaluation import sums as period_sums
 from checkins.scores import service as svc
-from geo.arrival import cases_json, count_reports, reports_json
+from geo.arrival import cases_json, count_reports, own_report_s, reports_json
 from geo.types import CaseVerdict
 from scoring.items import parse_period
 from tests.server.office.conftest import LAT0, LON0
@@ -42,8 +42,12 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 def computed_profile(_tmp: Path) -> str:
-    """yangkou-2022 with YK-CASE-SLA judged from the case records (a township's YAML file)."""
+    """yangkou-2022 with YK-CASE-SLA, YK-HAZARD and YK-SAFETY judged from the case records
+    (a township's YAML file)."""
     yaml = (ROOT / "scoring" / "profiles" / "yangkou-2022.yaml").read_text(encoding="utf-8")
+    for rid in ("YK-SAFETY", "YK-HAZARD"):
+        head, sep, tail = yaml.partition(f"- id: {rid}")
+        yaml = head + sep + tail.replace("source: entered", "source: computed", 1)
     head, sep, tail = yaml.partition("- id: YK-CASE-SLA")
     path = Path(tempfile.mkdtemp(prefix="yk", dir="/tmp")) / "ykc.yaml"  # township.profile: 64 chars
     path.write_text(head + sep + tail.replace("source: entered", "source: computed", 1), encoding="utf-8")
@@ -54,8 +58,12 @@ def with_cases(session: Any, e: dict[str, Any], wid: str, date: dt.date) -> dict
     """The entry with its worker-day's case records, as the nightly run writes them
     (instructions arrived late: the fixes are not the point here)."""
     start = dt.datetime.combine(date, dt.time(), TZ)
-    recs = case_svc.case_records(session, [wid], start, start + dt.timedelta(days=1))[wid]
+    end = start + dt.timedelta(days=1)
+    recs = case_svc.case_records(session, [wid], start, end)[wid]
+    grid = e["grid_id"]
+    recs += case_svc.grid_records(session, {wid: grid}, start, end, ["安全隐患", "矛盾纠纷"])[wid]
     verdicts = [CaseVerdict(r, r.created_at + 1800, 1800, "late", True) if r.kind == "instruction"
+                else CaseVerdict(r, own_report_s=own_report_s(r, recs, 100.0)) if r.kind == "grid"
                 else CaseVerdict(r) for r in recs]
     return {**e, "cases": cases_json(verdicts, "Asia/Shanghai"),
             "reports": reports_json(count_reports(recs)) | {"grid_count": 2}}
@@ -161,6 +169,7 @@ def test_incremental_sums_follow_the_cases(quarter: Quarter, session, tmp_path) 
             for wid in workers}
     n = [0]
     seen_sla = [0]
+    seen_grid = [0]
 
     def local(date: dt.date, h: float) -> dt.datetime:
         return dt.datetime.combine(date, dt.time(), TZ) + dt.timedelta(hours=h)
@@ -169,7 +178,9 @@ def test_incremental_sums_follow_the_cases(quarter: Quarter, session, tmp_path) 
     @given(CASE_OPS)
     @example([("save", 0, 0, "ok"), ("report", 0, 0, "ok"), ("dispatch", 0, 0, "ok"), ("ack", 0, 0, "ok"),
               ("report", 1, 1, "ok"), ("accept", 1, 1, "short"), ("dispatch", 1, 1, "ok"),
-              ("resolve", 1, 1, "ok"), ("reject", 0, 2, "ok"), ("close", 0, 0, "ok")])
+              ("resolve", 1, 1, "ok"), ("reject", 0, 2, "ok"), ("close", 0, 0, "ok"),
+              # the others of the grid judged after the report: it is a grid case of theirs
+              *[("save", k, 0, "ok") for k in range(1, 8)], ("report", 3, 0, "ok"), ("save", 2, 0, "ok")])
     def run(ops: list[tuple[str, int, int, str]]) -> None:
         nested = session.begin_nested()
         try:
@@ -195,8 +206,9 @@ def test_incremental_sums_follow_the_cases(quarter: Quarter, session, tmp_path) 
                     session.delete(row)
                 elif op == "report":
                     n[0] += 1
+                    cat = {"ok": "安全隐患", "short": "矛盾纠纷", "missing": "其他"}[status]
                     case_svc.report_case(session, worker_id=wid, device_id=None, client_id=f"r{n[0]}",
-                                         category="其他", text="井盖缺失", lon=LON0, lat=LAT0,
+                                         category=cat, text="井盖缺失", lon=LON0 + 0.001, lat=LAT0 + 0.001,
                                          datum="wgs84", reported_at=local(date, 10))
                 elif op == "accept" and case is not None and case.status == "reported":
                     case_svc.accept(session, case.id, scope=scope, actor="office:t", at=at,
@@ -226,11 +238,13 @@ def test_incremental_sums_follow_the_cases(quarter: Quarter, session, tmp_path) 
             check(session, town, labels)
             stored = period_sums.load(session, town.township_id, [QUARTER], svc.township_profile(town))
             seen_sla[0] += sum(1 for x in stored.sums[QUARTER].values() if x.cases.counts)
+            seen_grid[0] += sum(1 for x in stored.sums[QUARTER].values()
+                                if any(k.startswith(("YK-HAZARD.", "YK-SAFETY.")) for k in x.cases.counts))
         finally:
             nested.rollback()
 
     run()
-    assert seen_sla[0]  # some runs did carry case records in the sums
+    assert seen_sla[0] and seen_grid[0]  # some runs did carry case records in the sums
 
 
 def test_a_case_accepted_after_its_day_was_judged_changes_the_days_and_the_sums(quarter, session, tmp_path):
