@@ -79,6 +79,18 @@ def comparable(doc: dict[str, Any]) -> dict[str, Any]:
     return {"sheets": sheets, "tiering": doc.get("tiering", [])}
 
 
+def day_op(session: Any, op: str, row: Any, wid: str, date: dt.date, e: dict[str, Any] | None = None) -> None:
+    """A day result saved (new or again, provisional), made final, or deleted."""
+    if op == "save" and row is None:
+        session.add(m.DayResult(worker_id=wid, work_date=date, result=e, provisional=True))
+    elif op == "save":
+        row.result, row.provisional = e, True
+    elif op == "final" and row is not None:
+        row.provisional = False
+    elif op == "delete" and row is not None:
+        session.delete(row)
+
+
 def check(session: Any, town: m.Township, labels: list[str]) -> None:
     profile = svc.township_profile(town)
     assert period_sums.verify(session, town.township_id, labels, profile) == []
@@ -121,14 +133,9 @@ def test_incremental_sums_equal_a_full_recomputation(quarter: Quarter, session, 
                     if status == "missing":
                         e["phone_off"] = [{"rule": "GEO-PHONEOFF", "start": f"{date}T09:00:00+08:00",
                                            "end": f"{date}T10:30:00+08:00", "cause": "phone_off"}]
-                    if row is None:
-                        session.add(m.DayResult(worker_id=wid, work_date=date, result=e, provisional=True))
-                    else:
-                        row.result, row.provisional = e, True
-                elif op == "final" and row is not None:
-                    row.provisional = False
-                elif op == "delete" and row is not None:
-                    session.delete(row)
+                    day_op(session, "save", row, wid, date, e)
+                elif op in ("final", "delete"):
+                    day_op(session, op, row, wid, date)
                 elif op == "item":
                     n[0] += 1
                     subject = q.roles[wid][1] if profile == "quanshan-positioning" else wid
@@ -196,14 +203,9 @@ def test_incremental_sums_follow_the_cases(quarter: Quarter, session, tmp_path) 
                 scope = case_svc.Scope()
                 if op == "save":
                     e = with_cases(session, entry(wid, grid[wid], date, q.roles[wid][0], pm=status), wid, date)
-                    if row is None:
-                        session.add(m.DayResult(worker_id=wid, work_date=date, result=e, provisional=True))
-                    else:
-                        row.result, row.provisional = e, True
-                elif op == "final" and row is not None:
-                    row.provisional = False
-                elif op == "delete" and row is not None:
-                    session.delete(row)
+                    day_op(session, "save", row, wid, date, e)
+                elif op in ("final", "delete"):
+                    day_op(session, op, row, wid, date)
                 elif op == "report":
                     n[0] += 1
                     cat = {"ok": "安全隐患", "short": "矛盾纠纷", "missing": "其他"}[status]
