@@ -206,6 +206,34 @@ def grid_near_m(prof: Profile) -> float:
     return max((float(r.params["near_m"]) for r in grid_rules(prof)), default=100.0)
 
 
+def with_grid_cases(case_rows: dict[str, list[CaseRecord]], roster_rows: Sequence[Any], grids_file: Any,
+                    prof: Profile) -> dict[str, list[CaseRecord]]:
+    """The file flow's grid cases (as the nightly flow's ``grid_records``): each report of the
+    grid rules' categories is also a ``grid`` record of the other roster workers of the grid
+    containing it (the ingest's grid tagging)."""
+    import dataclasses
+
+    import shapely
+
+    from checkins.positions.tagging import GridIndex as Tagger
+
+    cats = set(grid_categories(prof))
+    reports = [r for recs in case_rows.values() for r in recs
+               if r.kind == "report" and r.category in cats and r.lon is not None and r.lat is not None]
+    if not reports or not grids_file.grids:
+        return case_rows
+    tagger = Tagger((), tuple(g.grid_id for g in grids_file.grids),
+                    shapely.STRtree([g.geom for g in grids_file.grids]))
+    grids = tagger.tag(np.array([r.lon for r in reports]), np.array([r.lat for r in reports]))
+    reporter = {(r.case_id, r.created_at): w for w, recs in case_rows.items() for r in recs if r.kind == "report"}
+    out = {w: list(recs) for w, recs in case_rows.items()}
+    for rec, gid in zip(reports, grids, strict=True):
+        for row in roster_rows:
+            if gid is not None and row.grid_id == gid and row.worker_id != reporter[(rec.case_id, rec.created_at)]:
+                out.setdefault(row.worker_id, []).append(dataclasses.replace(rec, kind="grid"))
+    return out
+
+
 def add_cases(entry: dict[str, Any], fixes: Fixes, cases: Sequence[CaseRecord], prof: Profile,
               params: GeoParams, grid_count: int | None) -> None:
     """Add a day entry's ``cases`` (NB-ARRIVE verdicts, the records for YK-CASE-SLA) and
@@ -325,6 +353,7 @@ def evaluate_files(
     case_rows = read_cases(cases) if cases else None
     if case_rows is not None:
         progress(f"read {sum(len(v) for v in case_rows.values())} cases of {len(case_rows)} workers")
+        case_rows = with_grid_cases(case_rows, roster_rows, grids_file, prof)
 
     dates = dates_between(date_from, date_to)
     worker_days = build_worker_days(
