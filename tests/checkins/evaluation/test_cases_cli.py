@@ -85,3 +85,32 @@ def test_cases_csv_errors_name_line_and_column(tmp_path: Path) -> None:
     r = CliRunner().invoke(app(), [*args_for(files), "--cases", str(tmp_path / "cases.csv")])
     assert r.exit_code == 2
     assert "cases.csv" in r.stderr and "line 3" in r.stderr and "kind" in r.stderr
+
+
+def test_score_from_jsonl_judges_computed_case_rules_like_the_json(tmp_path: Path) -> None:
+    """``score --days FILE.jsonl`` folds the case records into period sums (one worker at a
+    time) and gives YK-CASE-SLA the points of the JSON: c1 accepted in 25 h -0.5, c2 -1."""
+    files = write_township(tmp_path)
+    (tmp_path / "cases.csv").write_text(CASES, encoding="utf-8")
+    out = tmp_path / "days.json"
+    r = CliRunner().invoke(app(), [*args_for(files), "--cases", str(tmp_path / "cases.csv"), "--out", str(out)])
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    lines = tmp_path / "days.jsonl"
+    lines.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n"
+                             for d in sorted(doc["days"], key=lambda d: (d["worker_id"], d["date"]))),
+                     encoding="utf-8")
+    yaml = (ROOT / "scoring" / "profiles" / "yangkou-2022.yaml").read_text(encoding="utf-8")
+    head, sep, tail = yaml.partition("- id: YK-CASE-SLA")
+    computed = tmp_path / "yangkou-computed.yaml"
+    computed.write_text(head + sep + tail.replace("source: entered", "source: computed", 1), encoding="utf-8")
+    sheets = {}
+    for days in (out, lines):
+        r = CliRunner().invoke(app(), ["score", "--period", "2026Q1", "--days", str(days), "--profile", str(computed)])
+        assert r.exit_code == 0, r.stderr
+        sheets[days.suffix] = next(s for s in json.loads(r.stdout)["sheets"] if s["subject_id"] == "w01")
+    sla = {k: next(i for i in s["items"] if i["rule"] == "YK-CASE-SLA") for k, s in sheets.items()}
+    assert sla[".jsonl"]["points"] == sla[".json"]["points"] == 8.5
+    (line,) = sla[".jsonl"]["trail"]  # from the sums: one line naming its cases
+    assert line["evidence"]["case_ids"] == ["c1", "c2"] and line["points"] == -1.5
+    assert sheets[".jsonl"]["total"] == sheets[".json"]["total"]
