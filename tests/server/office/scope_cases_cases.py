@@ -59,4 +59,7 @@ SCOPE_CASES = {
         {"data": {"worker_id": w.workers[s], "place_text": "村口", "deadline_h": "24"}})),
     ("POST", "/office/cases/{case_id}/close"): ("scoped", lambda w, s: (
         "POST", f"/office/cases/{_case(w, s, 'accepted')}/close", {"data": {"reason": "办结"}})),
+    # the live map's case layer of one village (with an open case in it)
+    ("GET", "/office/live/cases.json"): ("scoped", lambda w, s: (
+        "GET", f"/office/live/cases.json?village_id={w.villages[s]}&_={_case(w, s)}", {})),
 }
