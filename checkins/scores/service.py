@@ -828,20 +828,18 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
         if active and w not in roster:
             roster[w] = Subject(w, "worker", role, vid, name)
     try:
-        if needs_days(other):  # its case rules read the days (see needs_days)
+        # one scoring of a period under the other profile: from the days when its case
+        # rules read them (see needs_days), else from the days folded again
+        if needs_days(other):
             days = load_inputs(session, township, per).days
-            if mapped:
-                parts = [score(other, sp, days, usable, roster) for sp in mapped]
-                diffs = _mapped_diffs(a, parts)
-            else:
-                b = score(other, per, days, usable, roster)
-                diffs = compare(a, b)
-        elif mapped:
-            parts = [score(other, sp, [], usable, roster, sums=folded(sp)) for sp in mapped]
-            diffs = _mapped_diffs(a, parts)
+
+            def one(p: Period) -> Any:
+                return score(other, p, days, usable, roster)
         else:
-            b = score(other, per, [], usable, roster, sums=folded(per))
-            diffs = compare(a, b)
+            def one(p: Period) -> Any:
+                return score(other, p, [], usable, roster, sums=folded(p))
+        results = [one(sp) for sp in mapped] if mapped else [one(per)]
+        diffs = _mapped_diffs(a, results) if mapped else compare(a, results[0])
     except (ItemError, ScoreError) as exc:
         raise ScoresError(f"under {other.id}: {exc}", 422) from None
     row = stored(session, township, per)
@@ -859,7 +857,7 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
                      "here use the current inputs")
     if office_profile(base) != office_profile(other):
         notes.append("the two profiles score different subjects (workers vs offices)")
-    others = [sh for part in parts for sh in part.sheets] if mapped else list(b.sheets)
+    others = [sh for part in results for sh in part.sheets]
     visible = {s.subject.subject_id for s in (*a.sheets, *others)
                if scope.sees_village(s.subject.village_id)}
     return {"township_id": township.township_id, "period": per.label,
