@@ -281,10 +281,12 @@ def test_a_manual_outage_marks_its_days_and_is_never_charged(demo_session, demo)
     _silent_afternoon(demo_session, demo, wid)
     evaluate_date(demo_session, DAY, evaluated_at=_local("19:00"))
     # the outages room only records; marking the saved days is the evaluation room's step
-    outages.add_outage(demo_session, start=_local("12:00"), end=_local("12:30"),
-                       reason="recorded only", actor="admin", now=_local("20:00"))
+    only = outages.add_outage(demo_session, start=_local("12:00"), end=_local("12:30"),
+                              reason="recorded only", actor="admin", now=_local("20:00"))
     assert not demo_session.scalar(sa.select(sa.func.count()).select_from(m.DayResult).where(
         m.DayResult.needs_reevaluation.is_(True)))
+    demo_session.delete(only)
+    demo_session.flush()
     _, marked = add_outage(demo_session, start=_local("14:20"), end=_local("16:00"),
                            reason="upgrade went wrong", actor="admin", now=_local("20:00"))
     assert marked == demo_session.scalar(sa.select(sa.func.count()).select_from(m.DayResult))
