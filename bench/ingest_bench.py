@@ -27,10 +27,9 @@ Not a timed test: figures depend on the machine and on what else runs on it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
+import functools
 import json
-import multiprocessing as mp
 import os
 import secrets
 import shutil
@@ -45,6 +44,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.api_load import STOP, run_clients  # noqa: E402
 
 SECRET = "bench-secret-" + secrets.token_hex(16)
 PREFIX = "/api/mobile/v1"
@@ -129,47 +130,20 @@ def _bodies(worker: dict[str, Any], run: str, start_seq: int, n_batches: int, ba
     return bodies
 
 
-def _client_proc(url: str, workers: list[dict[str, Any]], seconds: float, concurrency: int,
-                 batch: int, run: str, q: Any) -> None:
-    import httpx
-
+def _prepare_bodies(workers: list[dict[str, Any]], seconds: float, run: str, *,
+                    batch: int) -> dict[str, list[bytes]]:
     per_worker = max(4, int(seconds * 400 / max(1, len(workers))) + 4)
-    bodies = {w["worker_id"]: _bodies(w, f"{run}-{w['worker_id']}", 0, per_worker, batch) for w in workers}
-    lat: list[float] = []
-    acked = 0
-    errors = 0
+    return {w["worker_id"]: _bodies(w, f"{run}-{w['worker_id']}", 0, per_worker, batch) for w in workers}
 
-    async def main() -> None:
-        nonlocal acked, errors
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
-            deadline = time.perf_counter() + seconds
 
-            async def lane(k: int) -> None:
-                nonlocal acked, errors
-                i = 0
-                mine = workers[k::concurrency] or workers
-                while time.perf_counter() < deadline:
-                    w = mine[i % len(mine)]
-                    idx = i // len(mine)
-                    i += 1
-                    if idx >= len(bodies[w["worker_id"]]):
-                        break
-                    t = time.perf_counter()
-                    r = await client.post(f"{PREFIX}/positions", content=bodies[w["worker_id"]][idx],
-                                          headers={"Authorization": f"Bearer {w['token']}",
-                                                   "Content-Type": "application/json"})
-                    lat.append(time.perf_counter() - t)
-                    if r.status_code == 200:
-                        acked += r.json()["accepted"]
-                    else:
-                        errors += 1
-
-            await asyncio.gather(*(lane(k) for k in range(concurrency)))
-
-    t = time.perf_counter()
-    asyncio.run(main())
-    q.put({"acked": acked, "errors": errors, "lat": lat, "elapsed": time.perf_counter() - t})
+async def _send_batch(client: Any, w: dict[str, Any], n: int, _lane: int,
+                      bodies: dict[str, list[bytes]]) -> Any:
+    if n >= len(bodies[w["worker_id"]]):
+        return STOP
+    r = await client.post(f"{PREFIX}/positions", content=bodies[w["worker_id"]][n],
+                          headers={"Authorization": f"Bearer {w['token']}",
+                                   "Content-Type": "application/json"})
+    return r.json()["accepted"] if r.status_code == 200 else None
 
 
 _WRK_LUA = """
@@ -283,26 +257,14 @@ class ApiServer:
         args = argparse.Namespace(**{**vars(self.args), "seconds": seconds})
         if args.load == "wrk":
             return _wrk_load(self.url, self.workers, args, tag=f"r{round_no}")
-        q: Any = mp.Queue()
-        run = secrets.token_hex(3)
-        chunks = [self.workers[i::args.clients] for i in range(args.clients)]
-        procs = [mp.Process(target=_client_proc, args=(self.url, chunks[i], seconds, args.concurrency,
-                                                       args.batch, f"{run}{i}", q))
-                 for i in range(args.clients)]
-        for p in procs:
-            p.start()
-        results = [q.get() for _ in procs]
-        for p in procs:
-            p.join()
-        lat = sorted(x for r in results for x in r["lat"])
-        acked = sum(r["acked"] for r in results)
-        elapsed = max(r["elapsed"] for r in results)
-        return {"load": "httpx", "fixes": acked, "errors": sum(r["errors"] for r in results),
-                "batches": len(lat), "seconds": round(elapsed, 2),
-                "fixes_per_s": round(acked / elapsed), "batches_per_s": round(len(lat) / elapsed),
-                "p50_ms": round(1000 * lat[len(lat) // 2], 1) if lat else None,
-                "p99_ms": round(1000 * lat[int(len(lat) * 0.99)], 1) if lat else None,
-                "mean_ms": round(1000 * statistics.fmean(lat), 1) if lat else None}
+        r = run_clients(self.url, self.workers, clients=args.clients, seconds=seconds,
+                        concurrency=args.concurrency, send=_send_batch,
+                        prepare=functools.partial(_prepare_bodies, batch=args.batch),
+                        tag=secrets.token_hex(3))
+        return {"load": "httpx", "fixes": r["fixes"], "errors": r["errors"],
+                "batches": r["requests"], "seconds": r["seconds"],
+                "fixes_per_s": r["fixes_per_s"], "batches_per_s": r["requests_per_s"],
+                "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "mean_ms": r["mean_ms"]}
 
 
 _COPY_COLS = ("recorded_at", "received_at", "kind", "worker_id", "device_id", "client_id", "seq",

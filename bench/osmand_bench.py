@@ -23,10 +23,8 @@ Not a timed test: figures depend on the machine and on what else runs on it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import json
-import multiprocessing as mp
 import sys
 import time
 from pathlib import Path
@@ -35,7 +33,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.api_load import run_clients  # noqa: E402
 from bench.ingest_bench import PREFIX, ApiServer, _bodies, count_rows, seed  # noqa: E402
+
+T0 = int(time.time()) - 6 * 3600  # the devices' first fix time (fresh times: no duplicates)
 
 
 def _add_tokens(url: str, workers: list[dict[str, Any]]) -> None:
@@ -53,77 +54,31 @@ def _add_tokens(url: str, workers: list[dict[str, Any]]) -> None:
     engine.dispose()
 
 
-def _client(base: str, workers: list[dict[str, Any]], seconds: float, concurrency: int,
-            mode: str, tag: str, q: Any) -> None:
-    import httpx
+async def _send_osmand(client: Any, w: dict[str, Any], n: int, _lane: int, tag: str) -> Any:
+    # a device belongs to one lane: one fix a second of device time, from 6 hours ago
+    r = await client.get(
+        f"/api/ingest/osmand/{w['osmand']}",
+        params={"id": w["worker_id"], "lat": f"{w['lat'] + (n % 89) * 1e-5:.7f}",
+                "lon": f"{w['lon'] + (n % 97) * 1e-5:.7f}", "timestamp": T0 + n,
+                "speed": "2.5", "batt": "87", "accuracy": "8"})
+    return r.json()["accepted"] if r.status_code == 200 else None
 
-    lat: list[float] = []
-    acked = errors = 0
-    t0 = int(time.time()) - 6 * 3600
 
-    async def main() -> None:
-        nonlocal acked, errors
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-            deadline = time.perf_counter() + seconds
-
-            async def lane(k: int) -> None:
-                nonlocal acked, errors
-                mine = workers[k::concurrency] or workers
-                i = 0
-                while time.perf_counter() < deadline:
-                    w = mine[i % len(mine)]
-                    n = i // len(mine)
-                    i += 1
-                    t = time.perf_counter()
-                    if mode == "osmand":
-                        # a device belongs to one lane: one fix a second of device time
-                        ts = t0 + n
-                        r = await client.get(
-                            f"/api/ingest/osmand/{w['osmand']}",
-                            params={"id": w["worker_id"], "lat": f"{w['lat'] + (n % 89) * 1e-5:.7f}",
-                                    "lon": f"{w['lon'] + (n % 97) * 1e-5:.7f}", "timestamp": ts,
-                                    "speed": "2.5", "batt": "87", "accuracy": "8"})
-                        ok = r.status_code == 200
-                        got = r.json()["accepted"] if ok else 0
-                    else:
-                        body = _bodies(w, f"{tag}{k}", n * 100, 1, 100)[0]
-                        r = await client.post(f"{PREFIX}/positions", content=body, headers={
-                            "Authorization": f"Bearer {w['token']}", "Content-Type": "application/json"})
-                        ok = r.status_code == 200
-                        got = r.json()["accepted"] if ok else 0
-                    lat.append(time.perf_counter() - t)
-                    if ok:
-                        acked += got
-                    else:
-                        errors += 1
-
-            await asyncio.gather(*(lane(k) for k in range(concurrency)))
-
-    t = time.perf_counter()
-    asyncio.run(main())
-    q.put({"acked": acked, "errors": errors, "lat": lat, "elapsed": time.perf_counter() - t})
+async def _send_batch(client: Any, w: dict[str, Any], n: int, lane: int, tag: str) -> Any:
+    body = _bodies(w, f"{tag}{lane}", n * 100, 1, 100)[0]
+    r = await client.post(f"{PREFIX}/positions", content=body, headers={
+        "Authorization": f"Bearer {w['token']}", "Content-Type": "application/json"})
+    return r.json()["accepted"] if r.status_code == 200 else None
 
 
 def _load(base: str, workers: list[dict[str, Any]], args: argparse.Namespace, mode: str,
           tag: str) -> dict[str, Any]:
-    q: Any = mp.Queue()
-    chunks = [workers[i::args.clients] for i in range(args.clients)]
-    procs = [mp.Process(target=_client, args=(base, chunks[i], args.seconds, args.concurrency,
-                                              mode, f"{tag}{i}", q)) for i in range(args.clients)]
-    for p in procs:
-        p.start()
-    res = [q.get() for _ in procs]
-    for p in procs:
-        p.join()
-    lat = sorted(x for r in res for x in r["lat"])
-    elapsed = max(r["elapsed"] for r in res)
-    acked = sum(r["acked"] for r in res)
-    return {"mode": mode, "requests": len(lat), "fixes": acked,
-            "errors": sum(r["errors"] for r in res), "seconds": round(elapsed, 2),
-            "requests_per_s": round(len(lat) / elapsed), "fixes_per_s": round(acked / elapsed),
-            "p50_ms": round(1000 * lat[len(lat) // 2], 1) if lat else None,
-            "p99_ms": round(1000 * lat[int(len(lat) * 0.99)], 1) if lat else None}
+    r = run_clients(base, workers, clients=args.clients, seconds=args.seconds,
+                    concurrency=args.concurrency, tag=tag,
+                    send=_send_osmand if mode == "osmand" else _send_batch)
+    return {"mode": mode, **{k: r[k] for k in ("requests", "fixes", "errors", "seconds",
+                                               "requests_per_s", "fixes_per_s", "p50_ms",
+                                               "p99_ms")}}
 
 
 def main() -> int:

@@ -7,7 +7,7 @@ away), then an asyncio task on the server's own event loop beats every
 ``liveness_tick_seconds`` (the database write runs in a worker thread). A beat is
 :func:`checkins.outages.service.record_tick`; every ``outage_detect_minutes``, and on the first beat
 that succeeds after a failed one (the database was unreachable), it also runs
-:func:`checkins.outages.service.detect_outages` with ``outage_gap_minutes``.
+:func:`checkins.evaluation.outage_days.detect_outages` (records and marks the days) with ``outage_gap_minutes``.
 
 The beat runs on the event loop that serves the requests, so a process whose loop is stuck
 stops beating as it stops receiving. Several processes share one tick row per minute, and
@@ -54,7 +54,8 @@ class Liveness:
         """
         from sqlmodel import Session
 
-        from checkins.outages.service import detect_outages, outage_json, record_tick
+        from checkins.evaluation.outage_days import detect_outages
+        from checkins.outages.service import outage_json, record_tick
 
         now = self.clock()
         due = (self.failed or self.last_detect is None

@@ -56,12 +56,10 @@ def run_named_job(name: str, settings: Settings, engine: Engine,
         def fn(s: Any) -> Any:
             return {"created": ensure_partitions(settings, engine)}
     elif name == "position_retention":
-        from checkins.positions.retention import purge_positions
-
         def fn(s: Any) -> Any:
-            return purge_positions(s, now=now, retention_days=settings.position_retention_days,
-                                   offduty_keep_days=settings.offduty_keep_days,
-                                   timezone=settings.timezone)
+            return scheduled.position_retention(
+                s, now=now, retention_days=settings.position_retention_days,
+                offduty_keep_days=settings.offduty_keep_days, timezone=settings.timezone)
     elif name == "nightly_backup":
         from checkins.db.backup import nightly_backup
 

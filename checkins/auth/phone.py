@@ -144,42 +144,40 @@ def register_device(
     return device
 
 
-def approve_device(session: Session, *, device_id: int, actor: str, reason: str | None = None) -> Device:
-    """Approve (bind) a pending or revoked phone for its worker; writes one audit row."""
+def _decide_device(session: Session, device_id: int, status: str, actor: str,
+                   reason: str | None) -> Device:
+    """Set a phone's status (approve / revoke), with who and when; one audit row."""
     device = session.get(Device, device_id)
     if device is None:
         raise LookupError(f"no device {device_id}")
     before = {"status": device.status, "worker_id": device.worker_id}
-    device.status = "approved"
+    device.status = status
     device.decided_at = _now()
     device.decided_by = actor
+    after = {"status": status, "worker_id": device.worker_id}
+    if status == "revoked":  # its sessions end at once
+        session.execute(
+            sa.update(MobileSession)
+            .where(MobileSession.device_id == device_id, MobileSession.revoked_at.is_(None))
+            .values(revoked_at=_now(), revoked_reason="device_revoked")
+        )
+    else:
+        after["device_uid"] = device.device_uid
     session.flush()
-    write_audit(session, actor=actor, action="device.approve", entity="device",
-                entity_id=str(device.id), reason=reason, before=before,
-                after={"status": device.status, "worker_id": device.worker_id,
-                       "device_uid": device.device_uid})
+    write_audit(session, actor=actor, action="device.approve" if status == "approved"
+                else "device.revoke", entity="device", entity_id=str(device.id), reason=reason,
+                before=before, after=after)
     return device
+
+
+def approve_device(session: Session, *, device_id: int, actor: str, reason: str | None = None) -> Device:
+    """Approve (bind) a pending or revoked phone for its worker; writes one audit row."""
+    return _decide_device(session, device_id, "approved", actor, reason)
 
 
 def revoke_device(session: Session, *, device_id: int, actor: str, reason: str | None = None) -> Device:
     """Revoke a phone: its sessions end at once; writes one audit row."""
-    device = session.get(Device, device_id)
-    if device is None:
-        raise LookupError(f"no device {device_id}")
-    before = {"status": device.status, "worker_id": device.worker_id}
-    device.status = "revoked"
-    device.decided_at = _now()
-    device.decided_by = actor
-    session.execute(
-        sa.update(MobileSession)
-        .where(MobileSession.device_id == device_id, MobileSession.revoked_at.is_(None))
-        .values(revoked_at=_now(), revoked_reason="device_revoked")
-    )
-    session.flush()
-    write_audit(session, actor=actor, action="device.revoke", entity="device",
-                entity_id=str(device.id), reason=reason, before=before,
-                after={"status": device.status, "worker_id": device.worker_id})
-    return device
+    return _decide_device(session, device_id, "revoked", actor, reason)
 
 
 def _issue(session: Session, s: MobileSession, settings: TokenSettings, now: dt.datetime) -> IssuedTokens:

@@ -6,7 +6,8 @@ two grids have a hole, one is a MultiPolygon), ~40 workers of all three roles wi
 phones, and one working day of sign-ins, patrol sessions, patrol logs, exemptions and GPS
 tracks (a fix every 30 s while patrolling, heartbeats, off-post walks, a phone-off gap, a
 mock-location phone, a few low-accuracy fixes). :func:`load_demo_township` writes it through
-the importers (grids, roster) and bulk inserts.
+the importers (grids, roster), the phones' uploads through the real position ingest (batches
+at their simulated upload times), and inserts for the rest.
 
 :func:`simulate_walk` and :func:`track_items` are reusable by other simulators (tests, the
 mobile simulator): a bounded random walk at walking speed inside a polygon, in metres.
@@ -20,6 +21,7 @@ import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +36,7 @@ from geo.localtime import day_range
 CENTRE_LON, CENTRE_LAT = 121.20, 32.55  # 洋口镇, WGS-84
 FIX_EVERY_S = 30
 HEARTBEAT_EVERY_S = 300
+UPLOAD_EVERY_S = 900  # a demo phone flushes its upload queue every 15 min (one batch)
 VILLAGES = (("V01", "洋口村"), ("V02", "东凌村"), ("V03", "北坎村"), ("V04", "新港社区"))
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾"
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国红梅海燕志文斌玉兰"
@@ -549,6 +552,11 @@ def _append_positions(demo: DemoTownship, rng: np.random.Generator, w: DemoWorke
             "battery_pct": int(battery), "charging": late, "network": "4g", "gps_on": True,
             "app_state": "background", "mock": False, "suspect": False})
     rows.sort(key=lambda r: r["recorded_at"])
+    # the phone queues each item (client id, its own seq) and flushes the queue every
+    # UPLOAD_EVERY_S (the phone's own phase): an item goes up with the first flush after it
+    # is ready; those queued just before the phone went off wait until it is back on
+    t0 = dt.datetime.combine(demo.day, dt.time(0), tzinfo=ZoneInfo(demo.timezone))
+    phase = (int(w.worker_id.lstrip("w") or 0) * 37) % UPLOAD_EVERY_S
     for seq, r in enumerate(rows, 1):
         r["seq"] = seq
         r["client_id"] = f"{w.device_uid}-{seq}"
@@ -556,26 +564,40 @@ def _append_positions(demo: DemoTownship, rng: np.random.Generator, w: DemoWorke
         if phone_off is not None and r["recorded_at"] < phone_off[0] \
                 and r["recorded_at"] > phone_off[0] - dt.timedelta(minutes=10):
             delay = (phone_off[1] - r["recorded_at"]).total_seconds() + 30  # late upload
-        r["received_at"] = r["recorded_at"] + dt.timedelta(seconds=delay)
+        ready = (r["recorded_at"] - t0).total_seconds() + delay - phase
+        flush = phase + math.ceil(ready / UPLOAD_EVERY_S) * UPLOAD_EVERY_S
+        r["received_at"] = t0 + dt.timedelta(seconds=flush)
     demo.positions.extend(rows)
 
 
 # --------------------------------------------------------------------------- loading
 
 
+def _upload_item(r: dict[str, Any]) -> SimpleNamespace:
+    """A simulated position as the phone uploads it (the mobile API's item fields)."""
+    return SimpleNamespace(
+        client_id=r["client_id"], seq=r["seq"], kind=r["kind"], recorded_at=r["recorded_at"],
+        lon=r["lon"], lat=r["lat"], datum=r["datum"], accuracy_m=r.get("accuracy_m"),
+        speed_mps=r.get("speed_mps"), mock=r["mock"], battery_pct=r.get("battery_pct"),
+        charging=r.get("charging"), network=r.get("network"), gps_on=r.get("gps_on"),
+        app_state=r.get("app_state"))
+
+
 def load_demo_township(session: Any, demo: DemoTownship) -> dict[str, int]:
-    """Write the demo through the importers and bulk inserts (caller commits); counts."""
+    """Write the demo through the importers, ingest (the phones' uploads) and inserts (caller
+    commits); counts."""
     import json
 
     import sqlalchemy as sa
 
     from checkins.auth.models import Device
     from checkins.field.models import Exemption, PatrolLog, PatrolSession, Signin
-    from checkins.positions.ingest import record_seq_runs
+    from checkins.positions.ingest import IngestParams, ingest_batch
     from checkins.positions.models import Position
-    from checkins.positions.tagging import tag_positions
+    from checkins.positions.tagging import grid_index
     from checkins.township.importer import import_file
     from checkins.township.models import Village
+    from scoring.profiles import load_profile
 
     kw = {"township_id": demo.township_id, "township_name": demo.township_name,
           "timezone": demo.timezone, "profile": demo.profile}
@@ -626,37 +648,32 @@ def load_demo_township(session: Any, demo: DemoTownship) -> dict[str, int]:
                                 decided_at=(e["start_at"] - dt.timedelta(hours=12))
                                 if decided else None))
     session.flush()
-    keys = set().union(*demo.positions) - {"device_uid", "wgs84"} if demo.positions else set()
-    rows = []
+    # the phones' uploads, batch by batch through the real ingest (client ids, per-device
+    # seq, dedupe, GEO-CRS from the phone's datum, GEO-VALID, grid tagging, sequence runs,
+    # re-evaluation marks), each at its simulated upload time; one transaction for the whole
+    # load, which the caller commits
+    grid_index(session)  # loaded (or checked) once: the grids stay as imported above
+    params = IngestParams(geo=load_profile(demo.profile).geo_params(), grid_cache_s=3600.0)
+    batches: dict[tuple[dt.datetime, str], list[dict[str, Any]]] = {}
     for r in demo.positions:
-        row = dict.fromkeys(keys)
-        row.update((k, v) for k, v in r.items() if k in keys)
-        row["device_id"] = device_id[r["device_uid"]]
-        row["geom"] = Point(*r["wgs84"]) if r["wgs84"] is not None else None
-        rows.append(row)
-    conn = session.connection()
-    for i in range(0, len(rows), 5000):
-        conn.execute(sa.insert(Position), rows[i:i + 5000])
-    # the phones' sequence runs, recorded by ingest's own function: upload completeness
-    # reads them, as for a real phone (positions themselves are written in bulk, with the
-    # simulation's exact WGS-84 points and receive times, which a live upload cannot carry)
-    seqs: dict[tuple[str, int], list[int]] = {}
-    last: dict[tuple[str, int], dt.datetime] = {}
-    for r in rows:
-        key = (r["worker_id"], r["device_id"])
-        seqs.setdefault(key, []).append(r["seq"])
-        last[key] = max(last.get(key, r["received_at"]), r["received_at"])
-    for (wid, did), ss in seqs.items():
-        record_seq_runs(session, wid, did, ss, last[(wid, did)])
-    tz = ZoneInfo(demo.timezone)
-    tagged = tag_positions(session, *day_range(demo.day, tz))
+        batches.setdefault((r["received_at"], r["device_uid"]), []).append(r)
+    for (at, uid), batch in sorted(batches.items()):
+        items = list(enumerate(_upload_item(r) for r in batch))
+        ingest_batch(session, worker_id=batch[0]["worker_id"], device_id=device_id[uid],
+                     items=items, outcomes=[], seqs_seen=[r["seq"] for r in batch],
+                     params=params, now=at, commit=False)
+    start, end = day_range(demo.day, ZoneInfo(demo.timezone))
+    workers = [w.worker_id for w in demo.workers]
+    tagged = session.scalar(sa.select(sa.func.count()).select_from(Position).where(
+        Position.worker_id.in_(workers), Position.grid_id.is_not(None),
+        Position.recorded_at >= start, Position.recorded_at < end))
     session.flush()
     # the demo's own villages (``offices`` holds every village of the database)
     n_villages = sum(f["properties"].get("kind") == "village_office"
                      for f in demo.grids_doc["features"])
     return {"villages": n_villages, "grids": len(demo.grids_doc["features"]) - n_villages,
             "workers": len(demo.workers), "devices": len(demo.devices),
-            "positions": len(rows), "tagged_positions": tagged, "signins": len(demo.signins),
+            "positions": len(demo.positions), "tagged_positions": tagged, "signins": len(demo.signins),
             "patrol_sessions": len(demo.patrol_sessions), "patrol_logs": len(demo.patrol_logs),
             "exemptions": len(demo.exemptions)}
 

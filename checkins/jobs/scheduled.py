@@ -246,7 +246,22 @@ def reevaluation(session: Session, *, now: dt.datetime | None = None,
             "items": [f"{e['worker_id']}@{e['date']}" for e in entries[:200]]}
 
 
+def position_retention(session: Session, *, now: dt.datetime | None = None,
+                       retention_days: int, offduty_keep_days: int,
+                       timezone: str) -> dict[str, Any]:
+    """Job: raw retention and duty-hours minimisation of positions
+    (:func:`checkins.positions.retention.purge_positions`), keeping the off-window positions
+    an approved exemption covers."""
+    from checkins.field.exemptions import covered_by_approved_exemption
+    from checkins.positions.retention import purge_positions
+
+    return purge_positions(session, now=now, retention_days=retention_days,
+                           offduty_keep_days=offduty_keep_days, timezone=timezone,
+                           keep=covered_by_approved_exemption())
+
+
 __all__ = [
     "JobLockHandle", "finalize_due", "holder_id", "job_status", "live_checks",
-    "nightly_evaluation", "previous_local_day", "reevaluation", "run_job", "try_lock",
+    "nightly_evaluation", "position_retention", "previous_local_day", "reevaluation",
+    "run_job", "try_lock",
 ]

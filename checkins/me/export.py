@@ -21,10 +21,9 @@ from sqlalchemy.orm import Session
 from checkins.audit.models import AuditLog
 from checkins.auth.models import Device, MobileSession
 from checkins.cases.models import Case, CaseInstruction
-from checkins.evaluation.models import DayResult
+from checkins.evaluation.models import DayResult, FlagDecision
 from checkins.field.models import Exemption, PatrolLog, PatrolSession, Signin
 from checkins.jobs.models import Alert
-from checkins.office.models import FlagDecision
 from checkins.positions.models import Position
 from checkins.scores.models import EnteredItem, PeriodResult
 from checkins.township.models import Township, Village, Worker

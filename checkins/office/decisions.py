@@ -21,9 +21,8 @@ from sqlalchemy.orm import Session
 
 from checkins.audit.service import write_audit
 from checkins.auth.models import Device
-from checkins.evaluation.models import DayResult
+from checkins.evaluation.models import DayResult, FlagDecision
 from checkins.field.models import Exemption
-from checkins.office.models import FlagDecision
 from checkins.township.models import Township, Village, Worker
 
 log = logging.getLogger("gridpatrol.decisions")

@@ -103,28 +103,31 @@ def to_xlsx(headers: list[str], rows: list[list[Any]], sheet: str, title: str | 
     return buf.getvalue()
 
 
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MEDIA = "text/csv; charset=utf-8"
+
+
+def _export(headers: list[str], rows: list[list[Any]], fmt: str, name: str, sheet: str,
+            title: str) -> tuple[bytes, str, str]:
+    """``(content, media type, file name)`` of a table as ``xlsx`` (with its sheet and title)
+    or else ``csv``."""
+    if fmt == "xlsx":
+        return to_xlsx(headers, rows, sheet, title), XLSX_MEDIA, f"{name}.xlsx"
+    return to_csv(headers, rows), CSV_MEDIA, f"{name}.csv"
+
+
 def export_day_table(table: dict[str, Any], fmt: str) -> tuple[bytes, str, str]:
     """``(content, media type, file name)`` of a day table as ``csv`` or ``xlsx``."""
     headers, rows = day_table_rows(table)
-    name = f"day-{table['village_id']}-{table['date']}"
-    if fmt == "xlsx":
-        title = f"{table['village_name']} {table['date']} 日考核表"
-        return (to_xlsx(headers, rows, "日考核", title),
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                f"{name}.xlsx")
-    return to_csv(headers, rows), "text/csv; charset=utf-8", f"{name}.csv"
+    return _export(headers, rows, fmt, f"day-{table['village_id']}-{table['date']}", "日考核",
+                   f"{table['village_name']} {table['date']} 日考核表")
 
 
 def export_week(week: dict[str, Any], fmt: str) -> tuple[bytes, str, str]:
     """``(content, media type, file name)`` of a week view as ``csv`` or ``xlsx``."""
     headers, rows = week_rows(week)
-    name = f"week-{week['village_id']}-{week['start']}"
-    if fmt == "xlsx":
-        title = f"{week['village_name']} {week['start']} 起一周考核"
-        return (to_xlsx(headers, rows, "周考核", title),
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                f"{name}.xlsx")
-    return to_csv(headers, rows), "text/csv; charset=utf-8", f"{name}.csv"
+    return _export(headers, rows, fmt, f"week-{week['village_id']}-{week['start']}", "周考核",
+                   f"{week['village_name']} {week['start']} 起一周考核")
 
 
 AUDIT_HEADERS = ["编号", "时间", "操作人", "操作", "对象", "对象编号", "理由", "之前", "之后",

@@ -503,7 +503,7 @@ def pending_counts(session: Session, scope: OfficeScope, *, today: dt.date | Non
     (GEO-SPOOF) and no flag decision yet (counted in SQL from the result's
     ``suspect_fixes``, so the menu stays cheap for a county); ``total``: their sum.
     """
-    from checkins.office.models import FlagDecision
+    from checkins.evaluation.models import FlagDecision
 
     ex = scope.restrict(sa.select(sa.func.count()).select_from(Exemption).join(
         Worker, Worker.worker_id == Exemption.worker_id)

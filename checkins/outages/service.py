@@ -15,10 +15,12 @@ outage) are excluded and never charged". This module records those intervals:
   at once, never records an outage twice;
 * :func:`add_outage` -- a known outage recorded by hand (township office or admin,
   ``gridpatrol outage add``), one audit row each;
-* every new outage marks the ``day_result`` rows of the local dates it touches
-  ``needs_reevaluation`` (the ``reevaluation`` job re-judges them, docs/jobs.md).
+* :func:`outage_dates` -- the local dates an outage touches.
 
-The evaluation flow reads the outages of a day with :func:`outages_between`.
+Every new outage changes the saved results of the dates it touches: the evaluation room,
+above this one, records and marks them in one step (:mod:`checkins.evaluation.outage_days`,
+what the server calls; the ``reevaluation`` job re-judges them, docs/jobs.md). The
+evaluation flow reads the outages of a day with :func:`outages_between`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from checkins.evaluation.models import DayResult
 from checkins.outages.models import ServerOutage, ServerTick
 from checkins.township.models import Township
 
@@ -118,8 +119,8 @@ def detect_outages(session: Session, *, now: dt.datetime, gap_s: float,
     """Record every tick gap longer than ``gap_s`` not recorded yet; the new outages.
 
     Scans the ticks since the end of the latest detected outage (all ticks the first time),
-    marks the days each new outage touches for re-evaluation, then purges ticks older than
-    :data:`TICK_KEEP` (the newest one is always kept). Flushed, not committed.
+    then purges ticks older than :data:`TICK_KEEP` (the newest one is always kept). Flushed,
+    not committed. Marking their days: :func:`checkins.evaluation.outage_days.detect_outages`.
     """
     now = _aware(now, "now")
     since = session.scalar(sa.select(sa.func.max(ServerOutage.end_at))
@@ -133,8 +134,6 @@ def detect_outages(session: Session, *, now: dt.datetime, gap_s: float,
                                     actor=actor, now=now)) is not None]
     new = [session.get(ServerOutage, i) for i in new_ids]
     out = [o for o in new if o is not None]
-    for o in out:
-        mark_outage_days(session, o.start_at, o.end_at)
     newest = session.scalar(sa.select(sa.func.max(ServerTick.minute_at)))
     if newest is not None:
         session.execute(sa.delete(ServerTick).where(
@@ -144,12 +143,13 @@ def detect_outages(session: Session, *, now: dt.datetime, gap_s: float,
 
 
 def add_outage(session: Session, *, start: dt.datetime, end: dt.datetime, reason: str,
-               actor: str, now: dt.datetime | None = None) -> tuple[ServerOutage, int]:
-    """Record a known outage by hand: the row and the number of day results marked.
+               actor: str, now: dt.datetime | None = None) -> ServerOutage:
+    """Record a known outage by hand; the row.
 
     ``ValueError`` naming the field for a naive or reversed interval, an interval ending in
     the future, a missing reason or an outage already recorded. One audit row
-    (``server_outage.add``). Flushed, not committed.
+    (``server_outage.add``). Flushed, not committed. Marking its days:
+    :func:`checkins.evaluation.outage_days.add_outage`.
     """
     from checkins.audit.service import write_audit
 
@@ -175,12 +175,12 @@ def add_outage(session: Session, *, start: dt.datetime, end: dt.datetime, reason
     assert row is not None
     write_audit(session, actor=actor[:64], action="server_outage.add", entity="server_outage",
                 entity_id=str(oid), reason=reason, after=outage_json(row))
-    marked = mark_outage_days(session, start, end)
     session.flush()
-    return row, marked
+    return row
 
 
-def _timezones(session: Session) -> set[str]:
+def outage_timezones(session: Session) -> set[str]:
+    """The timezones of the townships' rule profiles (the local days an outage touches)."""
     from scoring.profiles import load_profile
 
     names = set(session.scalars(sa.select(Township.profile).distinct())) or {"yangkou-2022"}
@@ -193,14 +193,6 @@ def outage_dates(start: dt.datetime, end: dt.datetime, tz: str) -> list[dt.date]
     d0 = start.astimezone(z).date()
     d1 = (end - dt.timedelta(microseconds=1)).astimezone(z).date()
     return [d0 + dt.timedelta(days=k) for k in range((d1 - d0).days + 1)]
-
-
-def mark_outage_days(session: Session, start: dt.datetime, end: dt.datetime) -> int:
-    """Mark the saved results of every local date the outage touches for re-evaluation."""
-    dates = sorted({d for tz in _timezones(session) for d in outage_dates(start, end, tz)})
-    res = session.execute(sa.update(DayResult).where(DayResult.work_date.in_(dates))
-                          .values(needs_reevaluation=True))
-    return res.rowcount or 0
 
 
 def outages_between(session: Session, start: dt.datetime, end: dt.datetime
@@ -235,6 +227,6 @@ def outage_json(o: ServerOutage, tz: str | None = None) -> dict[str, Any]:
             "recorded_at": iso(o.recorded_at)}
 
 
-__all__ = ["RULE_ID", "add_outage", "detect_outages", "list_outages", "mark_outage_days",
-           "minute_of", "outage_dates", "outage_json", "outages_between", "parse_time", "record_tick",
-           "tick_gaps"]
+__all__ = ["RULE_ID", "add_outage", "detect_outages", "list_outages", "minute_of",
+           "outage_dates", "outage_json", "outage_timezones", "outages_between", "parse_time",
+           "record_tick", "tick_gaps"]

@@ -11,8 +11,11 @@ Two policies, both applied by :func:`purge_positions` (the ``position_retention`
   profile's duty windows and patrol windows, widened by ``margin_s`` so that a segment
   crossing into a window keeps its outer fix) are deleted once they are older than
   ``offduty_keep_days`` (late uploads and re-evaluation still see them in that time), unless
-  an **approved exemption** of that worker covers them (the proof of a field duty or a
-  special case). Non-working days keep the same windows (a township may switch to every
+  the caller's ``keep`` condition holds for them: the job
+  (:func:`checkins.jobs.scheduled.position_retention`) keeps those an **approved exemption**
+  of that worker covers (the proof of a field duty or a special case,
+  :func:`checkins.field.exemptions.covered_by_approved_exemption`; exemptions live in a room
+  above this one). Non-working days keep the same windows (a township may switch to every
   day, YK-DAYS).
 """
 
@@ -27,7 +30,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from checkins.db.partitions import DEFAULT_PARTITION, list_partitions
-from checkins.field.models import Exemption
 from checkins.positions.models import Position
 from checkins.township.models import Township, Village, Worker
 from geo.localtime import day_range
@@ -71,7 +73,8 @@ def purge_positions(session: Session, *, now: dt.datetime | None = None,
                     retention_days: int = DEFAULT_RETENTION_DAYS,
                     offduty_keep_days: int = DEFAULT_OFFDUTY_KEEP_DAYS,
                     margin_s: float = DEFAULT_MARGIN_S,
-                    timezone: str = "Asia/Shanghai") -> dict[str, Any]:
+                    timezone: str = "Asia/Shanghai",
+                    keep: sa.ColumnElement[bool] | None = None) -> dict[str, Any]:
     """Apply raw retention and duty-hours minimisation; counts of what went (not committed).
 
     Parameters
@@ -81,6 +84,8 @@ def purge_positions(session: Session, *, now: dt.datetime | None = None,
     offduty_keep_days : days an off-window position is kept before it is deleted.
     margin_s : seconds added on each side of the needed windows (GEO-INGRID's max gap).
     timezone : local time of the partitions (``settings.timezone``).
+    keep : a condition on ``position`` rows (correlated): off-window positions for which it
+        holds are kept (None: none kept for a reason of their own).
     """
     from checkins.township.profile import township_profile  # heavy (profiles, geo)
 
@@ -100,9 +105,7 @@ def purge_positions(session: Session, *, now: dt.datetime | None = None,
         out["deleted_old"] = _delete(session, Position.recorded_at < cutoff_at)
 
     keep_after = now - dt.timedelta(days=offduty_keep_days)
-    exempt = sa.exists().where(
-        Exemption.worker_id == Position.worker_id, Exemption.status == "approved",
-        Exemption.start_at <= Position.recorded_at, Exemption.end_at >= Position.recorded_at)
+    spare = () if keep is None else (~keep,)
     margin = dt.timedelta(seconds=margin_s)
     for township_id, tz_name in session.execute(
             sa.select(Township.township_id, Township.timezone)).all():
@@ -127,6 +130,6 @@ def purge_positions(session: Session, *, now: dt.datetime | None = None,
                 if lo < hi:
                     out["deleted_off_duty"] += _delete(
                         session, Position.worker_id.in_(workers), Position.recorded_at >= lo,
-                        Position.recorded_at < hi, ~exempt)
+                        Position.recorded_at < hi, *spare)
             day += dt.timedelta(days=1)
     return out

@@ -819,12 +819,10 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
         if active and w not in roster:
             roster[w] = Subject(w, "worker", role, vid, name)
     try:
-        if mapped:
-            parts = [score(other, sp, [], usable, roster, sums=folded(sp)) for sp in mapped]
-            diffs = _mapped_diffs(a, parts)
-        else:
-            b = score(other, per, [], usable, roster, sums=folded(per))
-            diffs = compare(a, b)
+        def one(p: Period) -> Any:
+            return score(other, p, [], usable, roster, sums=folded(p))
+        results = [one(sp) for sp in mapped] if mapped else [one(per)]
+        diffs = _mapped_diffs(a, results) if mapped else compare(a, results[0])
     except (ItemError, ScoreError) as exc:
         raise ScoresError(f"under {other.id}: {exc}", 422) from None
     row = stored(session, township, per)
@@ -842,7 +840,7 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
                      "here use the current inputs")
     if office_profile(base) != office_profile(other):
         notes.append("the two profiles score different subjects (workers vs offices)")
-    others = [sh for part in parts for sh in part.sheets] if mapped else list(b.sheets)
+    others = [sh for part in results for sh in part.sheets]
     visible = {s.subject.subject_id for s in (*a.sheets, *others)
                if scope.sees_village(s.subject.village_id)}
     return {"township_id": township.township_id, "period": per.label,

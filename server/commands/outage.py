@@ -41,7 +41,8 @@ def add(
 ) -> None:
     """Record a known outage of the server by hand."""
     from checkins.db.engine import session
-    from checkins.outages.service import add_outage, outage_json, parse_time
+    from checkins.evaluation.outage_days import add_outage
+    from checkins.outages.service import outage_json, parse_time
 
     settings, engine = _setup()
     actor = by or f"cli:{getpass.getuser()}"
@@ -101,7 +102,8 @@ def list_(
 def detect() -> None:
     """Record the gaps in the liveness ticks not recorded yet (as the server does)."""
     from checkins.db.engine import session
-    from checkins.outages.service import detect_outages, outage_json
+    from checkins.evaluation.outage_days import detect_outages
+    from checkins.outages.service import outage_json
 
     settings, engine = _setup()
     with session(engine) as s:

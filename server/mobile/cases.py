@@ -19,19 +19,17 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from checkins.cases import service as cases
-from checkins.field.photos import PhotoError, inspect_photo, photo_record, store_photo
 from server.mobile import errors as E
 from server.mobile import schemas as S
 from server.mobile.deps import (
     SessionDep,
     WorkerDep,
     app_engine,
-    app_settings,
     authenticate,
     bearer_claims,
-    mobile_settings,
 )
 from server.mobile.errors import ApiError, ErrorBody
+from server.mobile.photos import read_photos, store_photos
 from server.mobile.prefix import MOBILE_PREFIX
 
 router = APIRouter(prefix=MOBILE_PREFIX, tags=["mobile"])
@@ -124,29 +122,8 @@ def _invalid(exc: cases.CaseInvalid) -> ApiError:
     return ApiError(exc.status, exc.code, exc.message, exc.field)
 
 
-async def _read_photos(request: Request, photos: list[UploadFile] | None) -> list[tuple[bytes, Any]]:
-    """Each photo checked by content (the patrol logs' checks, checkins/field/photos.py)."""
-    ms = mobile_settings(request)
-    photos = photos or []
-    if len(photos) > S.MAX_PHOTOS:
-        raise ApiError(422, E.TOO_MANY_PHOTOS, f"at most {S.MAX_PHOTOS} photos", "photos")
-    out = []
-    for i, up in enumerate(photos):
-        data = await up.read(ms.max_photo_bytes + 1)
-        try:
-            info = inspect_photo(data, max_bytes=ms.max_photo_bytes, max_pixels=ms.max_photo_pixels)
-        except PhotoError as exc:
-            raise ApiError(413 if exc.code == "photo_too_large" else 422, exc.code, exc.message,
-                           f"photos.{i}") from exc
-        out.append((data, info))
-    return out
-
-
-def _store(request: Request, worker_id: str, blobs: list[tuple[bytes, Any]]) -> list[dict[str, Any]]:
-    data_dir = app_settings(request).data_dir
-    day = dt.datetime.now(dt.UTC).date()
-    return [photo_record(info, store_photo(data, info, data_dir=data_dir, worker_id=worker_id, day=day), data_dir)
-            for data, info in blobs]
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()  # the folder of a case's photos (UTC day)
 
 
 @router.get("/cases/categories", dependencies=_AUTH, response_model=Categories, responses=_ERRORS,
@@ -178,7 +155,7 @@ async def post_case(
     """Stored in WGS-84 and tagged with the grid it lies in; status ``reported``."""
     if reported_at.tzinfo is None:
         raise ApiError(422, "missing_utc_offset", "reported_at needs a UTC offset", "reported_at")
-    blobs = await _read_photos(request, photos)
+    blobs = await read_photos(request, photos)
 
     def work() -> dict[str, Any]:
         with Session(app_engine(request), expire_on_commit=False) as session:
@@ -192,7 +169,7 @@ async def post_case(
                 case, dup = cases.report_case(
                     session, worker_id=who.worker_id, device_id=who.device_id, client_id=client_id,
                     category=category, text=text, lon=lon, lat=lat, datum=datum,
-                    reported_at=reported_at, photos=_store(request, who.worker_id, blobs),
+                    reported_at=reported_at, photos=store_photos(request, who.worker_id, blobs, _today()),
                     address=address)
             except cases.CaseInvalid as exc:
                 raise _invalid(exc) from exc
@@ -240,7 +217,7 @@ def acknowledge(instruction_id: str, me: WorkerDep, session: SessionDep) -> dict
 async def _mark(what: str, instruction_id: str, request: Request, claims: Any, text: str,
                 photos: list[UploadFile] | None) -> dict[str, Any]:
     iid = _instruction_id(instruction_id)
-    blobs = await _read_photos(request, photos)
+    blobs = await read_photos(request, photos)
     if not blobs:
         raise ApiError(422, "photo_required", "a photo of the place is required", "photos")
 
@@ -250,7 +227,7 @@ async def _mark(what: str, instruction_id: str, request: Request, claims: Any, t
             try:
                 cases.my_instruction(session, who.worker_id, iid)
                 ins = cases.mark(session, who.worker_id, iid, what,
-                                 photos=_store(request, who.worker_id, blobs), text=text or None)
+                                 photos=store_photos(request, who.worker_id, blobs, _today()), text=text or None)
             except cases.CaseNotFound as exc:
                 raise ApiError(404, E.NOT_FOUND, "no such instruction", "instruction_id") from exc
             except cases.CaseInvalid as exc:

@@ -16,7 +16,6 @@ from sqlmodel import Session
 
 from checkins.auth import phone as auth
 from checkins.db.engine import is_lock_error
-from checkins.field.photos import PhotoError, inspect_photo, photo_record, store_photo
 from checkins.me import service as svc
 from checkins.positions import ingest
 from server.mobile import errors as E
@@ -34,6 +33,7 @@ from server.mobile.deps import (
     token_settings,
 )
 from server.mobile.errors import ApiError, ErrorBody, loc_to_field
+from server.mobile.photos import read_photos, store_photos
 from server.mobile.prefix import MOBILE_PREFIX
 from server.mobile.ratelimit import TokenBucket
 
@@ -216,19 +216,7 @@ async def post_patrol_log(
         raise ApiError(422, E.VALIDATION_FAILED,
                        "client_id is empty: send the entry's id or leave the field out",
                        "client_id")
-    ms = mobile_settings(request)
-    photos = photos or []
-    if len(photos) > S.MAX_PHOTOS:
-        raise ApiError(422, E.TOO_MANY_PHOTOS, f"at most {S.MAX_PHOTOS} photos", "photos")
-    blobs = []
-    for i, up in enumerate(photos):
-        data = await up.read(ms.max_photo_bytes + 1)
-        try:
-            info = inspect_photo(data, max_bytes=ms.max_photo_bytes, max_pixels=ms.max_photo_pixels)
-        except PhotoError as exc:
-            status = 413 if exc.code == "photo_too_large" else 422
-            raise ApiError(status, exc.code, exc.message, f"photos.{i}") from exc
-        blobs.append((data, info))
+    blobs = await read_photos(request, photos)
 
     def work() -> dict[str, Any]:
         with Session(app_engine(request), expire_on_commit=False) as session:
@@ -236,13 +224,9 @@ async def post_patrol_log(
             seen = svc.find_patrol_log(session, worker_id=who.worker_id, client_id=client_id)
             if seen is not None:  # a resend: no second entry, no second copy of the photos
                 return svc.patrol_log_out(seen) | {"duplicate": True}
-            data_dir = app_settings(request).data_dir
             now = _now()
-            day = svc.local_date(now, _params(request).timezone)
-            records = []
-            for data, info in blobs:
-                path = store_photo(data, info, data_dir=data_dir, worker_id=who.worker_id, day=day)
-                records.append(photo_record(info, path, data_dir))
+            records = store_photos(request, who.worker_id, blobs,
+                                   svc.local_date(now, _params(request).timezone))
             try:
                 return svc.add_patrol_log(session, worker_id=who.worker_id, patrol_id=patrol_id,
                                           text=text, photos=records, written_at=now,

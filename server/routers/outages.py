@@ -61,7 +61,8 @@ def list_server_outages(session: SessionDep, settings: SettingsDep, _actor: Offi
 def add_server_outage(body: OutageIn, session: SessionDep, settings: SettingsDep,
                       actor: OfficeActor) -> dict[str, Any]:
     """Record a known outage by hand; the outage and how many saved days were marked."""
-    from checkins.outages.service import add_outage, outage_json, parse_time
+    from checkins.evaluation.outage_days import add_outage
+    from checkins.outages.service import outage_json, parse_time
 
     try:
         start = parse_time(body.start, "from", settings.timezone)

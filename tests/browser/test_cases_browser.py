@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bench.reliability.harness import ServerProc
-from tests.browser.conftest import ARGS, CHROMIUM, PASSWORD, ROOT, SECRET
+from tests.browser.conftest import CHROMIUM, PASSWORD, ROOT, SECRET
 from tests.conftest import empty_database
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium")
@@ -68,18 +68,6 @@ def demo(db_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             yield srv.url, info
         finally:
             srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _login(page, url: str) -> None:  # type: ignore[no-untyped-def]

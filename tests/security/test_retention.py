@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from checkins.db import partitions
 from checkins.evaluation.models import DayResult
 from checkins.field.models import Exemption
+from checkins.jobs.scheduled import position_retention
 from checkins.positions.models import Position
 from checkins.positions.retention import needed_span, purge_positions
 from checkins.township.models import Township, Village, Worker
@@ -77,7 +78,8 @@ def test_purge_keeps_what_rules_need_and_drops_the_rest(session):
                           evaluated_at=NOW))
     session.flush()
 
-    out = purge_positions(session, now=NOW, retention_days=180, offduty_keep_days=7)
+    out = position_retention(session, now=NOW, retention_days=180, offduty_keep_days=7,
+                             timezone="Asia/Shanghai")
     session.expire_all()
     left = set(session.scalars(sa.select(Position.recorded_at).where(
         Position.worker_id == w)).all())
@@ -103,3 +105,19 @@ def test_retention_is_a_scheduled_job():
     assert s.position_retention_days == 180
     eng = sa.create_engine("sqlite://")
     assert "position_retention" in {j.id for j in build_scheduler(s, eng).get_jobs()}
+
+
+def test_positions_room_keeps_an_exempt_night_only_when_the_caller_says_so(session):
+    """Retention (positions) knows no exemptions (a room above it): the job passes the
+    condition; without it an exempt off-window fix goes like any other."""
+    if session.connection().dialect.name == "postgresql":
+        partitions.ensure_position_partitions(session.connection(), _at(29, 0).date(), 1)
+    w = _setup(session)
+    night = _at(29, 23, 0)
+    session.add(_fix(w, night, 1))
+    session.add(Exemption(worker_id=w, kind="field_duty", start_at=_at(29, 22),
+                          end_at=_at(29, 23, 30), status="approved"))
+    session.flush()
+    purge_positions(session, now=NOW, retention_days=180, offduty_keep_days=7)
+    session.expire_all()
+    assert session.scalars(sa.select(Position).where(Position.worker_id == w)).all() == []

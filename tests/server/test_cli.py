@@ -87,7 +87,8 @@ def test_serve_migrates_loads_the_demo_and_answers(fresh_db, tmp_path, db_backen
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         body = None
-        deadline = time.monotonic() + 90
+        # migrate, the demo through ingest, its day judged: minutes on a loaded shared machine
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline and proc.poll() is None:
             try:
                 r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)

@@ -12,10 +12,15 @@ database, the sha256 of the canonical JSON of:
 The golden digests (``pinned_digests.json``) were written by running this script against the
 code before the issue-14 restructuring (commit d9bb627) with ``--root`` pointing at that
 tree; the module paths of both layouts are tried, so the same script runs on either.
-The engine, live-check and nightly-summary digests are still those of d9bb627. The day
-entries, stored rows and score sheets were re-pinned with ``--write`` on purpose when their
-content changed: Chinese reasons from the profiles (issue 16) and each day's ``cases`` and
-``reports`` (issue 18).
+The live-check and nightly-summary digests are still those of d9bb627, and so is the bench
+township's engine digest. The day entries, stored rows and score sheets were re-pinned with
+``--write`` on purpose when their content changed: Chinese reasons from the profiles (issue
+16) and each day's ``cases`` and ``reports`` (issue 18). The demo township's engine digest
+(and with it its entries, rows and sheets) was re-pinned when the demo began to upload
+through the real ingest (issue 14): every verdict, interval and count is the same; only the
+WGS-84 points of the suspect fixes listed as evidence moved, by at most 4 mm, because they
+are now what ingest derives (GEO-CRS) from the 7 decimals the phone reports in its datum,
+not the simulator's exact float.
 """
 
 from __future__ import annotations

@@ -259,7 +259,7 @@ def test_finalize_due_makes_days_past_the_grace_final(demo_session, demo):
 def test_office_flag_decisions_change_points_through_reevaluation(demo_session, demo):
     """A dismissed off-post interval is not charged (QS-POS); a confirmed suspect fix is
     乱定位 (YK-SAFETY −0.5); an unreviewed suspect is never charged (GEO-SPOOF)."""
-    from checkins.office.models import FlagDecision
+    from checkins.evaluation.models import FlagDecision
 
     crosser = behaviour_worker(demo, "crosspost")
     faker = behaviour_worker(demo, "mock")

@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from checkins import tables as m
 from checkins.audit.service import verify_chain
 from checkins.evaluation.flows import evaluate_date, reevaluate_pending
+from checkins.evaluation.outage_days import add_outage, detect_outages
+from checkins.outages import service as outages
 from checkins.outages.models import ServerOutage, ServerTick
 from checkins.outages.service import (
-    add_outage,
-    detect_outages,
     list_outages,
     outage_dates,
     parse_time,
@@ -280,6 +280,13 @@ def test_a_manual_outage_marks_its_days_and_is_never_charged(demo_session, demo)
     wid = next(w.worker_id for w in demo.workers if w.behaviour == "normal")
     _silent_afternoon(demo_session, demo, wid)
     evaluate_date(demo_session, DAY, evaluated_at=_local("19:00"))
+    # the outages room only records; marking the saved days is the evaluation room's step
+    only = outages.add_outage(demo_session, start=_local("12:00"), end=_local("12:30"),
+                              reason="recorded only", actor="admin", now=_local("20:00"))
+    assert not demo_session.scalar(sa.select(sa.func.count()).select_from(m.DayResult).where(
+        m.DayResult.needs_reevaluation.is_(True)))
+    demo_session.delete(only)
+    demo_session.flush()
     _, marked = add_outage(demo_session, start=_local("14:20"), end=_local("16:00"),
                            reason="upgrade went wrong", actor="admin", now=_local("20:00"))
     assert marked == demo_session.scalar(sa.select(sa.func.count()).select_from(m.DayResult))

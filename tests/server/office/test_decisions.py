@@ -10,10 +10,9 @@ import sqlalchemy as sa
 
 from checkins.audit.models import AuditLog
 from checkins.auth.models import Device
-from checkins.evaluation.models import DayResult
+from checkins.evaluation.models import DayResult, FlagDecision
 from checkins.field.models import Exemption
 from checkins.office import decisions
-from checkins.office.models import FlagDecision
 from tests.server.office.conftest import DAY
 
 

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from checkins import tables as m
 from checkins.audit.models import AuditLog
+from checkins.evaluation.models import FlagDecision
 from checkins.office import queries as oq
-from checkins.office.models import FlagDecision
 from tests.server.office.conftest import DAY, LAT0, LON0, day_entry
 
 
