@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from scoring.profiles import default_words
+from scoring.words import duration, evidence, label, labels, value
 
 DEFAULT_TZ = "Asia/Shanghai"
 
@@ -40,27 +40,9 @@ def http_message(status: int) -> tuple[str, str]:
                                 "请求未能完成" if status < 500 else HTTP_ZH[500][1]))
 
 
-def label(table: str, code: Any) -> str:
-    """The Chinese word for a code (``label('spoof', 'mock_location')`` -> 模拟定位)."""
-    if code is None:
-        return ""
-    return str(default_words()["labels"].get(table, {}).get(str(code), code))
-
-
-def labels(table: str, codes: Any) -> str:
-    """Several codes in Chinese, joined with 、."""
-    return "、".join(label(table, c) for c in (codes or []))
-
-
-def duration(seconds: Any) -> str:
-    """``14138`` -> ``3 小时 55 分``; under a minute: ``N 秒``."""
-    if seconds is None:
-        return ""
-    s = int(round(float(seconds)))
-    if s < 60:
-        return f"{s} 秒"
-    h, m = divmod(s // 60, 60)
-    return f"{h} 小时 {m} 分" if h else f"{m} 分钟"
+# the formatting of codes and evidence is shared with the exports: scoring/words.py
+__all__ = ["DEFAULT_TZ", "FIELD_ZH", "HTTP_ZH", "duration", "evidence", "http_message",
+           "install_filters", "label", "labels", "local_time", "value"]
 
 
 def local_time(value: Any, tz: str | None = None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -77,57 +59,6 @@ def local_time(value: Any, tz: str | None = None, fmt: str = "%Y-%m-%d %H:%M") -
             value = value.replace(tzinfo=dt.UTC)
         return value.astimezone(ZoneInfo(tz or DEFAULT_TZ)).strftime(fmt)
     return str(value)
-
-
-EVIDENCE_ZH = {"lost_s": "未计入", "in_grid_s": "网格内", "required_s": "应满", "fixes": "定位数",
-               "accuracy_m": "精度(米)", "extent_m": "范围(米)", "distance_m": "距离(米)",
-               "speed_kmh": "时速(公里)", "duration_s": "时长", "tolerance_s": "容差",
-               "stationary": "静止", "started_in_app": "在手机上开始", "window": "时段",
-               "status": "状态", "cause": "原因", "other_grid_id": "其他网格", "item": "事项",
-               "occurrences": "次数", "period": "考核期", "case_id": "事件", "start": "开始",
-               "end": "结束", "worker_id": "网格员", "village_id": "村", "value": "数值"}
-
-
-def evidence(ev: Any, skip: tuple[str, ...] = ()) -> str:
-    """An evidence dictionary in Chinese: ``{'lost_s': {'gap': 14138}}`` -> 未计入：信号中断
-    3 小时 55 分; seconds become durations, codes their labels, booleans 是/否."""
-    if not isinstance(ev, dict):
-        return "" if ev is None else str(ev)
-    parts = []
-    for k, v in ev.items():
-        if k in skip:
-            continue
-        name = EVIDENCE_ZH.get(k, k)
-        if k == "lost_s" and isinstance(v, dict):
-            text = "，".join(f"{label('lost', r)} {duration(s)}" for r, s in v.items() if s)
-            if text:
-                parts.append(f"{name}：{text}")
-            continue
-        if isinstance(v, bool):
-            text = "是" if v else "否"
-        elif k.endswith("_s") and isinstance(v, int | float):
-            text = duration(v)
-        elif k == "cause":
-            text = label("cause", v)
-        elif k == "window":
-            text = label("window", v)
-        elif k == "item":
-            text = label("item", v)
-        elif v is None:
-            continue
-        else:
-            text = str(v)
-        parts.append(f"{name} {text}")
-    return "；".join(parts)
-
-
-def value(v: Any) -> str:
-    """A value for a page or an export: None -> '–', True/False -> 是/否."""
-    if v is None:
-        return "–"
-    if isinstance(v, bool):
-        return "是" if v else "否"
-    return str(v)
 
 
 def install_filters(env: Any) -> None:
