@@ -53,8 +53,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.score_bench import (  # noqa: E402
     PER_VILLAGE,
-    PG_ADMIN,
     PERIOD,
+    PG_ADMIN,
     build_sums,
     free_port,
     seed,
@@ -67,14 +67,13 @@ TRACKED = ("day_result", "worker", "position", "flag_decision", "exemption")
 def seed_office(engine: sa.Engine, n: int, day: dt.date, tracked: int = 10) -> dict[str, Any]:
     """Grids (one square per worker), fixes of ``tracked`` workers on ``day``, a village
     office (village bV000) and the township office with session tokens."""
+    import shapely
     from sqlmodel import Session
 
     from checkins import tables as m
     from checkins.auth.models import OfficeSession
     from checkins.auth.office import _hash
     from checkins.db.partitions import ensure_position_partitions
-
-    import shapely
 
     def square(i: int) -> Any:
         x, y = 120.0 + (i % 100) * 0.01, 30.0 + (i // 100) * 0.01

@@ -118,7 +118,7 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
     import hmac
     from urllib.parse import quote_plus
 
-    mac = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode("utf-8"),
+    mac = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode(),
                    hashlib.sha256).digest()
     return quote_plus(base64.b64encode(mac).decode("ascii"))
 

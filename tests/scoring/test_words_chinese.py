@@ -91,7 +91,7 @@ def _texts(node: Any, key: str = "") -> Iterator[tuple[str, str]]:
 
 def _english(doc: dict[str, Any]) -> dict[str, list[str]]:
     bad: dict[str, list[str]] = {}
-    for key, text in _texts(doc):
+    for _key, text in _texts(doc):
         words = [w for w in english_words(text.replace("/", " ")) if w not in APP]
         if words:
             bad.setdefault(text, words)
