@@ -299,8 +299,8 @@ def collective_phone_off(
                 ev = {"office_id": office_id, "date": date, "start": s_txt, "end": e_txt,
                       "duration_s": int(round(t - start)), "on_duty": n, "needed": need,
                       "workers": sorted(members)}
-                reason = (f"collective phone-off {s_txt[11:16]}-{e_txt[11:16]}: {len(members)} of {n} "
-                          f"on-duty people (at least {need} at once)")
+                reason = note("collective_phone_off", start=s_txt[11:16], end=e_txt[11:16],
+                              members=len(members), n=n, need=need)
                 out.append((TrailEntry(rule.id, D(p["points"]), reason, ev), start, t, frozenset(members)))
             start, members = None, set()
     return out
@@ -319,7 +319,8 @@ def _entered_trail(profile: Profile, items: Sequence[EnteredItem], subject: Subj
         ev = it.evidence()
         roles = spec.get("roles")
         if roles and subject.role is not None and subject.role not in roles:
-            out.append(TrailEntry(it.rule, ZERO, f"{it.item} applies to {', '.join(roles)} only, not {subject.role}",
+            out.append(TrailEntry(it.rule, ZERO, note("entered_roles", item=it.item, roles="、".join(profile.label("role", r) for r in roles),
+                                       role=profile.label("role", subject.role)),
                                   ev, charged=False))
             continue
         free = spec.get("free_per_month")
@@ -331,7 +332,7 @@ def _entered_trail(profile: Profile, items: Sequence[EnteredItem], subject: Subj
             free_here = min(free_left, count)
             free_used[key] += count
             if free_here > 0:
-                out.append(TrailEntry(it.rule, ZERO, f"{it.item} x{num(free_here)}: within the {free} free per month",
+                out.append(TrailEntry(it.rule, ZERO, note("entered_free", item=it.item, n=num(free_here), free=free),
                                       ev, charged=False))
             count -= free_here
             if count <= 0:
@@ -346,14 +347,14 @@ def step_points(params: Mapping[str, Any], max_points: Decimal, rate: Decimal) -
     """NB-ONLINE / NB-VOLUME: full points at ``min_rate``, ``points_per_step`` per 5 % below, 0 below ``zero_below``."""
     lo, hi, step = D(params["min_rate"]), D(params["zero_below"]), D(params["step"])
     if rate >= lo:
-        return max_points, f"{_pct(rate)} >= {_pct(lo)}: full points"
+        return max_points, note("step_full", rate=_pct(rate), min=_pct(lo))
     if rate < hi:
-        return ZERO, f"{_pct(rate)} < {_pct(hi)}: no points"
+        return ZERO, note("step_zero", rate=_pct(rate), zero=_pct(hi))
     steps = (lo - rate) / step
     rounding = ROUND_FLOOR if params["step_rounding"] == "full_steps" else ROUND_CEILING
     n = steps.to_integral_value(rounding=rounding)
     pts = max(ZERO, max_points + n * D(params["points_per_step"]))
-    return pts, f"{_pct(rate)}: {num(n)} step(s) of {_pct(step)} below {_pct(lo)}"
+    return pts, note("step_some", rate=_pct(rate), n=num(n), step=_pct(step), min=_pct(lo))
 
 
 def survey_points(params: Mapping[str, Any], rate: Decimal) -> tuple[Decimal, Decimal]:
@@ -531,15 +532,17 @@ def _rate_item(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str
             detail[sub] = {"rate": num(rate), "points": num(pts)}
             ev = {"item": sub, "when": period.label, "rate": num(rate), "items": [i.evidence() for i in entries]}
             trail.append(TrailEntry(rule.id, pts - each,
-                                    f"{sub} {_pct(rate)} -> {num(pts)} of {num(each)} (tier >= {_pct(tier_min)})", ev))
+                                    note("survey", item=default_words()["labels"]["item"].get(sub, sub),
+                                         rate=_pct(rate), points=num(pts), each=num(each),
+                                         tier=_pct(tier_min)), ev))
         return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, total - max_pts, total,
                          False, tuple(trail), detail)
     if p["measure"] == "online_rate":
         sums = inputs.day_sums()
         if not sums.rate_days:
-            incomplete.append(f"{rule.id}: no on-duty time in {period.label}")
+            incomplete.append(note("no_duty_time", rule=rule.id, period=period.label))
             return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, -max_pts, ZERO, False,
-                             (TrailEntry(rule.id, -max_pts, "no on-duty time measured", {}),), {"rate": None})
+                             (TrailEntry(rule.id, -max_pts, note("no_duty_time_trail"), {}),), {"rate": None})
         duty, online = sums.duty_s, sums.online_s
         rate = (online / duty).quantize(Decimal("0.0001"))
         pts, why = step_points(p, max_pts, rate)
@@ -551,7 +554,7 @@ def _rate_item(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str
                           for d in sorted(days, key=lambda d: (d.result.worker_id, d.result.date))]
         else:
             ev["rate_days"] = sums.rate_days
-        trail.append(TrailEntry(rule.id, pts - max_pts, f"online rate {why}", ev))
+        trail.append(TrailEntry(rule.id, pts - max_pts, note("online_rate", why=why), ev))
         return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, pts - max_pts, pts, False,
                          tuple(trail), {"rate": num(rate)})
     # daily_volume_ratio
@@ -560,15 +563,15 @@ def _rate_item(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str
     reports = [i for i in inputs.items if i.rule == rule.id and i.item == "valid_reports"]
     grids = [i for i in inputs.items if i.rule == rule.id and i.item == "grid_count"]
     if not reports or not grids or max(grids, key=lambda i: (i.when(), i.item_id)).value == 0:
-        incomplete.append(f"{rule.id}: valid_reports and grid_count needed for {period.label}")
+        incomplete.append(note("volume_needed", rule=rule.id, period=period.label))
         return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, -max_pts, ZERO, False,
-                         (TrailEntry(rule.id, -max_pts, "no volume data entered", {}),), {"ratio": None})
+                         (TrailEntry(rule.id, -max_pts, note("volume_none_trail"), {}),), {"ratio": None})
     grid = max(grids, key=lambda i: (i.when(), i.item_id))
     ratio = _mean([i.value / grid.value for i in reports]).quantize(Decimal("0.0001"))
     pts, why = step_points(p, max_pts, ratio)
     ev = {"grid_count": num(grid.value), "grid_item": grid.item_id, "ratio": num(ratio),
           "days": [i.evidence() for i in sorted(reports, key=lambda i: (i.when(), i.item_id))]}
-    trail.append(TrailEntry(rule.id, pts - max_pts, f"daily valid reports / grids {why}", ev))
+    trail.append(TrailEntry(rule.id, pts - max_pts, note("volume_ratio", why=why), ev))
     return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, pts - max_pts, pts, False,
                      tuple(trail), {"ratio": num(ratio)})
 
@@ -617,7 +620,7 @@ def _volume_from_cases(rule: Rule, inputs: _Inputs, period: Period, incomplete: 
     days = case_rules.volume_days(inputs.days)
     grids, gev = _grid_count(rule, inputs)
     if not days or not grids:
-        incomplete.append(f"{rule.id}: no case records or no grid count for {period.label}")
+        incomplete.append(note("no_cases", rule=rule.id, period=period.label))
         return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, -max_pts, ZERO, False,
                          (TrailEntry(rule.id, -max_pts, rule.params["reasons"]["no_data"], {}),), {"ratio": None})
     ratio = case_rules.volume_ratio(sum(d.reports.valid for d in days), len(days), grids)
@@ -723,12 +726,12 @@ def _veto(profile: Profile, subject: Subject, items: Sequence[EnteredItem], tota
     out: list[TrailEntry] = []
     for rule in profile.rules_of_kind("veto"):
         for it in sorted((i for i in items if i.rule == rule.id), key=lambda i: (i.when(), i.item_id)):
-            out.append(TrailEntry(rule.id, ZERO, f"veto: {it.item} ({it.note})", it.evidence()))
+            out.append(TrailEntry(rule.id, ZERO, note("veto_item", item=it.item, note=it.note), it.evidence()))
         min_score = rule.params.get("min_score")
         if min_score is not None and total < D(min_score):
             if incomplete:
                 continue  # not judged on a sheet with missing entered items
-            out.append(TrailEntry(rule.id, ZERO, f"veto: total {num(total)} below {num(D(min_score))}",
+            out.append(TrailEntry(rule.id, ZERO, note("veto_score", total=num(total), min=num(D(min_score))),
                                   {"total": num(total), "min_score": num(D(min_score))}))
     return out
 
@@ -815,8 +818,9 @@ def _uncharge_inside(t: TrailEntry, occ: Sequence[tuple[TrailEntry, float, float
     for entry, cs, ce, members in occ:
         if ev.get("worker_id") in members and s < ce and cs < e:
             return replace(t, charged=False,
-                           reason=t.reason + f" (inside the {rule_id} occurrence {entry.evidence['start'][11:16]}"
-                           f"-{entry.evidence['end'][11:16]}, not charged again)")
+                           reason=t.reason + note("inside_collective", rule=rule_id,
+                                                     start=entry.evidence["start"][11:16],
+                                                     end=entry.evidence["end"][11:16]))
     return t
 
 
@@ -865,7 +869,8 @@ def score_period(
         subs = [p for p in period.sub_periods(spec["of"] if spec["method"] == "mean" else
                                                profile.rules[spec["rule"]].params["of"])
                 if has_days(p) or any(i.within(p) for i in items)]
-        notes.append(f"{period.label} from {', '.join(p.label for p in subs) or 'no sub-period with data'}")
+        notes.append(note("period_from", period=period.label,
+                           parts="、".join(p.label for p in subs) or note("period_from_none")))
         sub_scores = {p.label: score_period(profile, p, days, items, roster, sums).by_subject() for p in subs}
         sheets = []
         for sid, subj in subjects.items():
@@ -936,7 +941,7 @@ def _mean_sheet(profile: Profile, subj: Subject, period: Period, parts: Sequence
     total = total.quantize(Decimal("0.01"))
     incomplete = [f"{label}: {x}" for label, s in parts for x in s.incomplete]
     if not n:
-        incomplete.append(f"no {period.label} sub-period with data")
+        incomplete.append(note("no_sub_period", period=period.label))
     own = [i for i in items if i.subject_id == subj.subject_id and i.within(period)]
     veto = _veto(profile, subj, own, total, incomplete)
     no_data = (note("no_days", period=period.label)
@@ -956,19 +961,19 @@ def _formula_sheet(profile: Profile, rule: Rule, subj: Subject, period: Period,
     mgmt_items = [i for i in own if i.item == "management_score"]
     incomplete = [f"{label}: {x}" for label, s in parts for x in s.incomplete]
     if not mgmt_items:
-        incomplete.append(f"{rule.id}: no management_score entered for {period.label}")
+        incomplete.append(note("no_management_score", rule=rule.id, period=period.label))
     mgmt = mgmt_items[-1].value if mgmt_items else ZERO
     meetings = [i for i in own if i.item == "site_meeting"]
     bonus = D(p["site_meeting_bonus"]) if meetings else ZERO
     trail = [
-        TrailEntry(rule.id, monthly, f"monthly: ({num(monthly_sum)} / {p['months']}) * {p['monthly_weight']}",
+        TrailEntry(rule.id, monthly, note("formula_monthly", sum=num(monthly_sum), months=p["months"], weight=p["monthly_weight"]),
                    {"months": [{"period": label, "total": num(s.total)} for label, s in parts]}),
         TrailEntry(rule.id, mgmt * D(p["management_weight"]),
-                   f"management evaluation: {num(mgmt)} * {p['management_weight']}",
+                   note("formula_management", score=num(mgmt), weight=p["management_weight"]),
                    mgmt_items[-1].evidence() if mgmt_items else {}),
     ]
     if meetings:
-        trail.append(TrailEntry(rule.id, bonus, f"site meeting held: +{num(bonus)}", meetings[0].evidence()))
+        trail.append(TrailEntry(rule.id, bonus, note("formula_meeting", bonus=num(bonus)), meetings[0].evidence()))
     total = (monthly + mgmt * D(p["management_weight"]) + bonus).quantize(Decimal("0.01"))
     item = ItemScore(rule.id, rule.title, rule.part, rule.kind, None, total, total, False, tuple(trail),
                      {"monthly_sum": num(monthly_sum), "management_score": num(mgmt)})

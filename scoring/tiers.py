@@ -127,7 +127,7 @@ def assign_tiers(profile: Profile, scores: PeriodScores, items: Sequence[Entered
                 notes[c.subject.subject_id].append(why)
         for i, s in enumerate(ranked):
             tier = "excellent" if i < bounds[0] else "good" if i < bounds[1] else "pass"
-            rank = profile.note("rank", rule=rule.id, village=village, role=role, n=n, rank=i + 1,
+            rank = profile.note("rank", rule=rule.id, village=village, role=profile.label("role", role), n=n, rank=i + 1,
                                 source=default_words()["notes"]["quota_source"][source])
             note = "；".join([rank, *notes[s.subject.subject_id]])
             by_id[s.subject.subject_id] = replace(s, tier=tier, tier_label=labels[tier], rank=i + 1, tier_note=note)
@@ -167,7 +167,7 @@ def _pt(rule: Rule, s: Sheet, period: Period) -> list[Payout]:
     if s.subject.role != p["role"] or period.kind != p["period"] or s.tier is None:
         return []
     if s.tier == "fail":
-        return [Payout(rule.id, Decimal(0), f"{s.tier_label}: vetoed, no reward", period.label)]
+        return [Payout(rule.id, Decimal(0), note("payout_tier_vetoed", tier=s.tier_label), period.label)]
     amount = D(p["amounts"][s.tier])
     return [Payout(rule.id, amount, note("payout_tier", tier=s.tier_label, amount=num(amount), currency=p['currency'], period=period.label), period.label,
                    {"tier": s.tier, "paid": p.get("paid")})]
@@ -232,8 +232,8 @@ def _heads(rule: Rule, scores: PeriodScores, period: Period, tie_breaks: Sequenc
     named = heads[:k]
     out = {}
     for i, s in enumerate(named):
-        out[s.subject.subject_id] = Payout(rule.id, None, f"优秀网格长: rank {i + 1} of {len(heads)} heads "
-                                           f"({k} places = {p['share_of_heads_and_parttime']} x {base} heads and parttime)",
+        out[s.subject.subject_id] = Payout(rule.id, None, note("head_rank", rank=i + 1, n=len(heads), k=k,
+                                                share=p["share_of_heads_and_parttime"], base=base),
                                            period.label, {"rank": i + 1, "places": k})
     record = {"rule": rule.id, "base_heads_and_parttime": base, "places": k,
               "named": [s.subject.subject_id for s in named], "order": [s.subject.subject_id for s in heads]}

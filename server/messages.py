@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from scoring.profiles import default_words
+from scoring.words import duration, evidence, label, labels, value
 
 DEFAULT_TZ = "Asia/Shanghai"
 
@@ -34,33 +34,78 @@ FIELD_ZH = {"reason": "理由", "decision": "决定", "kind": "类型", "key": "
             "period": "考核期", "profile": "考核办法", "file": "文件", "at": "时间"}
 
 
+# the mobile API's error codes (server/mobile/errors.py, docs/mobile-api.md) as the phone user
+# reads them; the code stays the machine's key, the English technical text goes to ``detail``
+MOBILE_ZH = {
+    "bad_credentials": "手机号或密码不正确",
+    "bad_credentials.old_password": "原密码不正确",  # code.field: a message of its own
+    "activation_invalid": "激活码不正确或已作废，请向村里重新领取",
+    "activation_used": "激活码已经用过，请直接登录",
+    "activation_expired": "激活码已过期，请向村里重新领取",
+    "device_pending": "这部手机还在等待村里批准，批准后再登录",
+    "device_revoked": "这部手机已被停用，请联系村里",
+    "device_other_worker": "这部手机已登记给其他网格员，请联系村里",
+    "token_missing": "请先登录",
+    "token_invalid": "登录已失效，请重新登录",
+    "token_expired": "登录已过期，请重新登录",
+    "token_revoked": "登录已被注销，请重新登录",
+    "refresh_invalid": "登录已失效，请重新登录",
+    "refresh_reused": "登录已失效（可能在别处使用），请重新登录",
+    "forbidden": "没有权限",
+    "not_found": "没有找到该记录",
+    "rate_limited": "操作太频繁，请稍后再试",
+    "body_too_large": "上传内容太大",
+    "photo_too_large": "照片太大（不超过 8 兆、4000 万像素）",
+    "photo_not_image": "照片无法识别，请重新拍摄",
+    "photo_required": "请拍一张现场照片",
+    "too_many_photos": "照片太多（最多 9 张）",
+    "batch_too_large": "一次上传的定位太多（最多 500 条）",
+    "malformed_json": "数据格式有误，请更新 App 后重试",
+    "unsupported_media_type": "数据格式有误，请更新 App 后重试",
+    "validation_failed": "填写的内容有误",
+    "missing_utc_offset": "时间缺少时区",
+    "date_not_covered": "该日期不在考核日历内",
+    "conflict": "与现有记录冲突",
+    "no_assignment": "今天没有分配网格",
+    "method_not_allowed": "不支持此操作",
+    "internal_error": "服务器内部错误，操作未生效，请稍后再试",
+}
+
+# fields the phone sends, in the user's words (the last part of ``items.3.lat``)
+MOBILE_FIELD_ZH = {
+    "phone": "手机号", "password": "密码", "old_password": "原密码", "new_password": "新密码",
+    "code": "激活码", "device_uid": "手机标识", "lat": "纬度", "lon": "经度", "datum": "坐标系",
+    "items": "定位数据", "photos": "照片", "text": "内容", "date": "日期", "period": "考核期",
+    "reported_at": "上报时间", "recorded_at": "定位时间", "category": "类别", "address": "地址",
+    "kind": "类型", "start": "开始时间", "end": "结束时间", "reason": "理由",
+    "client_id": "记录编号", "patrol_id": "巡查编号", "request_id": "申请编号",
+    "instruction_id": "指令编号", "accuracy_m": "精度", "at": "时间", "datum_out": "坐标系",
+}
+
+
+def mobile_message(code: str, status: int, field: str | None = None) -> str:
+    """The Chinese message of a mobile API error: by its code (else its HTTP status), naming
+    the field of a 422 (what the phone user has to fix)."""
+    own = MOBILE_ZH.get(f"{code}.{field}")
+    if own:
+        return own
+    text = MOBILE_ZH.get(code) or http_message(status)[1]
+    if field and status == 422:  # what to fix in a form; other statuses say it already
+        part = next((p for p in reversed(field.split(".")) if not p.isdigit()), "")
+        if part in MOBILE_FIELD_ZH and MOBILE_FIELD_ZH[part] not in text:
+            text += f"：{MOBILE_FIELD_ZH[part]}"
+    return text
+
+
 def http_message(status: int) -> tuple[str, str]:
     """(machine code, Chinese message) of an HTTP status."""
     return HTTP_ZH.get(status, ("http_error" if status < 500 else "internal",
                                 "请求未能完成" if status < 500 else HTTP_ZH[500][1]))
 
 
-def label(table: str, code: Any) -> str:
-    """The Chinese word for a code (``label('spoof', 'mock_location')`` -> 模拟定位)."""
-    if code is None:
-        return ""
-    return str(default_words()["labels"].get(table, {}).get(str(code), code))
-
-
-def labels(table: str, codes: Any) -> str:
-    """Several codes in Chinese, joined with 、."""
-    return "、".join(label(table, c) for c in (codes or []))
-
-
-def duration(seconds: Any) -> str:
-    """``14138`` -> ``3 小时 55 分``; under a minute: ``N 秒``."""
-    if seconds is None:
-        return ""
-    s = int(round(float(seconds)))
-    if s < 60:
-        return f"{s} 秒"
-    h, m = divmod(s // 60, 60)
-    return f"{h} 小时 {m} 分" if h else f"{m} 分钟"
+# the formatting of codes and evidence is shared with the exports: scoring/words.py
+__all__ = ["DEFAULT_TZ", "FIELD_ZH", "HTTP_ZH", "duration", "evidence", "http_message",
+           "install_filters", "label", "labels", "local_time", "value"]
 
 
 def local_time(value: Any, tz: str | None = None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -77,57 +122,6 @@ def local_time(value: Any, tz: str | None = None, fmt: str = "%Y-%m-%d %H:%M") -
             value = value.replace(tzinfo=dt.UTC)
         return value.astimezone(ZoneInfo(tz or DEFAULT_TZ)).strftime(fmt)
     return str(value)
-
-
-EVIDENCE_ZH = {"lost_s": "未计入", "in_grid_s": "网格内", "required_s": "应满", "fixes": "定位数",
-               "accuracy_m": "精度(米)", "extent_m": "范围(米)", "distance_m": "距离(米)",
-               "speed_kmh": "时速(公里)", "duration_s": "时长", "tolerance_s": "容差",
-               "stationary": "静止", "started_in_app": "在手机上开始", "window": "时段",
-               "status": "状态", "cause": "原因", "other_grid_id": "其他网格", "item": "事项",
-               "occurrences": "次数", "period": "考核期", "case_id": "事件", "start": "开始",
-               "end": "结束", "worker_id": "网格员", "village_id": "村", "value": "数值"}
-
-
-def evidence(ev: Any, skip: tuple[str, ...] = ()) -> str:
-    """An evidence dictionary in Chinese: ``{'lost_s': {'gap': 14138}}`` -> 未计入：信号中断
-    3 小时 55 分; seconds become durations, codes their labels, booleans 是/否."""
-    if not isinstance(ev, dict):
-        return "" if ev is None else str(ev)
-    parts = []
-    for k, v in ev.items():
-        if k in skip:
-            continue
-        name = EVIDENCE_ZH.get(k, k)
-        if k == "lost_s" and isinstance(v, dict):
-            text = "，".join(f"{label('lost', r)} {duration(s)}" for r, s in v.items() if s)
-            if text:
-                parts.append(f"{name}：{text}")
-            continue
-        if isinstance(v, bool):
-            text = "是" if v else "否"
-        elif k.endswith("_s") and isinstance(v, int | float):
-            text = duration(v)
-        elif k == "cause":
-            text = label("cause", v)
-        elif k == "window":
-            text = label("window", v)
-        elif k == "item":
-            text = label("item", v)
-        elif v is None:
-            continue
-        else:
-            text = str(v)
-        parts.append(f"{name} {text}")
-    return "；".join(parts)
-
-
-def value(v: Any) -> str:
-    """A value for a page or an export: None -> '–', True/False -> 是/否."""
-    if v is None:
-        return "–"
-    if isinstance(v, bool):
-        return "是" if v else "否"
-    return str(v)
 
 
 def install_filters(env: Any) -> None:

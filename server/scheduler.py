@@ -75,7 +75,9 @@ def run_named_job(name: str, settings: Settings, engine: Engine,
         def fn(s: Any) -> Any:
             return notify_alerts(s, url=str(settings.webhook_url), kind=settings.webhook_kind,
                                  now=now, attempts=settings.webhook_attempts,
-                                 backoff_s=settings.webhook_backoff_s)
+                                 backoff_s=settings.webhook_backoff_s,
+                                 secret=(settings.webhook_secret.get_secret_value()
+                                         if settings.webhook_secret else None))
     else:
         raise ValueError(f"unknown job {name!r} (known: {', '.join(JOB_NAMES)})")
     return scheduled.run_job(engine, name, fn, key=key)

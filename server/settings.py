@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scoring.profiles import list_profiles, profile_path
@@ -81,6 +81,9 @@ class Settings(BaseSettings):
         None, description="group robot webhook (WeCom/DingTalk) for open alerts; unset: off")
     webhook_kind: Literal["wecom", "dingtalk"] = Field(
         "wecom", description="format of the webhook's messages")
+    webhook_secret: SecretStr | None = Field(
+        None, description="DingTalk robot with 加签: its secret (signs every post: timestamp "
+        "and sign added to the URL); unset: unsigned")
     notify_minutes: float = Field(5, description="jobs: push new alerts every N minutes")
     webhook_attempts: int = Field(4, ge=1, le=10, description="posts tried per message")
     webhook_backoff_s: float = Field(2.0, ge=0, description="first retry delay, doubled each time")

@@ -25,6 +25,9 @@ class DayResult(SQLModel, table=True):
 
     __tablename__ = "day_result"
     __table_args__ = (worker_pk("day_result"), sa.UniqueConstraint("worker_id", "work_date"),
+                      # a date's (or a short range's) rows of every worker: the township's day
+                      # table, dashboard and pending counts read those, not the whole history
+                      sa.Index("ix_day_result_work_date", "work_date"),
                       {"info": dict(SQLITE_ROWID)})
 
     id: int | None = row_id()

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import defaultdict
 from os import PathLike
 from typing import Any
 
 from scoring.period import PeriodScores, Sheet, num
+from scoring.words import evidence, label
 
 ROLE_ZH = {"head": "网格长", "fulltime": "专职网格员", "parttime": "兼职网格员", None: ""}
 
@@ -133,9 +133,9 @@ def write_xlsx(scores: PeriodScores, path: str | PathLike[str], title: str = "")
                 if ev.get("start"):
                     when = f"{when} {str(ev['start'])[11:16]}-{str(ev.get('end', ''))[11:16]}"
                 elif ev.get("window"):
-                    when = f"{when} {ev['window']}"
+                    when = f"{when} {label('window', ev['window'])}"
                 row = [s.subject.subject_id, it.title, t.rule, num(t.points), "是" if t.charged else "否",
-                       t.reason, when, json.dumps(dict(ev), ensure_ascii=False, default=str)]
+                       t.reason, when, evidence(dict(ev))]
                 for c, v in enumerate(row, 1):
                     ws.cell(r, c, v)
                 r += 1

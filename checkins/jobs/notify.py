@@ -11,6 +11,11 @@ message in the robot's format:
 * DingTalk: ``{"msgtype": "markdown", "markdown": {"title": ..., "text": ...}}``
   (answer ``{"errcode": 0, ...}``).
 
+A DingTalk robot with 加签 (signed webhook, "security settings: sign"): with a ``secret``
+every attempt adds ``timestamp`` (epoch ms) and ``sign`` = url-encoded base64 of
+HMAC-SHA256(key=secret, message="timestamp\\nsecret") to the URL, as DingTalk documents; the
+robot refuses a signature older than an hour, so each retry signs anew.
+
 A failed post (transport error, non-2xx, ``errcode`` != 0) is retried with exponential
 backoff (``attempts``, ``backoff_s`` x 1, 2, 4, ...). When every attempt fails the job fails
 (its ``job_run`` row holds the error) and the next run sends the same alerts again, since
@@ -106,15 +111,38 @@ def payload(kind: str, text: str) -> dict[str, Any]:
     raise ValueError(f"webhook kind must be one of {', '.join(KINDS)}, not {kind!r}")
 
 
+def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
+    """DingTalk 加签: base64(HMAC-SHA256(secret, "timestamp\\nsecret")), url-encoded."""
+    import base64
+    import hashlib
+    import hmac
+    from urllib.parse import quote_plus
+
+    mac = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode(),
+                   hashlib.sha256).digest()
+    return quote_plus(base64.b64encode(mac).decode("ascii"))
+
+
+def signed_url(url: str, secret: str | None, timestamp_ms: int | None = None) -> str:
+    """``url`` with DingTalk's ``timestamp`` and ``sign`` added (unchanged without a secret)."""
+    if not secret:
+        return url
+    ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}timestamp={ts}&sign={dingtalk_sign(secret, ts)}"
+
+
 def post(url: str, body: dict[str, Any], *, attempts: int = 4, backoff_s: float = 1.0,
-         timeout_s: float = 10.0, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
-    """POST ``body`` with retries and exponential backoff; the answer and the attempts made."""
+         timeout_s: float = 10.0, sleep: Callable[[float], None] = time.sleep,
+         secret: str | None = None) -> dict[str, Any]:
+    """POST ``body`` with retries and exponential backoff; the answer and the attempts made.
+    ``secret``: a DingTalk signed robot's secret (each attempt signed at its own time)."""
     import httpx
 
     errors: list[str] = []
     for i in range(attempts):
         try:
-            r = httpx.post(url, json=body, timeout=timeout_s)
+            r = httpx.post(signed_url(url, secret), json=body, timeout=timeout_s)
             answer = r.json() if r.headers.get("content-type", "").startswith(
                 "application/json") else {}
             if r.is_success and int(answer.get("errcode", 0)) == 0:
@@ -131,8 +159,9 @@ def post(url: str, body: dict[str, Any], *, attempts: int = 4, backoff_s: float 
 def notify_alerts(session: Session, *, url: str, kind: str, now: dt.datetime | None = None,
                   attempts: int = 4, backoff_s: float = 1.0,
                   sleep: Callable[[float], None] = time.sleep,
-                  job: str = JOB_NAME) -> dict[str, Any]:
-    """Job: post what is new since the last successful run of ``job``; the summary."""
+                  job: str = JOB_NAME, secret: str | None = None) -> dict[str, Any]:
+    """Job: post what is new since the last successful run of ``job``; the summary
+    (``secret``: DingTalk 加签, see :func:`signed_url`)."""
     now = now or dt.datetime.now(dt.UTC)
     since = last_success(session, job)
     found = collect(session, since, now)
@@ -142,6 +171,6 @@ def notify_alerts(session: Session, *, url: str, kind: str, now: dt.datetime | N
         return {"sent": False, "since": since.isoformat() if since else None, **n}
     tz = session.scalar(sa.select(Township.timezone).limit(1)) or "Asia/Shanghai"
     out = post(url, payload(kind, render(found, tz)), attempts=attempts, backoff_s=backoff_s,
-               sleep=sleep)
+               sleep=sleep, secret=secret)
     return {"sent": True, "since": since.isoformat() if since else None, **n,
             "attempts": out["attempts"], "errors": out["errors"]}

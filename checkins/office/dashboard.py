@@ -118,14 +118,68 @@ def pending(session: Session, village_ids: list[str]) -> dict[str, int]:
     return out
 
 
-def _bucket(dialect: str, grain: str) -> Any:
-    """The first day of a date's week (Monday) or month, as ISO text."""
-    d = DayResult.__table__.c.work_date
-    if dialect == "postgresql":
-        return sa.func.to_char(sa.func.date_trunc(grain, d), "YYYY-MM-DD")
-    if grain == "week":  # SQLite: the next Sunday ('weekday 0') minus 6 days is the Monday
-        return sa.func.date(d, "weekday 0", "-6 days")
-    return sa.func.date(d, "start of month")
+def _daily(session: Session, village_ids: list[str], start: dt.date, end: dt.date
+           ) -> dict[tuple[str, dt.date], dict[str, int]]:
+    """Sums of the day results of ``village_ids`` per village and date on ``start``..``end``:
+    one pass over the window's rows, from which the dashboard's day and week numbers and both
+    trends are added up (it read the window four times before)."""
+    out: dict[tuple[str, dt.date], dict[str, int]] = {}
+    if not village_ids:
+        return out
+    j = _Json(session.get_bind().dialect.name)
+    q = (sa.select(Worker.village_id, DayResult.work_date, *_counts(j))
+         .select_from(DayResult).join(Worker, Worker.worker_id == DayResult.worker_id)
+         .where(Worker.village_id.in_(village_ids), DayResult.work_date >= start,
+                DayResult.work_date <= end)
+         .group_by(Worker.village_id, DayResult.work_date))
+    for r in session.execute(q):
+        d = r.work_date if isinstance(r.work_date, dt.date) else dt.date.fromisoformat(
+            str(r.work_date)[:10])
+        out[(r.village_id, d)] = _row(r)
+    return out
+
+
+def _add(into: dict[str, int], n: dict[str, int]) -> None:
+    for k in NUMBERS:
+        into[k] += n[k]
+
+
+def _sum_days(daily: dict[tuple[str, dt.date], dict[str, int]], village_ids: list[str],
+              start: dt.date, end: dt.date) -> dict[str, dict[str, int]]:
+    out = {v: _empty() for v in village_ids}
+    for (v, d), n in daily.items():
+        if start <= d <= end and v in out:
+            _add(out[v], n)
+    return out
+
+
+def _bucket_of(d: dt.date, grain: str) -> dt.date:
+    return d - dt.timedelta(days=d.weekday()) if grain == "week" else d.replace(day=1)
+
+
+def _series(daily: dict[tuple[str, dt.date], dict[str, int]], village_ids: list[str],
+            day: dt.date, grain: str) -> dict[str, Any]:
+    starts = bucket_starts(day, grain)
+    keys = [s.isoformat() for s in starts]
+    index = {s: i for i, s in enumerate(starts)}
+    sums: dict[tuple[str, int], dict[str, int]] = {}
+    for (v, d), n in daily.items():
+        i = index.get(_bucket_of(d, grain))
+        if i is None or d > day or v not in village_ids:
+            continue
+        _add(sums.setdefault((v, i), _empty()), n)
+    series: dict[str, dict[str, list[float | None]]] = {
+        v: {m: [None] * len(keys) for m in ("patrol_rate", "offpost", "phone_off", "suspect")}
+        for v in village_ids}
+    for (v, i), n in sums.items():
+        s = series[v]
+        wd = max(n["worker_days"], 1)
+        s["patrol_rate"][i] = (round(100.0 * n["patrols_done"] / n["patrols_required"], 1)
+                               if n["patrols_required"] else None)
+        s["offpost"][i] = round(n["offpost"] / wd, 2)
+        s["phone_off"][i] = round(n["phone_off"] / wd, 2)
+        s["suspect"][i] = round(n["suspect"] / wd, 2)
+    return {"grain": grain, "buckets": keys, "series": series}
 
 
 def bucket_starts(day: dt.date, grain: str) -> list[dt.date]:
@@ -144,36 +198,11 @@ def bucket_starts(day: dt.date, grain: str) -> list[dt.date]:
 def trends(session: Session, village_ids: list[str], day: dt.date, grain: str
            ) -> dict[str, Any]:
     """Per village and week (or month) up to ``day``: patrol completion (%), off-post and
-    phone-off intervals and suspect fixes per worker-day; one SQL ``GROUP BY``."""
+    phone-off intervals and suspect fixes per worker-day."""
     if grain not in ("week", "month"):
         raise ValueError(f"grain must be week or month, not {grain!r}")
-    starts = bucket_starts(day, grain)
-    keys = [s.isoformat() for s in starts]
-    series: dict[str, dict[str, list[float | None]]] = {
-        v: {m: [None] * len(keys) for m in ("patrol_rate", "offpost", "phone_off", "suspect")}
-        for v in village_ids}
-    if village_ids:
-        dialect = session.get_bind().dialect.name
-        b = _bucket(dialect, grain).label("bucket")
-        q = (sa.select(Worker.village_id, b, *_counts(_Json(dialect)))
-             .select_from(DayResult).join(Worker, Worker.worker_id == DayResult.worker_id)
-             .where(Worker.village_id.in_(village_ids), DayResult.work_date >= starts[0],
-                    DayResult.work_date <= day)
-             .group_by(Worker.village_id, b))
-        index = {k: i for i, k in enumerate(keys)}
-        for r in session.execute(q):
-            i = index.get(str(r.bucket)[:10])
-            if i is None:
-                continue
-            n = _row(r)
-            s = series[r.village_id]
-            wd = max(n["worker_days"], 1)
-            s["patrol_rate"][i] = (round(100.0 * n["patrols_done"] / n["patrols_required"], 1)
-                                   if n["patrols_required"] else None)
-            s["offpost"][i] = round(n["offpost"] / wd, 2)
-            s["phone_off"][i] = round(n["phone_off"] / wd, 2)
-            s["suspect"][i] = round(n["suspect"] / wd, 2)
-    return {"grain": grain, "buckets": keys, "series": series}
+    return _series(_daily(session, village_ids, bucket_starts(day, grain)[0], day),
+                   village_ids, day, grain)
 
 
 def dashboard(session: Session, scope: OfficeScope, day: dt.date,
@@ -186,8 +215,11 @@ def dashboard(session: Session, scope: OfficeScope, day: dt.date,
         villages = scope.villages(session)
     ids = [v.village_id for v in villages]
     week = day - dt.timedelta(days=day.weekday())
-    today = numbers(session, ids, day, day)
-    this_week = numbers(session, ids, week, day)
+    # one pass over the longest window (the monthly trend's): day, week and both trends
+    first = min(bucket_starts(day, "week")[0], bucket_starts(day, "month")[0], week)
+    daily = _daily(session, ids, first, day)
+    today = _sum_days(daily, ids, day, day)
+    this_week = _sum_days(daily, ids, week, day)
     waiting = pending(session, ids)
     total = {"today": _empty(), "week": _empty(), "pending": sum(waiting.values())}
     for v in ids:
@@ -200,8 +232,8 @@ def dashboard(session: Session, scope: OfficeScope, day: dt.date,
                       "week": this_week[v.village_id], "pending": waiting[v.village_id]}
                      for v in villages],
         "total": total,
-        "trends": {"week": trends(session, ids, day, "week"),
-                   "month": trends(session, ids, day, "month")},
+        "trends": {"week": _series(daily, ids, day, "week"),
+                   "month": _series(daily, ids, day, "month")},
         "names": {v.village_id: v.name for v in villages},
     }
 

@@ -491,7 +491,7 @@ def log_track_view(session: Session, actor: str, worker_id: str, date: dt.date, 
         entity_id=f"{worker_id}/{date.isoformat()}", after={"via": via}))
 
 
-PENDING_FLAG_DAYS = 14  # suspect-fix days older than this are not counted as pending
+PENDING_FLAG_DAYS = 14  # flagged days older than this are not counted as pending
 
 
 def pending_counts(session: Session, scope: OfficeScope, *, today: dt.date | None = None
@@ -499,10 +499,15 @@ def pending_counts(session: Session, scope: OfficeScope, *, today: dt.date | Non
     """What waits for the office's decision in its scope (the menu's badges).
 
     ``exemptions``: requests (leave, field duty, special); ``devices``: phones waiting for
-    approval; ``flag_days``: worker-days of the last 14 days with suspect fixes
-    (GEO-SPOOF) and no flag decision yet (counted in SQL from the result's
-    ``suspect_fixes``, so the menu stays cheap for a county); ``total``: their sum.
+    approval; ``suspect_days`` / ``offpost_days`` / ``crosspost_days``: worker-days of the
+    last 14 days with a flag of that kind (GEO-SPOOF suspect fixes or review flags, off-post,
+    cross-post intervals) and no decision of its family yet; ``flag_days``: their sum;
+    ``cases``: reported cases (事件) waiting to be accepted; ``total``: everything.
+
+    Counted in SQL (one query per kind, the day's JSON read with a text test, so the menu
+    stays cheap for a county; a village office's counts touch its own village only).
     """
+    from checkins.cases.models import Case
     from checkins.evaluation.models import FlagDecision
 
     ex = scope.restrict(sa.select(sa.func.count()).select_from(Exemption).join(
@@ -512,14 +517,32 @@ def pending_counts(session: Session, scope: OfficeScope, *, today: dt.date | Non
         Worker, Worker.worker_id == Device.worker_id)
         .where(Device.status == "pending"), Worker.village_id)
     since = (today or dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=PENDING_FLAG_DAYS)
-    decided = sa.select(FlagDecision.id).where(
-        FlagDecision.worker_id == DayResult.worker_id,
-        FlagDecision.work_date == DayResult.work_date).exists()
-    flags = scope.restrict(sa.select(sa.func.count()).select_from(DayResult).join(
-        Worker, Worker.worker_id == DayResult.worker_id).where(
-        DayResult.work_date >= since, DayResult.result["suspect_fixes"].as_integer() > 0,
-        ~decided), Worker.village_id)
-    out = {"exemptions": int(session.scalar(ex) or 0), "devices": int(session.scalar(dev) or 0),
-           "flag_days": int(session.scalar(flags) or 0)}
-    out["total"] = sum(out.values())
+
+    def undecided(family: str) -> Any:
+        return ~sa.select(FlagDecision.id).where(
+            FlagDecision.worker_id == DayResult.worker_id,
+            FlagDecision.work_date == DayResult.work_date,
+            FlagDecision.kind == family).exists()
+
+    # the interval list as JSON text: a kind is present if its quoted value is ("kind":
+    # "crosspost"; the rule ids are GEO-..., so "offpost" with its quotes is the kind only)
+    off = DayResult.result["offpost"].as_string()
+    spoof = DayResult.result["spoof_flags"].as_string()
+    has = {
+        "suspect_days": (sa.or_(DayResult.result["suspect_fixes"].as_integer() > 0,
+                                spoof.like("%{%")), "suspect"),
+        "offpost_days": (off.like('%"offpost"%'), "offpost"),
+        "crosspost_days": (off.like('%"crosspost"%'), "offpost"),  # decided as off-post family
+    }
+    out = {"exemptions": int(session.scalar(ex) or 0), "devices": int(session.scalar(dev) or 0)}
+    for key, (cond, family) in has.items():
+        q = scope.restrict(sa.select(sa.func.count()).select_from(DayResult).join(
+            Worker, Worker.worker_id == DayResult.worker_id).where(
+            DayResult.work_date >= since, cond, undecided(family)), Worker.village_id)
+        out[key] = int(session.scalar(q) or 0)
+    out["flag_days"] = out["suspect_days"] + out["offpost_days"] + out["crosspost_days"]
+    cases = scope.restrict(sa.select(sa.func.count()).select_from(Case)
+                           .where(Case.status == "reported"), Case.village_id)
+    out["cases"] = int(session.scalar(cases) or 0)
+    out["total"] = (out["exemptions"] + out["devices"] + out["flag_days"] + out["cases"])
     return out

@@ -771,15 +771,15 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
     base = township_profile(township)
     per = period_for(period, base)
     if (profile_name is None) == (profile_yaml is None):
-        raise ScoresError("give a packaged profile name or a profile file", 422, "profile")
+        raise ScoresError("请选择一个内置考核办法或上传考核办法文件（二选一）", 422, "profile")
     try:
         if profile_yaml is not None:
             other = parse_profile(profile_yaml, "<what-if profile>")
         elif profile_name in list_profiles():
             other = load_profile(profile_name)
         else:
-            raise ScoresError(f"no packaged profile {profile_name!r} "
-                              f"({', '.join(list_profiles())})", 422, "profile")
+            raise ScoresError(f"没有名为 {profile_name} 的内置考核办法（可选："
+                              f"{'、'.join(list_profiles())}）", 422, "profile")
     except ProfileError as exc:
         raise ScoresError(str(exc), 422, "profile") from None
     kind_zh = {"month": "月度", "quarter": "季度", "year": "年度"}
@@ -824,7 +824,7 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
         results = [one(sp) for sp in mapped] if mapped else [one(per)]
         diffs = _mapped_diffs(a, results) if mapped else compare(a, results[0])
     except (ItemError, ScoreError) as exc:
-        raise ScoresError(f"under {other.id}: {exc}", 422) from None
+        raise ScoresError(f"按 {other.title}（{other.id}）计算失败：{exc}", 422) from None
     row = stored(session, township, per)
     notes = list(doc.get("notes", []))
     if mapped:
@@ -833,13 +833,12 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
                      f"（{'、'.join(sp.label for sp in mapped)}），总分取各期平均，奖励各期相加，"
                      "不评等次")
     if dropped:
-        notes.append(f"items not used under {other.id} (rule or item unknown there): "
-                     + ", ".join(dropped))
+        notes.append(note("whatif_dropped", profile=f"{other.title}（{other.id}）",
+                          items="、".join(dropped)))
     if row is not None and row.status == "closed":
-        notes.append(f"{per.label} is closed: its stored result is unchanged; both scorings "
-                     "here use the current inputs")
+        notes.append(note("whatif_closed", period=per.label))
     if office_profile(base) != office_profile(other):
-        notes.append("the two profiles score different subjects (workers vs offices)")
+        notes.append(note("whatif_subjects"))
     others = [sh for part in results for sh in part.sheets]
     visible = {s.subject.subject_id for s in (*a.sheets, *others)
                if scope.sees_village(s.subject.village_id)}

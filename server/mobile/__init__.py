@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from server.mobile.prefix import MOBILE_PREFIX
 
 API_TITLE = "gridpatrol mobile API"
-API_VERSION = "1.6.0"
+API_VERSION = "1.7.0"
 
 
 def install(app: FastAPI) -> None:
@@ -63,7 +63,8 @@ def build_mobile_app(engine: Any = None, settings: Any = None, mobile_settings: 
             "API of the gridpatrol phone app for township grid workers (网格员). "
             "Versioned by URL prefix: additive changes only within v1 "
             "(see mobile_api_spec/README.md). Errors: "
-            '`{"error": {"code", "message", "field"}}`.'
+            '`{"error": {"code", "message", "field", "detail"}}` (`message` in Chinese for the '
+            "phone user, `detail` technical)."
         ),
     )
     app.state.engine = engine

@@ -74,9 +74,13 @@ class BodyLimitMiddleware:
 
 
 async def _reject(send: Send, limit: int) -> None:
+    from server.messages import mobile_message
+
     body = json.dumps({"error": {"code": "body_too_large",
-                                 "message": f"request body larger than {limit} bytes",
-                                 "field": None}}).encode()
+                                 "message": mobile_message("body_too_large", 413),
+                                 "field": None,
+                                 "detail": f"request body larger than {limit} bytes"}},
+                      ensure_ascii=False).encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode()),

@@ -1,6 +1,9 @@
-"""Error bodies of the mobile API: ``{"error": {"code", "message", "field"}}``, never a trace.
+"""Error bodies of the mobile API: ``{"error": {"code", "message", "field", "detail"}}``, never
+a trace.
 
-Codes are stable strings the phone app may switch on; messages are for people and may change.
+Codes are stable strings the phone app may switch on; ``message`` is for the phone user, in
+Chinese (server/messages.py, by code); ``detail`` is the technical text for the app's developer
+(English, may change; since contract 1.7.0).
 """
 
 from __future__ import annotations
@@ -47,11 +50,13 @@ INTERNAL = "internal_error"
 
 
 class ErrorDetail(BaseModel):
-    """One error: a stable ``code``, a human ``message`` and the offending ``field`` if any."""
+    """One error: a stable ``code``, a ``message`` for the phone user (Chinese), the offending
+    ``field`` if any and a technical ``detail`` for the app's developer."""
 
     code: str
     message: str
     field: str | None = None
+    detail: str | None = None
 
 
 class ErrorBody(BaseModel):
@@ -82,8 +87,12 @@ class ApiError(Exception):
 def error_response(
     status: int, code: str, message: str, field: str | None = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    """A JSONResponse carrying the standard error body."""
-    body = {"error": {"code": code, "message": message, "field": field}}
+    """A JSONResponse carrying the standard error body: ``message`` the Chinese one of the
+    code, ``detail`` the technical text given here."""
+    from server.messages import mobile_message
+
+    body = {"error": {"code": code, "message": mobile_message(code, status, field), "field": field,
+                      "detail": message}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -185,7 +185,7 @@ def test_yk_veto_by_condition_and_by_score_below_60() -> None:
     its = [*survey("w01", "0.5"), item("w01", "YK-HAZARD", "hazard_serious", 9, date="2026-03-05"),
            item("w01", "YK-SAFETY", "report_hidden", 30, date="2026-03-05")]
     s = one([day(date=MAR)], its)
-    assert num(s.total) == 30 and s.vetoed and "below 60" in s.veto[0].reason
+    assert num(s.total) == 30 and s.vetoed and "低于 60" in s.veto[0].reason
     # 60 exactly is not below 60
     its = [*survey("w01", "0.5"), item("w01", "YK-CASE-SLA", "case_no_result_in_time", 10, date="2026-03-05")]
     s = one([day(date=MAR)], its, profile=YK_ENTERED)

@@ -48,7 +48,7 @@ def test_every_period_form_is_answered_200_or_422_naming_the_field(client, make_
         assert err["code"] == "validation_failed" and err["field"] == "period", (asked, err)
     r = _score(client, h, "0000")
     # refused by the contract's pattern now (issue 15: the schema says what is accepted)
-    assert "(?:[1-9][0-9]{3}|" in r.json()["error"]["message"]
+    assert "(?:[1-9][0-9]{3}|" in r.json()["error"]["detail"]
     r = client.get(f"{PREFIX}/me/score", headers=h)  # no period at all
     assert r.status_code == 422 and r.json()["error"]["field"] == "period"
     assert _score(client, h, "123456789").status_code == 422  # longer than the contract's 8

@@ -3,10 +3,15 @@ receiver on 127.0.0.1: the robot's JSON format, retries with backoff, the job_ru
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote_plus, urlsplit
 
 import pytest
 import shapely
@@ -14,20 +19,46 @@ from sqlmodel import Session
 
 from checkins import tables as m
 from checkins.jobs import scheduled
-from checkins.jobs.notify import notify_alerts
+from checkins.jobs.notify import NotifyError, notify_alerts, post, signed_url
+
+
+def _verify(secret: str, query: dict[str, list[str]]) -> bool:
+    """What a DingTalk robot with 加签 checks, written from DingTalk's documentation (not from
+    the code under test): sign = base64(HMAC-SHA256(secret, "timestamp\\nsecret")), and the
+    timestamp within an hour of the robot's clock."""
+    if "timestamp" not in query or "sign" not in query:
+        return False
+    ts = query["timestamp"][0]
+    want = base64.b64encode(hmac.new(secret.encode(), f"{ts}\n{secret}".encode(),
+                                     hashlib.sha256).digest()).decode()
+    fresh = abs(time.time() * 1000 - int(ts)) < 3600 * 1000
+    return fresh and hmac.compare_digest(query["sign"][0], want)
 
 
 class Robot:
-    """A local group robot: answers ``fail_first`` posts with HTTP 500, then errcode 0."""
+    """A local group robot: answers ``fail_first`` posts with HTTP 500, then errcode 0; with
+    a ``secret`` it is a DingTalk robot with 加签 (a bad signature: errcode 310000)."""
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, secret: str | None = None) -> None:
         self.fail_first = fail_first
+        self.secret = secret
         self.bodies: list[dict] = []
+        self.paths: list[str] = []
         robot = self
 
         class H(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                robot.paths.append(self.path)
+                if robot.secret is not None and not _verify(
+                        robot.secret, parse_qs(urlsplit(self.path).query)):
+                    out = json.dumps({"errcode": 310000, "errmsg": "sign not match"}).encode()
+                    self.send_response(200)  # DingTalk answers 200 with an errcode
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(out)))
+                    self.end_headers()
+                    self.wfile.write(out)
+                    return
                 robot.bodies.append(body)
                 ok = len(robot.bodies) > robot.fail_first
                 out = json.dumps({"errcode": 0 if ok else 45009, "errmsg": "ok"}).encode()
@@ -145,5 +176,34 @@ def test_when_every_attempt_fails_the_run_fails_and_the_next_one_sends_again(eng
         out = scheduled.run_job(engine, job, lambda s: notify_alerts(
             s, url=r.url, kind="wecom", now=now, sleep=lambda _: None, job=job))
         assert out["status"] == "ok" and out["summary"]["sent"] is True
+    finally:
+        r.close()
+
+
+def test_dingtalk_signed_robot_verifies_the_signature():
+    """加签: with the robot's secret every post carries timestamp and sign that the robot
+    verifies (DingTalk's algorithm, re-implemented in the receiver); without the secret, or
+    with another one, the robot refuses (errcode 310000) and the post fails after retries."""
+    secret = "SEC" + "0123456789abcdef" * 4
+    r = Robot(secret=secret)
+    try:
+        body = {"msgtype": "markdown", "markdown": {"title": "网格巡查提醒", "text": "测试"}}
+        out = post(r.url, body, attempts=1, secret=secret)
+        assert out["attempts"] == 1 and r.bodies == [body]
+        q = parse_qs(urlsplit(r.paths[-1]).query)
+        assert q["key"] == ["k"] and set(q) == {"key", "timestamp", "sign"}  # the URL's own kept
+        for wrong in (None, secret + "x"):
+            with pytest.raises(NotifyError, match="310000"):
+                post(r.url, body, attempts=2, backoff_s=0, secret=wrong, sleep=lambda s: None)
+        assert r.bodies == [body]
+        # the documented example shape: "+" and "/" and "=" of base64 are url-encoded
+        u = signed_url("https://oapi.dingtalk.com/robot/send?access_token=t", secret, 1700000000000)
+        sign = parse_qs(urlsplit(u).query)["sign"][0]
+        assert _verify(secret, {"timestamp": ["1700000000000"], "sign": [sign]}) is False  # stale
+        want = base64.b64encode(hmac.new(secret.encode(), f"1700000000000\n{secret}".encode(),
+                                         hashlib.sha256).digest()).decode()
+        assert sign == want  # parse_qs decoded it: the URL carried it url-encoded
+        assert u == ("https://oapi.dingtalk.com/robot/send?access_token=t&timestamp=1700000000000"
+                     f"&sign={quote_plus(want)}")
     finally:
         r.close()

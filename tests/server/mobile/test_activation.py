@@ -101,7 +101,8 @@ def test_code_reuse_refused(client, migrated_engine, township):
     assert _activate(client, phone, code, "reuse-dev-1").status_code == 200
     r = _activate(client, phone, code, "reuse-dev-1", pw="someone else 99")
     assert r.status_code == 401 and r.json()["error"] == {
-        "code": "activation_used", "field": "code", "message": r.json()["error"]["message"]}
+        "code": "activation_used", "field": "code", "message": "激活码已经用过，请直接登录",
+        "detail": r.json()["error"]["detail"]}
     # the first password still works (approve the phone to see it)
     with Session(migrated_engine) as s:
         dev = s.scalars(sa.select(Device).where(Device.device_uid == "reuse-dev-1")).one()

@@ -143,7 +143,8 @@ def test_photo_that_is_not_an_image_and_too_many_photos(client, make_worker, mig
     r = client.post(f"{PREFIX}/patrol-logs", data={"text": "x"},
                     files=[("photos", ("looks.jpg", fake, "image/jpeg"))], headers=bearer(tok))
     assert r.status_code == 422 and r.json()["error"] == {
-        "code": "photo_not_image", "message": r.json()["error"]["message"], "field": "photos.0"}
+        "code": "photo_not_image", "message": "照片无法识别，请重新拍摄", "field": "photos.0",
+        "detail": r.json()["error"]["detail"]}
     img = io.BytesIO()
     Image.new("RGB", (8, 8)).save(img, format="PNG")
     ten = [("photos", (f"{i}.png", img.getvalue(), "image/png")) for i in range(10)]

@@ -144,7 +144,8 @@ def test_pending_counts_follow_the_scope(client, world):
     own = OfficeScope(username="x", role="village_office", village_id=world.villages["own"])
     other = OfficeScope(username="y", role="village_office", village_id=world.villages["other"])
     got = oq.pending_counts(world.session, own, today=today)
-    assert got == {"exemptions": 1, "devices": 1, "flag_days": 1, "total": 3}
+    assert got == {"exemptions": 1, "devices": 1, "suspect_days": 1, "offpost_days": 0,
+                   "crosspost_days": 0, "flag_days": 1, "cases": 0, "total": 3}
     assert oq.pending_counts(world.session, other, today=today)["flag_days"] == 0
     assert oq.pending_counts(world.session, admin_scope(), today=today)["exemptions"] >= 2
     # a decision on the day takes it off the count
@@ -155,3 +156,64 @@ def test_pending_counts_follow_the_scope(client, world):
     assert oq.pending_counts(world.session, own, today=today)["flag_days"] == 0
     r = client.get("/api/office/pending", headers=world.headers("village_office"))
     assert r.status_code == 200 and r.json()["exemptions"] == 1
+
+
+def _interval_day(world, side, date, kinds):
+    """A day result of the side's worker with one off-post interval per kind in ``kinds``."""
+    wid = world.workers[side]
+    entry = day_entry(wid, world.grids[side], date)
+    entry["offpost"] = [
+        {"rule": "GEO-CROSSPOST" if k == "crosspost" else "GEO-OFFPOST", "kind": k,
+         "start": f"{date}T{10 + i:02d}:00:00+08:00", "end": f"{date}T{10 + i:02d}:40:00+08:00",
+         "duration_s": 2400, "other_grid_id": world.grids["other" if side == "own" else "own"]
+         if k == "crosspost" else None} for i, k in enumerate(kinds)]
+    world.session.add(m.DayResult(worker_id=wid, work_date=date, result=entry, provisional=False))
+    world.session.flush()
+
+
+def _case(world, side, status):
+    world.session.add(m.Case(category="other", text="井盖缺失", lon=LON0, lat=LAT0,
+                             village_id=world.villages[side], status=status,
+                             reported_at=dt.datetime(2026, 11, 2, 2, tzinfo=dt.UTC)))
+    world.session.flush()
+
+
+def test_pending_counts_every_decision_kind_per_village(client, world):
+    """Issue 16: the menu counted suspect flags only; now every pending kind (suspect,
+    off-post, cross-post days, requests, phones, reported cases), the village's own only."""
+    from checkins.auth.office import OfficeScope, admin_scope
+
+    today = DAY
+    own = OfficeScope(username="x", role="village_office", village_id=world.villages["own"])
+    other = OfficeScope(username="y", role="village_office", village_id=world.villages["other"])
+    town0 = oq.pending_counts(world.session, admin_scope(), today=today)
+    _suspect_day(world, DAY - dt.timedelta(days=1), 1)
+    _interval_day(world, "own", DAY - dt.timedelta(days=2), ["offpost", "crosspost"])
+    _interval_day(world, "own", DAY - dt.timedelta(days=3), ["crosspost"])
+    _interval_day(world, "own", DAY - dt.timedelta(days=30), ["offpost"])  # too old: not counted
+    _interval_day(world, "other", DAY - dt.timedelta(days=2), ["offpost"])
+    _case(world, "own", "reported")
+    _case(world, "own", "accepted")  # accepted already: nothing to decide
+    _case(world, "other", "reported")
+    world.exemption("own")
+    world.device("other")
+    got = oq.pending_counts(world.session, own, today=today)
+    assert got == {"exemptions": 1, "devices": 0, "suspect_days": 1, "offpost_days": 1,
+                   "crosspost_days": 2, "flag_days": 4, "cases": 1, "total": 6}
+    got_other = oq.pending_counts(world.session, other, today=today)
+    assert got_other == {"exemptions": 0, "devices": 1, "suspect_days": 0, "offpost_days": 1,
+                         "crosspost_days": 0, "flag_days": 1, "cases": 1, "total": 3}
+    # the township sees both villages: its counts grew by the sum of the two
+    town = oq.pending_counts(world.session, admin_scope(), today=today)
+    assert {k: town[k] - town0[k] for k in town} == {k: got[k] + got_other[k] for k in got}
+    # deciding the cross-post intervals of a day takes that day off the count
+    date = DAY - dt.timedelta(days=3)
+    r = client.post(f"/api/office/workers/{world.workers['own']}/days/{date}/flags/bulk",
+                    headers=world.headers("village_office"),
+                    json={"kind": "crosspost", "decision": "dismiss", "reason": "经核实在本网格"})
+    assert r.status_code == 200, r.text
+    after = oq.pending_counts(world.session, own, today=today)
+    assert after["crosspost_days"] == 1 and after["total"] == 5
+    # the menu badge of the village office shows the total
+    page = client.get("/office/decisions", headers=world.headers("village_office"))
+    assert page.status_code == 200 and 'id="pending-count"' in page.text

@@ -200,7 +200,7 @@ def test_whatif_changes_nothing_stored(client, quarter, session):
             assert wid in r.json()["unchanged"] or wid not in diffs or diffs[wid]["delta"] == 0
         else:
             assert diffs[wid]["delta"] == -k, (wid, diffs[wid])
-    assert any("closed" in n for n in r.json()["notes"])
+    assert any("已结账" in n for n in r.json()["notes"])
     assert session.scalars(sa.select(PeriodResult.result).where(PeriodResult.period == QUARTER)).all() == stored
     assert session.scalar(sa.select(sa.func.count()).select_from(m.AuditLog)) == n_audit
     assert client.post(f"{API}/periods/{QUARTER}/whatif?{q.tq()}", headers=_h(q, "village_office"),
