@@ -149,7 +149,8 @@ def main() -> int:
 
             for w in workers:  # each server process checks each secret once (argon2), here
                 for _ in range(args.server_workers * 2):
-                    httpx.get(f"{srv.url}/api/ingest/osmand/{w['osmand']}", params={"batt": 50})
+                    httpx.get(f"{srv.url}/api/ingest/osmand/{w['osmand']}", params={"batt": 50},
+                              timeout=60)  # argon2 on a loaded machine
             before = count_rows(url)
             load_before = os.getloadavg()  # the machine is shared: the load goes with the figures
             single = _load(srv.url, workers, args, "osmand", "o")

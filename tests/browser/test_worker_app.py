@@ -259,7 +259,7 @@ def _run(page, ctx, base: str, url: str, shots: Path, tmp: Path, profile: Path, 
     _activate(page, PHONE, code, PASSWORD, again=PASSWORD + "x")  # checked on the phone
     expect(msg).to_contain_text("两次输入的新密码不一样")
     # throttled (429 + Retry-After): the app says how long to wait
-    page.route("**/api/mobile/v1/auth/activate", lambda route: route.fulfill(
+    ctx.route("**/api/mobile/v1/auth/activate", lambda route: route.fulfill(
         status=429, headers={"Retry-After": "300", "Content-Type": "application/json"},
         body=json.dumps({"error": {"code": "rate_limited", "message": "too many attempts",
                                    "field": None}})))
@@ -267,7 +267,7 @@ def _run(page, ctx, base: str, url: str, shots: Path, tmp: Path, profile: Path, 
     expect(msg).to_contain_text("尝试次数过多")
     expect(msg).to_contain_text("5 分钟后再试")
     _shot(page, shots, "02d-activate-throttled")
-    page.unroute("**/api/mobile/v1/auth/activate")
+    ctx.unroute("**/api/mobile/v1/auth/activate")
     # the code as a worker may type it from the slip: lower case, spaces for dashes
     _activate(page, PHONE, code.lower().replace("-", " "), PASSWORD)
     # -- the new phone is pending until the office approves it; the app logs in by itself
