@@ -135,6 +135,7 @@ async function login(ev) {
   const err = (await r.json().catch(() => ({}))).error || {};
   msg.className = 'msg err';
   if (err.code === 'device_pending') {
+    msg.className = 'msg wait';  // not an error: the office has yet to approve this phone
     msg.textContent = (justActivated ? '账号已激活。' : '')
       + '等待村网格办批准：这部手机还没有被批准使用您的账号。请联系村网格办，批准后会自动登录。';
     clearTimeout(pendingRetry);
