@@ -612,6 +612,8 @@ async function logout() {
   await tryFlush(true);
   try { await api('POST', '/auth/logout'); } catch { /* the token dies with its session anyway */ }
   await delMeta('tokens');
+  await delMeta('me');  // the next person to log in on this phone sees no one's name
+  $('who').textContent = '';
   show('login');
 }
 
