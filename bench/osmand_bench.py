@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -103,13 +104,18 @@ def main() -> int:
 
             for w in workers:  # each server process checks each secret once (argon2), here
                 for _ in range(args.server_workers * 2):
-                    httpx.get(f"{srv.url}/api/ingest/osmand/{w['osmand']}", params={"batt": 50})
+                    httpx.get(f"{srv.url}/api/ingest/osmand/{w['osmand']}", params={"batt": 50},
+                              timeout=60)  # argon2 on a loaded machine
             before = count_rows(url)
+            load_before = os.getloadavg()  # the machine is shared: the load goes with the figures
             single = _load(srv.url, workers, args, "osmand", "o")
             mid = count_rows(url)
             batch = _load(srv.url, workers, args, "batch", "b")
             after = count_rows(url)
-    out = {"at": dt.datetime.now(dt.UTC).isoformat(), "args": vars(args), "osmand": single,
+            load_after = os.getloadavg()
+    out = {"at": dt.datetime.now(dt.UTC).isoformat(), "args": vars(args), "cpus": os.cpu_count(),
+           "loadavg_before": [round(x, 2) for x in load_before],
+           "loadavg_after": [round(x, 2) for x in load_after], "osmand": single,
            "batch": batch, "stored_osmand": mid - before, "stored_batch": after - mid}
     out["all_acknowledged_stored"] = (out["stored_osmand"] == single["fixes"]
                                       and out["stored_batch"] == batch["fixes"])
@@ -120,6 +126,7 @@ def main() -> int:
     print(f"batch of 100:      {batch['requests_per_s']} requests/s = {batch['fixes_per_s']} fixes/s, "
           f"p50 {batch['p50_ms']} ms, p99 {batch['p99_ms']} ms, errors {batch['errors']}")
     print(f"every acknowledged fix stored: {out['all_acknowledged_stored']}")
+    print(f"load average before/after: {out['loadavg_before']} / {out['loadavg_after']}")
     return 0
 
 

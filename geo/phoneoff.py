@@ -35,6 +35,8 @@ RULE_ID = "GEO-PHONEOFF"
 APP_STOPPED_STATES = frozenset({"background_killed", "stopped", "terminated"})
 REBOOT_STATES = frozenset({"boot", "reboot", "rebooted", "device_boot"})
 BACKGROUND_STATES = frozenset({"background"})
+# every cause of the table above (the word catalogue has a label for each)
+CAUSES = ("gps_off", "app_stopped", "no_network", "phone_off", "app_background", "unknown")
 
 
 def silence_candidates(

@@ -23,6 +23,7 @@ import datetime as dt
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -464,11 +465,32 @@ def _ewkb(glon: list[float | None], glat: list[float | None]) -> list[bytes | No
     return out
 
 
+# a few rows (a tracking app's single fix per request): one INSERT .. ON CONFLICT DO NOTHING
+# RETURNING, a single round trip where the COPY path takes four (SAVEPOINT, COPY start and
+# end, RELEASE); the same unique key decides what was stored before. The text depends
+# only on the row count, so the driver prepares it after a few uses.
+_PG_SMALL = 4
+_PG_ROW = "(" + ", ".join(["%s"] * len(_COLS)) + ", ST_GeomFromEWKB(%s))"
+
+
+@lru_cache(maxsize=_PG_SMALL)
+def _pg_values_sql(n: int) -> str:
+    return (f"INSERT INTO position ({', '.join(_COLS)}, geom) VALUES "
+            + ", ".join([_PG_ROW] * n)
+            + f" ON CONFLICT ({', '.join(DEDUPE_KEY)}) DO NOTHING RETURNING client_id")
+
+
 def _insert_pg(session: Session, cols: dict[str, list[Any]], n: int) -> set[str]:
     """Write a batch; return the client ids that were new (the others were stored before)."""
     import psycopg
 
     dbapi_conn = session.connection().connection.dbapi_connection
+    if n <= _PG_SMALL:
+        geoms = _ewkb(cols["glon"], cols["glat"])
+        args = [v for row in zip(*(cols[c] for c in _COLS), geoms, strict=True) for v in row]
+        with dbapi_conn.cursor() as cur:
+            cur.execute(_pg_values_sql(n), args)
+            return {r[0] for r in cur.fetchall()}
     with dbapi_conn.cursor() as cur:
         cur.execute("SAVEPOINT ingest_copy")
         try:

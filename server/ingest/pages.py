@@ -31,16 +31,30 @@ def _workers(session: Any, scope: Any) -> list[Worker]:
     return list(session.scalars(scope.restrict(q, Worker.village_id).order_by(Worker.worker_id)))
 
 
+# What Traccar Client reads from a scanned configuration QR code (traccar/traccar-client,
+# lib/configuration_service.dart ``applyUri``, earlier lib/qr_code_screen.dart
+# ``_applySettings``): for an http(s) text, the server URL is the scanned URL's origin + path
+# (its query dropped), then the query keys below are applied as settings: ``id`` and
+# ``accuracy`` as text, the numbers with int.tryParse, the flags only as "true"/"false".
+# A ``url=`` key is read only from a non-http link (``org.traccar.client://...``), so it
+# must not carry the token. The older Android-only client (traccar-client-android) has no
+# QR reader: its settings are typed in (docs/tracking-apps.md).
+TRACCAR_QR_SETTINGS = {"accuracy": "high", "interval": 30, "distance": 0, "heartbeat": 300,
+                       "buffer": "true"}
+
+
+def traccar_config_link(url: str, device_id: str) -> str:
+    """The text of the Traccar Client configuration QR code: the ingest URL itself (the
+    secret in its path, which the client keeps) with the settings as its query."""
+    return f"{url}?" + urlencode({"id": device_id, **TRACCAR_QR_SETTINGS})
+
+
 def setup_of(base_url: str, app: str, key: str, secret: str) -> dict[str, Any]:
     """What the phone is set up with; for Traccar Client also a configuration QR code."""
     base = base_url.rstrip("/")
     if app == "traccar":
         url = f"{base}/api/ingest/osmand/{key}.{secret}"
-        # Traccar Client reads its settings from a scanned link's query (keys as its
-        # settings); the token stays in the server URL's path, which it keeps whole
-        link = f"{base}/?" + urlencode({"id": key, "url": url, "accuracy": "high",
-                                        "interval": 30, "distance": 0, "heartbeat": 300,
-                                        "buffer": "true"})
+        link = traccar_config_link(url, key)
         qr = segno.make(link, error="m").svg_data_uri(scale=4)
         return {"app": app, "url": url, "device_id": key, "link": link, "qr": qr}
     return {"app": app, "url": f"{base}/api/ingest/owntracks", "user": key, "password": secret,

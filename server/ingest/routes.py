@@ -37,6 +37,12 @@ router = APIRouter(prefix="/api/ingest", tags=["tracking apps"])
 log = structlog.get_logger("gridpatrol.ingest")
 
 MAX_BODY = 8 << 20
+# a report carries at least one of these; the configuration QR code's link has none of them
+# (server.ingest.pages.traccar_config_link), so a GET without any is that link opened in a
+# browser (a phone's camera app), answered with a hint and nothing stored
+_OSMAND_REPORT_KEYS = frozenset({"lat", "lon", "location", "timestamp", "batt"})
+_CONFIG_HINT = ("这是 Traccar Client 的配置链接：请打开 Traccar Client，在设置中扫描村网格办给的二维码。"
+                "本链接含有手机的专用密钥，请勿转发。\n")
 RETRY_AFTER_S = 30
 TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 
@@ -111,6 +117,8 @@ async def osmand(device_token: str, request: Request) -> Response:
                                 "field": None}}, 413)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     query = dict(request.query_params)
+    if request.method == "GET" and not _OSMAND_REPORT_KEYS.intersection(query):
+        return Response(_CONFIG_HINT, 200, media_type="text/plain; charset=utf-8")
     messages: list[Any]
     parse: Any
     if body.strip() and (ctype == "application/json" or body.lstrip()[:1] in (b"{", b"[")):

@@ -8,12 +8,16 @@ only to ``/api/mobile/v1``. docs/worker-app.md.
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+
+from server.mobile.deps import app_settings
 
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
@@ -46,6 +50,23 @@ def manifest() -> FileResponse:
     """The web app manifest (installable)."""
     return FileResponse(STATIC / "manifest.webmanifest", media_type="application/manifest+json",
                         headers=_NO_STALE)
+
+
+@lru_cache(maxsize=8)
+def _words(profile: str) -> bytes:
+    from scoring.profiles import load_profile
+
+    labels = load_profile(profile).labels
+    return json.dumps({"cause": labels.get("cause", {})}, ensure_ascii=False).encode()
+
+
+@router.get("/app/words.json")
+def words(request: Request) -> Response:
+    """The rule words the app shows, from the word catalogue (scoring/words.zh-CN.yaml, with
+    the township profile's own wording): the GEO-PHONEOFF causes of the flags on 我的积分,
+    so the worker reads the same words as the office."""
+    return Response(_words(app_settings(request).profile), media_type="application/json",
+                    headers=_NO_STALE)
 
 
 def register(app: Any) -> None:

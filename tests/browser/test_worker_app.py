@@ -1,13 +1,17 @@
 """The worker web app (/app) in headless Debian Chromium against a real uvicorn server.
 
-A worker logs in from a new phone (pending: 等待村网格办批准), the office approves it and the
-app logs in; 签到 outside then inside the village office circle; a patrol along a track fed
+A worker activates the account on 激活账号 with the office's one-time code (a wrong code, an
+expired one, a throttled try and a mistyped repeat password are refused first, each with
+its own Chinese message) and a password of their own; the new phone waits
+(等待村网格办批准), the office approves it and the app logs in with the new password; 签到 outside then inside the village office circle; a patrol along a track fed
 by ``context.set_geolocation`` with the network cut mid-way (``context.set_offline``) and
 the page reloaded while offline (the service worker serves the shell, the IndexedDB queue
 and the running patrol survive), then the network restored. Every fix is stored exactly
 once and in order, and the day's in-grid seconds the app shows (``/me/day``) match
 ``gridpatrol evaluate`` on the stored track. A patrol log with a photo and a leave request
-go through the same queue. Screenshots at 390 px: ``test-output/screenshots/<backend>/``.
+go through the same queue. At the end the worker logs out, the used code is refused
+(已经用过) and the new password logs in again. Screenshots at 390 px:
+``test-output/screenshots/<backend>/``.
 
 The profile is the packaged one with patrol windows covering the whole local day, so the
 comparison is not vacuous whatever hour the suite runs at.
@@ -39,8 +43,9 @@ from tests.conftest import empty_database
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "screenshots"
 SECRET = "worker-app-test-secret-" + "q" * 24
-PASSWORD = "worker app pw 7"
+PASSWORD = "worker app pw 7"  # chosen by the worker on 激活账号
 PHONE = "13900001234"
+PHONE2 = "13900005678"  # a second worker whose code has expired
 LON0, LAT0 = 118.30, 31.70  # the test grid's centre (WGS-84), the village office there
 
 if not Path(CHROMIUM).exists() and os.environ.get("GRIDPATROL_REQUIRE_BROWSER") == "true":
@@ -62,9 +67,10 @@ def _grid() -> shapely.Polygon:
     return shapely.box(LON0 - 0.004, LAT0 - 0.003, LON0 + 0.004, LAT0 + 0.003)
 
 
-def _prepare(url: str, profile: Path) -> None:
+def _prepare(url: str, profile: Path) -> tuple[str, str]:
+    """The township, W1 and W2 (no account yet); their activation codes, W2's expired."""
     from checkins import tables as m
-    from checkins.auth.phone import set_password
+    from checkins.auth.accounts import issue_codes
     from server.bootstrap import prepare_database
     from server.settings import Settings
 
@@ -81,10 +87,16 @@ def _prepare(url: str, profile: Path) -> None:
             s.add(m.Grid(grid_id="G1", village_id="V1", name="一网格", geom=_grid()))
             s.add(m.Worker(worker_id="W1", name="张网格", phone=PHONE, role="fulltime",
                            village_id="V1"))
+            s.add(m.Worker(worker_id="W2", name="李网格", phone=PHONE2, role="fulltime",
+                           village_id="V1"))
             s.flush()
             s.add(m.GridAssignment(worker_id="W1", grid_id="G1", valid_from=dt.date(2020, 1, 1)))
-            set_password(s, "W1", PASSWORD)
+            # what `gridpatrol accounts issue` prints on the village's slips; W2's is 8 days old
+            (code,) = issue_codes(s, actor="v1-office", worker_ids=["W1"])
+            (old,) = issue_codes(s, actor="v1-office", worker_ids=["W2"],
+                                 now=dt.datetime.now(dt.UTC) - dt.timedelta(days=8))
             s.commit()
+            return code.code, old.code
     finally:
         engine.dispose()
 
@@ -184,7 +196,7 @@ def test_worker_app_in_chromium(db_backend: str, tmp_path: Path, browser: Any) -
     shots.mkdir(parents=True, exist_ok=True)
     profile = _profile(tmp_path)
     with empty_database(db_backend, tmp_path) as url:
-        _prepare(url, profile)
+        code, expired = _prepare(url, profile)
         srv = ServerProc(url, tmp_path / "data",
                          env={"GRIDPATROL_SECRET_KEY": SECRET, "GRIDPATROL_PROFILE": str(profile),
                               "GRIDPATROL_SCHEDULER_ENABLED": "false",
@@ -206,14 +218,23 @@ def test_worker_app_in_chromium(db_backend: str, tmp_path: Path, browser: Any) -
                 page = ctx.new_page()
                 errors: list[str] = []
                 page.on("pageerror", lambda e: errors.append(str(e)))
-                _run(page, ctx, srv.url, url, shots, tmp_path, profile)
+                _run(page, ctx, srv.url, url, shots, tmp_path, profile, code, expired)
                 assert errors == [], errors
                 ctx.close()  # the browser is the package's (conftest.py)
         finally:
             srv.stop()
 
 
-def _run(page, ctx, base: str, url: str, shots: Path, tmp: Path, profile: Path) -> None:  # type: ignore[no-untyped-def]
+def _activate(page, phone: str, code: str, password: str, again: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    page.fill("#act-phone", phone)
+    page.fill("#act-code", code)
+    page.fill("#act-password", password)
+    page.fill("#act-password2", password if again is None else again)
+    page.click("#activate-btn")
+
+
+def _run(page, ctx, base: str, url: str, shots: Path, tmp: Path, profile: Path, code: str,
+         expired: str) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
     page.goto(base + "/app/")
@@ -222,12 +243,38 @@ def _run(page, ctx, base: str, url: str, shots: Path, tmp: Path, profile: Path) 
     page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
     _shot(page, shots, "01-login")
 
-    # -- login from a new phone: pending until the office approves it
-    page.fill("#phone", PHONE)
-    page.fill("#password", PASSWORD)
-    page.click("#login-btn")
+    # -- 激活账号: the refusals first, each in words the worker can act on
+    page.click("#to-activate")
+    expect(page.locator("#s-activate")).to_be_visible()
+    expect(page.locator("#tabs")).to_be_hidden()
+    _shot(page, shots, "02a-activate")
+    msg = page.locator("#activate-msg")
+    _activate(page, PHONE, "ABCD-EFGH-JKMN", PASSWORD)  # a wrong code
+    expect(msg).to_contain_text("激活码不正确")
+    assert "err" in (msg.get_attribute("class") or "")
+    _shot(page, shots, "02b-activate-wrong-code")
+    _activate(page, PHONE2, expired, PASSWORD)  # W2's code is 8 days old (valid 7)
+    expect(msg).to_contain_text("激活码已过期")
+    _shot(page, shots, "02c-activate-expired")
+    _activate(page, PHONE, code, PASSWORD, again=PASSWORD + "x")  # checked on the phone
+    expect(msg).to_contain_text("两次输入的新密码不一样")
+    # throttled (429 + Retry-After): the app says how long to wait
+    ctx.route("**/api/mobile/v1/auth/activate", lambda route: route.fulfill(
+        status=429, headers={"Retry-After": "300", "Content-Type": "application/json"},
+        body=json.dumps({"error": {"code": "rate_limited", "message": "too many attempts",
+                                   "field": None}})))
+    _activate(page, PHONE, code, PASSWORD)
+    expect(msg).to_contain_text("尝试次数过多")
+    expect(msg).to_contain_text("5 分钟后再试")
+    _shot(page, shots, "02d-activate-throttled")
+    ctx.unroute("**/api/mobile/v1/auth/activate")
+    # the code as a worker may type it from the slip: lower case, spaces for dashes
+    _activate(page, PHONE, code.lower().replace("-", " "), PASSWORD)
+    # -- the new phone is pending until the office approves it; the app logs in by itself
+    expect(page.locator("#s-login")).to_be_visible()
+    expect(page.locator("#login-msg")).to_contain_text("账号已激活")
     expect(page.locator("#login-msg")).to_contain_text("等待村网格办批准")
-    _shot(page, shots, "02-pending")
+    _shot(page, shots, "02e-activated-pending")
     _approve_pending(url)
     expect(page.locator("#s-today")).to_be_visible(timeout=20000)  # the app retries by itself
     # the first /me/day compiles the geo engine (numba) in the server: allow for it
@@ -331,6 +378,19 @@ def _run(page, ctx, base: str, url: str, shots: Path, tmp: Path, profile: Path) 
     page.click("#export-btn")
     expect(page.locator("#export-link")).to_be_visible()
     _shot(page, shots, "12-data")
+
+    # -- log out; the code is used up; the worker's own password logs in again
+    page.click("#logout-btn")
+    expect(page.locator("#s-login")).to_be_visible()
+    page.click("#to-activate")
+    _activate(page, PHONE, code, PASSWORD)
+    expect(page.locator("#activate-msg")).to_contain_text("已经用过")
+    _shot(page, shots, "13-activate-used")
+    page.click("#to-login")
+    page.fill("#phone", PHONE)
+    page.fill("#password", PASSWORD)
+    page.click("#login-btn")
+    expect(page.locator("#s-today")).to_be_visible(timeout=20000)
 
 
 def _is_subsequence(small: list, big: list) -> bool:  # type: ignore[type-arg]

@@ -135,3 +135,40 @@ def test_nb_online_none_without_duty(world, params):
 
     r = evaluate_day(worker_day(world, date=dt.date(2026, 2, 17)), params)
     assert r.online_rate is None and r.duty_s == 0
+
+
+def test_geo_phoneoff_web_app_visible_hidden_visible(world, params):
+    """GEO-PHONEOFF on the worker web app's own rhythm (docs/worker-app.md): a heartbeat
+    ``foreground`` when the page is shown, ``background`` when it is hidden, fixes only
+    while visible.
+
+    * 09:00 hidden -> 09:40 shown: 40 min on duty with no item: one interval, cause
+      ``app_background`` (the hidden page, not a phone switched off), still a GEO-PHONEOFF
+      occurrence (no fix and no heartbeat >= 30 min; only server outages are excused);
+    * 10:30 hidden -> 10:50 shown: 20 min < 30 min: nothing;
+    * 15:00 hidden -> 15:45 shown, the hidden tab still sending a ``background`` heartbeat
+      every minute (a desktop browser's throttled timer): the phone answered, nothing.
+    """
+    ev: list[tuple[float, bool, str | None]] = []  # (time, heartbeat, app_state)
+
+    def visible(t0: float, t1: float, step: float = 30.0) -> None:
+        ev.append((t0, True, "foreground"))
+        ev.extend((t, False, None) for t in np.arange(t0 + 10, t1, step))
+
+    visible(T(8), T(9))
+    ev.append((T(9), True, "background"))
+    visible(T(9, 40), T(10, 30))
+    ev.append((T(10, 30), True, "background"))
+    visible(T(10, 50), T(12, 0, 1))
+    visible(T(14), T(15))
+    ev.extend((t, True, "background") for t in np.arange(T(15), T(15, 45), 60.0))
+    visible(T(15, 45), T(18, 0, 1))
+    ev.sort(key=lambda e: e[0])
+    t = np.array([e[0] for e in ev])
+    hb = np.array([e[1] for e in ev])
+    app = np.array([e[2] for e in ev], dtype=object)
+    n = t.size
+    f = world.fixes(t, np.full(n, 500.0) + (np.arange(n) % 2) * 20, np.full(n, 500.0),
+                    heartbeat=hb, app_state=app)
+    r = evaluate_day(worker_day(world, f), params)
+    assert [(p.start, p.end, p.cause) for p in r.phone_off] == [(T(9), T(9, 40), "app_background")]

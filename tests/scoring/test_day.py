@@ -9,7 +9,7 @@ import pytest
 
 from geo.types import DayResult, OffPost, PatrolResult, PhoneOff, SigninResult
 from scoring.day import FACTS, day_deductions
-from scoring.profiles import load_profile, parse_profile
+from scoring.profiles import default_words, load_profile, parse_profile
 
 CST = dt.timezone(dt.timedelta(hours=8))
 DATE = dt.date(2026, 3, 2)  # a Monday, a working day
@@ -124,6 +124,28 @@ def test_qs_pos_one_point_per_occurrence() -> None:
     assert "g02" in cross[0].reason and "10:00–10:45（45 分钟）" in cross[0].reason
     phone = [d for d in got if "cause" in d.evidence][0]
     assert phone.evidence["duration_s"] == 2100 and "手机关机或没电" in phone.reason
+
+
+def test_qs_pos_phone_off_of_a_hidden_web_app_is_charged_with_its_own_words() -> None:
+    # GEO-PHONEOFF is "no fix and no heartbeat for >= 30 min on duty" (RULES.md): the worker
+    # could not be located, whatever the cause; only the server's own outages are excused.
+    # The cause explains the interval in the catalogue's words, never as a code or 关机
+    result = day(phone_off=[PhoneOff(start=ts(9), end=ts(9, 40), cause="app_background")])
+    (d,) = day_deductions(result, QS)
+    assert (d.rule, d.points, d.evidence["cause"]) == ("QS-POS", -1.0, "app_background")
+    label = default_words()["labels"]["cause"]["app_background"]
+    assert label in d.reason and "app_background" not in d.reason and "关机" not in label
+
+
+def test_every_phone_off_cause_has_catalogue_words() -> None:
+    from geo.phoneoff import CAUSES
+
+    words = default_words()["labels"]["cause"]
+    assert set(CAUSES) <= set(words), set(CAUSES) - set(words)
+    for cause in CAUSES:
+        result = day(phone_off=[PhoneOff(start=ts(14), end=ts(14, 35), cause=cause)])
+        (d,) = day_deductions(result, QS)
+        assert words[cause] in d.reason and cause not in d.reason
 
 
 def test_qs_pos_only_in_the_quanshan_profile() -> None:

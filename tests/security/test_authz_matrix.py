@@ -44,6 +44,7 @@ PUBLIC = {
     ("POST", f"{PREFIX}/auth/activate"),
     # the worker web app's static shell (it holds no data; the API it calls is the mobile one)
     ("GET", "/app"), ("GET", "/app/"), ("GET", "/app/manifest.webmanifest"), ("GET", "/app/sw.js"),
+    ("GET", "/app/words.json"),  # the word catalogue's cause labels: words, no data
     # tracking apps authenticate with their own per-phone secret, neither an office login nor a
     # mobile token: wrong, foreign-app and revoked secrets in tests/server/mobile/test_tracking_apps.py
     ("GET", "/api/ingest/osmand/{device_token}"), ("POST", "/api/ingest/osmand/{device_token}"),

@@ -157,3 +157,17 @@ def test_the_app_lists_every_part_by_import(client):
     import server.app
 
     assert not hasattr(server.app, "OPTIONAL_ROUTERS")  # no wiring by name, skipped silently
+
+
+def test_worker_app_words_are_the_catalogues(client):
+    """/app/words.json: the GEO-PHONEOFF cause words the worker app shows are the word
+    catalogue's (scoring/words.zh-CN.yaml via the township profile), Chinese for every cause."""
+    from geo.phoneoff import CAUSES
+    from scoring.profiles import load_profile
+
+    r = client.get("/app/words.json")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    cause = r.json()["cause"]
+    assert cause == load_profile(client.app.state.settings.profile).labels["cause"]
+    assert set(CAUSES) <= set(cause)
+    assert cause["app_background"].startswith("App 页面被隐藏") and "关机" not in cause["app_background"]

@@ -7,7 +7,7 @@ import {
 import { inside } from './geo.js';
 
 const $ = (id) => document.getElementById(id);
-const SCREENS = ['login', 'password', 'today', 'signin', 'patrol', 'log', 'request', 'score', 'data'];
+const SCREENS = ['login', 'activate', 'password', 'today', 'signin', 'patrol', 'log', 'request', 'score', 'data'];
 const KIND_ZH = { sick_leave: '病假', personal_leave: '事假', field_duty: '外勤', special: '特殊情况' };
 const STATUS_ZH = { requested: '待审批', approved: '已批准', denied: '已驳回' };
 const PATROL_ZH = { ok: '达标', short: '不足', missing: '未巡查', exempt: '免除', not_required: '不要求', pending: '进行中' };
@@ -15,10 +15,8 @@ const WINDOW_ZH = { am: '上午', pm: '下午' };
 const FLAG_ZH = {
   phone_off: '手机失联', offpost: '脱岗', crosspost: '串岗', suspect_fix: '可疑定位', rejected_fixes: '无效定位',
 };
-const CAUSE_ZH = {
-  unknown: '原因不明', app_background: '应用在后台（页面隐藏）', app_stopped: '应用被关闭', gps_off: '定位已关闭',
-  no_network: '无网络', phone_off: '关机或没电',
-};
+// GEO-PHONEOFF causes: the word catalogue's (/app/words.json, cached by the service worker)
+let CAUSE_ZH = {};
 const hm = (t) => (t ? new Date(t).toLocaleTimeString('zh-CN', { hour: '2-digit', minute: '2-digit' }) : '');
 const SIGNIN_ZH = {
   ok: '签到有效', late: '签到不计：已过签到截止时间', outside: '签到不计：不在村网格办签到范围内',
@@ -34,7 +32,7 @@ const hhmmss = (s) => [s / 3600, (s / 60) % 60, s % 60].map((v) => String(Math.f
 // ------------------------------------------------------------------ screens
 function show(name) {
   for (const s of SCREENS) $('s-' + s).hidden = s !== name;
-  const authed = !['login', 'password'].includes(name);
+  const authed = !['login', 'activate', 'password'].includes(name);
   $('tabs').hidden = !authed;
   for (const a of $('tabs').querySelectorAll('a')) a.classList.toggle('on', a.getAttribute('href') === '#' + name);
   if (name === 'today') loadToday();
@@ -45,10 +43,10 @@ function show(name) {
 
 async function route() {
   const tokens = await getMeta('tokens');
-  if (!tokens) return show('login');
+  if (!tokens) return show(location.hash === '#activate' ? 'activate' : 'login');
   if (await getMeta('must_change_password')) return show('password');
   const name = (location.hash || '#today').slice(1);
-  show(SCREENS.includes(name) && name !== 'login' ? name : 'today');
+  show(SCREENS.includes(name) && !['login', 'activate', 'password'].includes(name) ? name : 'today');
 }
 
 // ------------------------------------------------------------------ pending count + flush
@@ -93,6 +91,21 @@ async function queued(type, build) {
 
 // ------------------------------------------------------------------ login
 let pendingRetry = null;
+let justActivated = false;
+
+async function loggedIn(tokens) {
+  clearTimeout(pendingRetry);
+  await setMeta('tokens', tokens);
+  if (tokens.must_change_password || tokens.password_change_required) {
+    await setMeta('must_change_password', true);
+  }
+  await loadMe();
+  location.hash = '#today';
+  await route();
+  tryFlush(true);
+}
+
+const waitText = (s) => (s >= 120 ? `${Math.ceil(s / 60)} 分钟` : `${s} 秒`);
 
 async function login(ev) {
   ev?.preventDefault();
@@ -114,23 +127,17 @@ async function login(ev) {
     return;
   }
   if (r.ok) {
-    clearTimeout(pendingRetry);
-    const tokens = await r.json();
-    await setMeta('tokens', tokens);
-    if (tokens.must_change_password || tokens.password_change_required) {
-      await setMeta('must_change_password', true);
-    }
     msg.textContent = '';
-    await loadMe();
-    location.hash = '#today';
-    await route();
-    tryFlush(true);
+    justActivated = false;
+    await loggedIn(await r.json());
     return;
   }
   const err = (await r.json().catch(() => ({}))).error || {};
   msg.className = 'msg err';
   if (err.code === 'device_pending') {
-    msg.textContent = '等待村网格办批准：这部手机还没有被批准使用您的账号。请联系村网格办，批准后会自动登录。';
+    msg.className = 'msg wait';  // not an error: the office has yet to approve this phone
+    msg.textContent = (justActivated ? '账号已激活。' : '')
+      + '等待村网格办批准：这部手机还没有被批准使用您的账号。请联系村网格办，批准后会自动登录。';
     clearTimeout(pendingRetry);
     pendingRetry = setTimeout(() => { if (!$('s-login').hidden) login(); }, 5000);
   } else if (err.code === 'device_revoked') {
@@ -148,6 +155,77 @@ async function login(ev) {
   } else {
     msg.textContent = '手机号或密码不正确。';
   }
+}
+
+// ------------------------------------------------------------------ activation
+// POST /auth/activate: phone + the office's one-time code + the worker's own new password.
+// The codes of the answers are the contract (docs/mobile-api.md); the words are the app's.
+const ACTIVATE_ZH = {
+  activation_invalid: '激活码不正确，或已作废（村网格办发了新码，或输错太多次）。请核对手机号和激活码；仍不行请找村网格办重新发激活码。',
+  activation_used: '这个激活码已经用过了。请返回登录，用您设置的密码登录；忘记密码请找村网格办重置。',
+  activation_expired: '激活码已过期。请找村网格办重新发激活码。',
+  device_other_worker: '这部手机已登记给其他网格员，不能用来激活您的账号。',
+  device_revoked: '这部手机的使用权限已被村网格办撤销。',
+};
+const ACTIVATE_FIELD = {
+  phone: ['act-phone', '手机号格式不正确：只填数字，5 到 20 位。'],
+  code: ['act-code', '激活码格式不正确：请照纸条上的 12 位字母和数字填写。'],
+  new_password: ['act-password', '新密码长度应为 8 到 256 位。'],
+};
+
+async function activate(ev) {
+  ev.preventDefault();
+  const msg = $('activate-msg');
+  const fail = (text, field) => {
+    msg.className = 'msg err';
+    msg.textContent = text;
+    if (field) $(field).focus();
+  };
+  const phone = $('act-phone').value.trim();
+  const code = $('act-code').value.trim();
+  const password = $('act-password').value;
+  if (!/^\+?[0-9]{5,20}$/.test(phone)) return fail(ACTIVATE_FIELD.phone[1], 'act-phone');
+  if (code.replace(/[-\s]/g, '').length < 4) return fail('请填写激活码。', 'act-code');
+  if (password.length < 8) return fail(ACTIVATE_FIELD.new_password[1], 'act-password');
+  if (password !== $('act-password2').value) return fail('两次输入的新密码不一样，请重新输入。', 'act-password2');
+  msg.className = 'msg';
+  msg.textContent = '正在激活…';
+  $('activate-btn').disabled = true;
+  let r;
+  try {
+    r = await fetch(API + '/auth/activate', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ phone, code, new_password: password, device_uid: await deviceUid(),
+        device_model: navigator.userAgent.slice(0, 64) }),
+    });
+  } catch {
+    return fail('没有网络，请联网后再激活。');
+  } finally {
+    $('activate-btn').disabled = false;
+  }
+  if (r.ok) {
+    const done = await r.json();
+    $('activate-form').reset();
+    msg.textContent = '';
+    if (done.tokens) return loggedIn(done.tokens);  // a phone the office had approved already
+    // a new phone waits for the village office: log in with the new password, which says
+    // so and retries until the office approves it
+    justActivated = true;
+    $('phone').value = phone;
+    $('password').value = password;
+    location.hash = '';
+    show('login');
+    return login();
+  }
+  const err = (await r.json().catch(() => ({}))).error || {};
+  if (r.status === 429) {
+    const s = parseInt(r.headers.get('Retry-After') || '', 10);
+    return fail(`尝试次数过多，已暂停激活。请${Number.isFinite(s) && s > 0 ? ' ' + waitText(s) + '后' : '稍后'}再试。`);
+  }
+  if (ACTIVATE_ZH[err.code]) return fail(ACTIVATE_ZH[err.code], err.code.startsWith('activation_') ? 'act-code' : null);
+  if (r.status === 422 && ACTIVATE_FIELD[err.field]) return fail(ACTIVATE_FIELD[err.field][1], ACTIVATE_FIELD[err.field][0]);
+  if (r.status >= 500) return fail('服务器暂时不可用，请稍后再试。');
+  return fail('激活没有成功，请核对后再试。');
 }
 
 async function loadMe() {
@@ -534,16 +612,32 @@ async function logout() {
   await tryFlush(true);
   try { await api('POST', '/auth/logout'); } catch { /* the token dies with its session anyway */ }
   await delMeta('tokens');
+  await delMeta('me');  // the next person to log in on this phone sees no one's name
+  $('who').textContent = '';
   show('login');
 }
 
 // ------------------------------------------------------------------ start
+async function loadWords() {
+  try {
+    const r = await fetch('/app/words.json');
+    if (r.ok) CAUSE_ZH = (await r.json()).cause || {};
+  } catch { /* offline before the first install: the codes are shown */ }
+}
+
 async function main() {
   $('device-uid').textContent = await deviceUid();
+  loadWords();
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register('/app/sw.js', { scope: '/app/', type: 'module' }).catch(() => {});
   }
   $('login-form').addEventListener('submit', login);
+  $('activate-form').addEventListener('submit', activate);
+  $('to-activate').addEventListener('click', () => {
+    $('act-phone').value ||= $('phone').value.trim();
+    location.hash = '#activate';
+  });
+  $('to-login').addEventListener('click', () => { location.hash = ''; show('login'); });
   $('password-form').addEventListener('submit', changePassword);
   $('signin-btn').addEventListener('click', signin);
   $('patrol-start').addEventListener('click', startPatrol);

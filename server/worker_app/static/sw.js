@@ -2,9 +2,9 @@
 // app opens with no network, and flushes the upload queue on Background Sync.
 import { flush } from './static/queue.js';
 
-const CACHE = 'gridpatrol-app-v1';
+const CACHE = 'gridpatrol-app-v2';
 const SHELL = [
-  '/app/', '/app/manifest.webmanifest',
+  '/app/', '/app/manifest.webmanifest', '/app/words.json',
   '/app/static/app.css', '/app/static/app.js', '/app/static/queue.js', '/app/static/geo.js',
   '/app/static/vendor/idb/index.js',
   '/app/static/icons/icon-192.png', '/app/static/icons/icon-512.png',

@@ -63,3 +63,38 @@ def test_village_office_cannot_reach_another_village(client, world, session) -> 
     assert session.get(m.Device, other).status == "approved"
     r = client.get("/office/tracking-apps", follow_redirects=False)  # no login: to the login page
     assert r.status_code == 303 and r.headers["location"].startswith("/office/login")
+
+
+def test_traccar_qr_carries_what_traccar_client_reads(client, world, session) -> None:  # type: ignore[no-untyped-def]
+    """The QR code's text is what Traccar Client parses (traccar/traccar-client,
+    lib/configuration_service.dart ``applyUri``): for an http(s) text the server URL is its
+    origin + path (the query dropped) and ``id``, ``accuracy``, ``interval``, ``distance``,
+    ``heartbeat``, ``buffer`` are read from the query. A ``url=`` key would be ignored, so the
+    secret must be in the path. The image is the QR code of exactly that text."""
+    import html
+    from urllib.parse import parse_qs, urlsplit
+
+    import segno
+
+    h = world.headers("village_office")
+    r = client.post("/office/tracking-apps", headers=h,
+                    data={"worker_id": world.workers["own"], "app": "traccar"})
+    url = html.unescape(re.search(r'id="issued-url">([^<]+)<', r.text).group(1))
+    key = url.rsplit("/", 1)[1].split(".")[0]
+    text = f"{url}?id={key}&accuracy=high&interval=30&distance=0&heartbeat=300&buffer=true"
+    src = html.unescape(re.search(r'<img id="qr" src="([^"]+)"', r.text).group(1))
+    assert src == segno.make(text, error="m").svg_data_uri(scale=4)
+    # the client's reading of it (Dart Uri: origin = scheme://host[:port], path kept whole)
+    u = urlsplit(text)
+    assert u.scheme in ("http", "https")
+    assert f"{u.scheme}://{u.netloc}{u.path}" == url  # the ingest URL, secret included
+    q = {k: v[0] for k, v in parse_qs(u.query).items()}
+    assert q == {"id": key, "accuracy": "high", "interval": "30", "distance": "0",
+                 "heartbeat": "300", "buffer": "true"}
+    assert "url" not in q and url.split(".")[-1] not in u.query  # the secret is not in the query
+
+    # the same link opened by a phone's camera app (GET, no report field): a hint, nothing stored
+    before = session.scalar(sa.select(sa.func.count()).select_from(m.Position))
+    got = client.get(text[text.index("/api/"):])
+    assert got.status_code == 200 and "Traccar Client" in got.text
+    assert session.scalar(sa.select(sa.func.count()).select_from(m.Position)) == before
