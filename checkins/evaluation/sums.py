@@ -325,6 +325,43 @@ def _day_results_flushed(session: OrmSession, _ctx: Any, _instances: Any) -> Non
     days_saved(session, changes)
 
 
+# columns of day_result that no sum reads: bulk writes of only these keep the sums valid
+_NOT_SUMMED = frozenset({"needs_reevaluation", "evaluated_at"})
+
+
+@event.listens_for(OrmSession, "do_orm_execute")
+def _day_results_bulk_written(state: Any) -> None:
+    """A bulk INSERT/UPDATE/DELETE of ``day_result`` through a session (``session.execute(
+    sa.update(DayResult)...)``) bypasses the flush hook: every stored period is marked not built
+    in the same transaction (reads fold the days again, the next save of a day rebuilds its
+    periods, ``gridpatrol score --verify-period P --rebuild`` rebuilds them at once).
+
+    Marking the re-evaluation flag (``needs_reevaluation``) changes no sum and is let through.
+    Writes through a bare connection or raw SQL are not seen here: run the verify after them.
+    """
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) != DayResult.__tablename__:
+        return
+    if state.is_update:
+        keys = {getattr(k, "key", k) for k in (getattr(state.statement, "_values", None) or {})}
+        params = state.parameters
+        for p in (params if isinstance(params, list) else [params] if params else []):
+            keys |= {k for k in p if k not in ("id", "worker_id", "work_date")}
+        if keys and keys <= _NOT_SUMMED:
+            return
+    mark_stale(state.session)
+
+
+def mark_stale(session: Session | OrmSession, township_id: str | None = None) -> int:
+    """Mark every stored period (of one township) not built; the number of periods marked."""
+    q = sa.update(PeriodSumState.__table__).values(profile="", profile_version=0, version=0)
+    if township_id is not None:
+        q = q.where(PeriodSumState.township_id == township_id)
+    return session.connection().execute(q).rowcount or 0
+
+
 def _changed(o: DayResult) -> bool:
     attrs = sa.inspect(o).attrs
     return attrs.result.history.has_changes() or attrs.provisional.history.has_changes()
