@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -465,6 +466,22 @@ def _roster_rows(session: Session, township: Township) -> list[tuple[Any, ...]]:
         .where(Village.township_id == township.township_id).order_by(Worker.worker_id))]
 
 
+def _roster_stamp(session: Session, township: Township) -> str:
+    """Changes whenever a worker of the township is added, removed or changes role, village,
+    name or active: one aggregated string from the database, hashed here (the roster's rows are
+    not read into Python on every request)."""
+    sep = "\x1f"
+    row = (Worker.worker_id + sep + sa.func.coalesce(Worker.role, "") + sep
+           + sa.func.coalesce(Worker.village_id, "") + sep + sa.func.coalesce(Worker.name, "")
+           + sep + sa.func.coalesce(sa.cast(Worker.active, sa.String), ""))
+    sub = (sa.select(row.label("r")).join(Village, Village.village_id == Worker.village_id)
+           .where(Village.township_id == township.township_id).order_by(Worker.worker_id)
+           .subquery())
+    # the order inside the aggregate is not guaranteed: another order only costs a recompute
+    text = session.scalar(sa.select(sa.func.aggregate_strings(sub.c.r, "\x1e"))) or ""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _items_stamp(session: Session, township: Township) -> tuple[Any, ...]:
     """Changes whenever an item of the township is entered or withdrawn.
 
@@ -477,9 +494,9 @@ def _items_stamp(session: Session, township: Township) -> tuple[Any, ...]:
         sa.func.max(ItemRow.item_id)).where(ItemRow.township_id == township.township_id)).one())
 
 
-# (township, period) -> (key, doc): the open period's score from the sums, until a sum, an item,
+# (township, period) -> (key, doc, sheets by subject): the open period's score from the sums, until a sum, an item,
 # the roster or the profile changes (each process keeps its own; the key is read every time)
-_DOCS: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
+_DOCS: dict[tuple[str, str], tuple[Any, dict[str, Any], dict[str, dict[str, Any]]]] = {}
 
 
 def needs_days(profile: Profile) -> bool:
@@ -506,12 +523,12 @@ def sums_doc(session: Session, township: Township, period: Period,
         result, inputs = compute(session, township, period, profile)
         return _doc(result, inputs)
     labels = sum_labels(profile, period)
-    roster_rows = _roster_rows(session, township)
     key = (profile.id, profile.version, period_sums.versions(session, township.township_id, labels),
-           _items_stamp(session, township), hash(tuple(roster_rows)))
+           _items_stamp(session, township), _roster_stamp(session, township))
     got = _DOCS.get((township.township_id, period.label))
     if got is not None and got[0] == key and 0 not in key[2]:
         return got[1]
+    roster_rows = _roster_rows(session, township)
     stored_sums = period_sums.load(session, township.township_id, labels, profile)
     items = live_items(session, township, period)
     with_data = ({sid for by in stored_sums.sums.values() for sid, x in by.items() if x.days}
@@ -530,7 +547,7 @@ def sums_doc(session: Session, township: Township, period: Period,
                      "items": sorted(i.item_id for i in items), "workers": len(roster),
                      "digest": "", "sums": dict(zip(labels, stored_sums.versions, strict=True))}
     key = (*key[:2], period_sums.versions(session, township.township_id, labels), *key[3:])
-    _DOCS[(township.township_id, period.label)] = (key, doc)
+    _DOCS[(township.township_id, period.label)] = (key, doc, {x["subject_id"]: x for x in doc["sheets"]})
     return doc
 
 
@@ -583,6 +600,65 @@ def period_doc(session: Session, township: Township, period: Period) -> dict[str
                     "closed_by": None, "inputs": doc.pop("inputs"),
                     "last_closed": _state(row) if row is not None else None}
     return doc
+
+
+def _sheet_of(doc: dict[str, Any], township: Township, period: Period, subject_id: str
+              ) -> list[dict[str, Any]]:
+    """The sheet of ``subject_id`` in a period doc (a list of 0 or 1); a cached doc by the index
+    kept with it (searched once, not once per request)."""
+    got = _DOCS.get((township.township_id, period.label))
+    if got is not None and got[1]["sheets"] is doc["sheets"]:
+        one = got[2].get(subject_id)
+        return [] if one is None else [one]
+    return [s for s in doc["sheets"] if s["subject_id"] == subject_id][:1]
+
+
+# (township, period, subject) -> (key, sheet JSON): one subject's day-by-day sheet, until its
+# days, the township's items or its roster row change; bounded (least recently used dropped)
+_SUBJECT_SHEETS: OrderedDict[tuple[str, str, str], tuple[Any, dict[str, Any]]] = OrderedDict()
+SUBJECT_SHEETS_KEPT = 2000
+
+
+def subject_sheet_json(session: Session, township: Township, period: Period, subject_id: str,
+                       profile: Profile | None = None, *, items_stamp: Any = None
+                       ) -> dict[str, Any] | None:
+    """:func:`subject_sheet` as JSON, kept per process until its inputs change.
+
+    The key is read every time: the text of the subject's stored days in the period (read as
+    text and hashed, not parsed: the parsing and scoring are what is saved), the township's
+    items stamp (``items_stamp``: as just read by the caller) and the roster rows of the subject.
+    """
+    profile = profile or township_profile(township)
+    office = office_profile(profile)
+    who = (sa.select(Worker.worker_id).join(Village, Village.village_id == Worker.village_id)
+           .where(Village.township_id == township.township_id))
+    who = who.where(Worker.village_id == subject_id) if office else who.where(
+        Worker.worker_id == subject_id)
+    h = hashlib.sha256()
+    for r in session.execute(
+            sa.select(Worker.worker_id, Worker.role, Worker.village_id, Worker.name)
+            .where(Worker.worker_id.in_(who.scalar_subquery())).order_by(Worker.worker_id)):
+        h.update(repr(tuple(r)).encode())
+    for wid, date, text in session.execute(
+            sa.select(DayResult.worker_id, DayResult.work_date, sa.cast(DayResult.result, sa.Text))
+            .where(DayResult.worker_id.in_(who.scalar_subquery()),
+                   DayResult.work_date >= period.start, DayResult.work_date <= period.end)
+            .order_by(DayResult.worker_id, DayResult.work_date)):
+        h.update(f"{wid}|{date}|".encode())
+        h.update(text.encode())
+    key = (profile.id, profile.version, h.hexdigest(),
+           _items_stamp(session, township) if items_stamp is None else items_stamp)
+    ck = (township.township_id, period.label, subject_id)
+    got = _SUBJECT_SHEETS.get(ck)
+    if got is not None and got[0] == key:
+        _SUBJECT_SHEETS.move_to_end(ck)
+        return got[1]
+    own = subject_sheet(session, township, period, subject_id, profile)
+    out = None if own is None else own.to_json()
+    _SUBJECT_SHEETS[ck] = (key, out)
+    while len(_SUBJECT_SHEETS) > SUBJECT_SHEETS_KEPT:
+        _SUBJECT_SHEETS.popitem(last=False)
+    return out
 
 
 def subject_sheet(session: Session, township: Township, period: Period, subject_id: str,
@@ -749,14 +825,18 @@ def sheet(session: Session, scope: OfficeScope | None, township: Township, perio
         else:
             scope.worker(session, subject_id)
     doc = period_doc(session, township, per)
-    for s in doc["sheets"]:
+    for s in _sheet_of(doc, township, per, subject_id):
         if s["subject_id"] == subject_id:
             if not doc["state"]["frozen"]:
                 # the township's sheet has the rank, tier and payouts; the trail day by day
                 # is read for this one subject
-                own = subject_sheet(session, township, per, subject_id, profile)
+                cached = _DOCS.get((township.township_id, per.label))
+                # the doc is the cached one: its key, items stamp included, was read just now
+                stamp = cached[0][3] if cached is not None and cached[1]["sheets"] is doc["sheets"] else None
+                own = subject_sheet_json(session, township, per, subject_id, profile,
+                                         items_stamp=stamp)
                 if own is not None:
-                    s = {**own.to_json(), **{k: s[k] for k in (
+                    s = {**own, **{k: s[k] for k in (
                         "name", "rank", "tier", "tier_label", "tier_note", "payouts",
                         "payout_total")}}
             return {"township_id": township.township_id, "period": per.label,
@@ -961,11 +1041,10 @@ def export(session: Session, scope: OfficeScope, township: Township, period: str
 
 def worker_period_sheet(session: Session, worker_id: str, period: str) -> dict[str, Any]:
     """A worker's own sheet (mobile): NotVisible if the worker has none in the period."""
-    w = session.get(Worker, worker_id)
-    if w is None:
-        raise NotVisible(f"worker {worker_id}")
-    v = session.get(Village, w.village_id)
-    t = session.get(Township, v.township_id) if v is not None else None
+    # one read for the worker's township (a phone asks this often)
+    t = session.scalars(sa.select(Township).join(Village, Village.township_id == Township.township_id)
+                        .join(Worker, Worker.village_id == Village.village_id)
+                        .where(Worker.worker_id == worker_id)).first()
     if t is None:
         raise NotVisible(f"worker {worker_id}")
     if office_profile(township_profile(t)):
