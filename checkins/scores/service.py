@@ -701,6 +701,99 @@ def subject_sheet(session: Session, township: Township, period: Period, subject_
         raise ScoresError(str(exc), 422) from None
 
 
+# what a subject's sheet takes from the township's scoring (the rest is its own days and items)
+TOWNSHIP_FIELDS = ("name", "rank", "tier", "tier_label", "tier_note", "payouts", "payout_total")
+
+
+def closing_doc(session: Session, township: Township, period: Period, profile: Profile
+                ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The score JSON a close freezes and its inputs summary, from the sums (ranks, tiers,
+    payouts) and one pass over the days, one worker at a time, for the day-by-day trails and
+    the digest: memory holds one worker's days (and the sheets being written), not the
+    township's. The same JSON and digest as scoring every day at once (:func:`compute`).
+    """
+    from scoring.period import score_period
+
+    base = sums_doc(session, township, period, profile)
+    if office_profile(profile):
+        # an office's trail is its workers' days of each date together (few subjects):
+        # scored per office like one sheet
+        own = {s["subject_id"]: subject_sheet_json(session, township, period, s["subject_id"], profile)
+               for s in base["sheets"]}
+        digest = _days_digest(session, township, period, None)
+    else:
+        workers = {w.worker_id: w for w in session.scalars(
+            sa.select(Worker).join(Village, Village.village_id == Worker.village_id)
+            .where(Village.township_id == township.township_id))}
+        items_of: dict[str, list[si.EnteredItem]] = {}
+        for it in live_items(session, township, period):
+            if not township_item(profile, it):
+                items_of.setdefault(it.subject_id, []).append(it)
+        wanted = {s["subject_id"] for s in base["sheets"]}
+        own = {}
+
+        def finish(wid: str, days: list[ScoredDay]) -> None:
+            if wid not in wanted or wid not in workers:
+                return
+            w = workers[wid]
+            try:
+                sh = score_period(profile, period, days, items_of.get(wid, []),
+                                  {wid: Subject(wid, "worker", w.role, w.village_id, w.name)}
+                                  ).by_subject().get(wid)
+            except (ItemError, ScoreError) as exc:
+                raise ScoresError(str(exc), 422) from None
+            own[wid] = None if sh is None else sh.to_json()
+
+        state: dict[str, Any] = {"wid": None, "days": []}
+
+        def each(rid: int, wid: str, date: dt.date, result: Any) -> None:
+            if wid != state["wid"]:
+                if state["wid"] is not None:
+                    finish(state["wid"], state["days"])
+                state["wid"], state["days"] = wid, []
+            try:
+                state["days"].append(ScoredDay(day_from_json(result, "day_result", rid).result,
+                                               workers[wid].village_id))
+            except DayJsonError as exc:
+                raise ScoresError(f"stored day result of {wid} on {date}: {exc}", 422) from None
+
+        digest = _days_digest(session, township, period, each)
+        if state["wid"] is not None:
+            finish(state["wid"], state["days"])
+        for sid in sorted(wanted - set(own)):
+            finish(sid, [])  # no days in the period: its items only
+    sheets = [{**own[s["subject_id"]], **{k: s[k] for k in TOWNSHIP_FIELDS}}
+              if own.get(s["subject_id"]) is not None else s for s in base["sheets"]]
+    doc = {k: v for k, v in base.items() if k != "inputs"}
+    doc["sheets"] = sheets
+    inputs = base["inputs"]
+    summary = {"days": inputs["days"], "provisional_days": inputs["provisional_days"],
+               "items": inputs["items"], "workers": inputs["workers"], "digest": digest}
+    return doc, summary
+
+
+def _days_digest(session: Session, township: Township, period: Period,
+                 each: Callable[[int, str, dt.date, Any], None] | None) -> str:
+    """The inputs digest of :func:`load_inputs` (every day entry, then every live item), the
+    days streamed in batches; ``each`` sees every day row in (worker, date) order."""
+    h = hashlib.sha256()
+    q = (sa.select(DayResult.id, DayResult.worker_id, DayResult.work_date, DayResult.result)
+         .join(Worker, Worker.worker_id == DayResult.worker_id)
+         .join(Village, Village.village_id == Worker.village_id)
+         .where(Village.township_id == township.township_id, DayResult.work_date >= period.start,
+                DayResult.work_date <= period.end)
+         .order_by(DayResult.worker_id, DayResult.work_date)
+         .execution_options(yield_per=period_sums.BATCH))
+    for rid, wid, date, result in session.execute(q):
+        h.update(json.dumps([wid, str(date), result], sort_keys=True, default=str).encode())
+        if each is not None:
+            each(rid, wid, date, result)
+    for it in live_items(session, township, period):
+        h.update(json.dumps([it.item_id, it.subject_id, it.rule, it.item, str(it.value), it.note,
+                             it.when()]).encode())
+    return h.hexdigest()
+
+
 def _state(row: PeriodResult) -> dict[str, Any]:
     return {"status": row.status, "frozen": row.status == "closed", "revision": row.revision,
             "computed_at": row.computed_at.isoformat(), "computed_by": row.computed_by,
@@ -718,23 +811,27 @@ def close_period(session: Session, scope: OfficeScope, township: Township, perio
     row = stored(session, township, per)
     if row is not None and row.status == "closed":
         raise ScoresError(f"period {per.label} is already closed (reopen it first)", 409)
-    result, inputs = compute(session, township, per, profile, digest=True)
+    if needs_days(profile):
+        result, inputs = compute(session, township, per, profile, digest=True)
+        doc, summary_in = _doc(result, inputs), inputs.summary()
+    else:
+        doc, summary_in = closing_doc(session, township, per, profile)
+        result = scores_from_json(doc)
     now = dt.datetime.now(dt.UTC)
-    doc = _doc(result, inputs)
     if row is None:
         row = PeriodResult(township_id=township.township_id, period=per.label, kind=per.kind,
                            profile=profile.id, profile_version=profile.version, status="closed",
-                           result=doc, inputs=inputs.summary(), revision=1, computed_at=now,
+                           result=doc, inputs=summary_in, revision=1, computed_at=now,
                            computed_by=scope.actor, closed_at=now, closed_by=scope.actor)
         session.add(row)
     else:
         row.profile, row.profile_version = profile.id, profile.version
-        row.status, row.result, row.inputs = "closed", doc, inputs.summary()
+        row.status, row.result, row.inputs = "closed", doc, summary_in
         row.revision += 1
         row.computed_at, row.computed_by = now, scope.actor
         row.closed_at, row.closed_by = now, scope.actor
     session.flush()
-    summary = _audit_summary(result, row, inputs)
+    summary = _audit_summary(result, row, summary_in)
     write_audit(session, actor=scope.actor, action="period.close", entity="period_result",
                 entity_id=f"{township.township_id}/{per.label}",
                 reason=(reason or "").strip() or None, after=summary)
@@ -742,9 +839,10 @@ def close_period(session: Session, scope: OfficeScope, township: Township, perio
             "sheets": len(result.sheets)}
 
 
-def _audit_summary(result: PeriodScores, row: PeriodResult, inputs: Inputs) -> dict[str, Any]:
+def _audit_summary(result: PeriodScores, row: PeriodResult, inputs: dict[str, Any]
+                   ) -> dict[str, Any]:
     return {"status": row.status, "revision": row.revision, "profile": result.profile,
-            "profile_version": result.profile_version, "inputs": inputs.summary(),
+            "profile_version": result.profile_version, "inputs": inputs,
             "totals": {s.subject.subject_id: float(s.total) for s in result.sheets},
             "tiers": {s.subject.subject_id: s.tier for s in result.sheets if s.tier},
             "payouts": {s.subject.subject_id: float(s.payout_total()) for s in result.sheets}}
@@ -836,9 +934,7 @@ def sheet(session: Session, scope: OfficeScope | None, township: Township, perio
                 own = subject_sheet_json(session, township, per, subject_id, profile,
                                          items_stamp=stamp)
                 if own is not None:
-                    s = {**own, **{k: s[k] for k in (
-                        "name", "rank", "tier", "tier_label", "tier_note", "payouts",
-                        "payout_total")}}
+                    s = {**own, **{k: s[k] for k in TOWNSHIP_FIELDS}}
             return {"township_id": township.township_id, "period": per.label,
                     "profile": doc["profile"], "profile_version": doc["profile_version"],
                     "state": doc["state"], "sheet": s}

@@ -152,3 +152,23 @@ def test_a_bulk_write_through_the_session_marks_the_sums_not_built(quarter: Quar
     session.flush()
     assert period_sums.verify(session, town.township_id, [QUARTER, "2026-07"], profile) == []
     assert period_sums.versions(session, town.township_id, [QUARTER, "2026-07"])[0] != 0
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_closing_from_the_sums_freezes_what_scoring_every_day_gives(quarter: Quarter, session, profile) -> None:
+    q = quarter
+    town = session.get(m.Township, f"{q.world.tag}T")
+    if town.profile != profile:
+        town.profile = profile
+        session.flush()
+    prof = svc.township_profile(town)
+    per = parse_period(LABELS[profile][-1] if profile == "quanshan-positioning" else QUARTER)
+    # an entered item and a provisional day, so that the items and the notes count
+    row = session.scalars(sa.select(m.DayResult).where(m.DayResult.worker_id == q.workers["own"][0])
+                          .order_by(m.DayResult.work_date)).first()
+    row.provisional = True
+    session.flush()
+    result, inputs = svc.compute(session, town, per, prof, digest=True)
+    doc, summary = svc.closing_doc(session, town, per, prof)
+    assert doc == svc._doc(result, inputs)
+    assert summary == inputs.summary()
