@@ -210,6 +210,36 @@ def new_sheet(engine: sa.Engine, worker_id: str) -> dict[str, Any]:
         return {"total": got["total"], "tier": got["tier"]}
 
 
+def old_close(engine: sa.Engine) -> dict[str, Any]:
+    """What closing the period computed before: every day of the township read and scored at
+    once (with the inputs digest); nothing is stored."""
+    from sqlmodel import Session
+
+    from checkins.scores import service as svc
+    from checkins.township.models import Township
+    from scoring.items import parse_period
+
+    with Session(engine) as s:
+        t = s.get(Township, TOWN)
+        result, inputs = svc.compute(s, t, parse_period(PERIOD), digest=True)
+        return {"sheets": len(result.sheets), "digest": inputs.digest}
+
+
+def new_close(engine: sa.Engine) -> dict[str, Any]:
+    """What closing computes now: the sums for ranks and tiers, one streamed pass over the
+    days for the trails and the digest; nothing is stored."""
+    from sqlmodel import Session
+
+    from checkins.scores import service as svc
+    from checkins.township.models import Township
+    from scoring.items import parse_period
+
+    with Session(engine) as s:
+        t = s.get(Township, TOWN)
+        doc, summary = svc.closing_doc(s, t, parse_period(PERIOD), svc.township_profile(t))
+        return {"sheets": len(doc["sheets"]), "digest": summary["digest"]}
+
+
 def build_sums(engine: sa.Engine) -> dict[str, Any]:
     from sqlmodel import Session
 
@@ -348,7 +378,8 @@ def run(backend: str, n: int, d: int, requests: int, baseline: bool, verify: boo
         url = sa.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
     else:
         url = f"sqlite:///{tmp}/bench.db"
-    out: dict[str, Any] = {"backend": backend, "workers": n, "days": d}
+    out: dict[str, Any] = {"backend": backend, "workers": n, "days": d,
+                           "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
     try:
         engine = make_engine(url)
         upgrade(engine)
@@ -364,16 +395,24 @@ def run(backend: str, n: int, d: int, requests: int, baseline: bool, verify: boo
         out["new_sheet_cold"] = in_child("new_sheet", url, mid)
         print(f"[{backend}] through the server ...", file=sys.stderr)
         out.update(through_server(url, n, requests, tmp))
-        nxt = dt.date(2026, 4, 1).isoformat()
-        with_hook = in_child("nightly", url, n, nxt, True)
-        without = in_child("nightly", url, n, nxt, False)
-        out["nightly"] = {"save_with_sums_s": with_hook["s"], "save_without_sums_s": without["s"],
-                          "sums_added_s": round(with_hook["s"] - without["s"], 3)}
+        # a day of a new period (its state and rows created) and a day inside the built one
+        for name, day in (("nightly", dt.date(2026, 4, 1)), ("nightly_in_period", dt.date(2026, 3, 28))):
+            with_hook = in_child("nightly", url, n, day.isoformat(), True)
+            without = in_child("nightly", url, n, day.isoformat(), False)
+            out[name] = {"date": day.isoformat(), "save_with_sums_s": with_hook["save_s"],
+                         "save_without_sums_s": without["save_s"],
+                         "sums_added_s": round(with_hook["save_s"] - without["save_s"], 3)}
+        print(f"[{backend}] closing: old and new path ...", file=sys.stderr)
+        out["close_new"] = in_child("new_close", url)
+        if baseline:
+            out["close_old"] = in_child("old_close", url)
+            out["close_same_digest"] = out["close_old"]["digest"] == out["close_new"]["digest"]
         if baseline:
             print(f"[{backend}] the old path (baseline) ...", file=sys.stderr)
             out["baseline_old_sheet"] = in_child("old_sheet", url, mid)
             ok = out["baseline_old_sheet"].get("total") == out["new_sheet_cold"].get("total")
             out["baseline_same_total"] = ok
+        out["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         if admin is not None:
             with admin.connect() as conn:
@@ -394,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "score_bench.json")
     a = ap.parse_args(argv)
     runs = {}
+    load_before = os.getloadavg()
     if a.backend in ("both", "postgresql"):
         runs["postgresql"] = run("postgresql", a.workers, a.days, a.requests, not a.no_baseline,
                                 not a.no_verify)
@@ -403,7 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     first = runs.get("postgresql") or runs["sqlite"]
     doc = {"workers": first["workers"], "days": first["days"], "me_score_p99_ms": first["me_score_p99_ms"],
            "ranking_ms": first["ranking_ms"], "machine": {"python": platform.python_version(),
-                                                          "cpus": os.cpu_count(), "shared": True},
+                                                          "cpus": os.cpu_count(), "shared": True,
+                                                          "loadavg_before": [round(x, 2) for x in load_before],
+                                                          "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
            "runs": runs}
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
