@@ -110,17 +110,36 @@ def seed(engine: sa.Engine, n: int, days: list[dt.date]) -> dict[str, float]:
         conn.execute(sa.insert(m.Worker.__table__), [
             {"worker_id": f"bw{i:05d}", "name": f"网格员{i}", "role": role_of(i), "active": True,
              "phone": f"139{i:08d}", "village_id": f"bV{i // PER_VILLAGE:03d}"} for i in range(n)])
-    rows: list[dict[str, Any]] = []
     evaluated = dt.datetime(2026, 4, 2, tzinfo=dt.UTC)
-    for i in range(n):
+
+    def day_rows(i: int) -> Any:
         wid = f"bw{i:05d}"
         for j, d in enumerate(days):
-            rows.append({"worker_id": wid, "work_date": d, "result": entry(wid, d, role_of(i), i * 7 + j),
-                         "provisional": False, "evaluated_at": evaluated, "needs_reevaluation": False})
-        if len(rows) >= 20_000 or i == n - 1:
-            with engine.begin() as conn:  # Core: no ORM hook (the sums are built afterwards)
-                conn.execute(sa.insert(m.DayResult.__table__), rows)
-            rows = []
+            yield wid, d, json.dumps(entry(wid, d, role_of(i), i * 7 + j), ensure_ascii=False)
+
+    # bulk, no ORM hook (the sums are built afterwards): COPY on PostgreSQL, the driver's
+    # executemany on SQLite (SQLAlchemy's per-row JSON binding took most of the 13+ minutes)
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        if engine.dialect.name == "postgresql":
+            cols = "worker_id, work_date, result, provisional, evaluated_at, needs_reevaluation"
+            with cur.copy(f"COPY day_result ({cols}) FROM STDIN") as cp:
+                for i in range(n):
+                    for wid, d, doc in day_rows(i):
+                        cp.write_row((wid, d, doc, False, evaluated, False))
+        else:
+            batch: list[tuple[Any, ...]] = []
+            for i in range(n):
+                batch.extend((wid, d.isoformat(), doc, 0, evaluated.strftime("%Y-%m-%d %H:%M:%S.%f"), 0)
+                             for wid, d, doc in day_rows(i))
+                if len(batch) >= 20_000 or i == n - 1:
+                    cur.executemany("INSERT INTO day_result (worker_id, work_date, result, provisional,"
+                                    " evaluated_at, needs_reevaluation) VALUES (?, ?, ?, ?, ?, ?)", batch)
+                    batch = []
+        raw.commit()
+    finally:
+        raw.close()
     with Session(engine) as s:
         for i in range(20):
             auth.set_password(s, f"bw{i * (n // 20):05d}", PASSWORD)
@@ -189,6 +208,36 @@ def new_sheet(engine: sa.Engine, worker_id: str) -> dict[str, Any]:
     with Session(engine) as s:
         got = svc.worker_period_sheet(s, worker_id, PERIOD)["sheet"]
         return {"total": got["total"], "tier": got["tier"]}
+
+
+def old_close(engine: sa.Engine) -> dict[str, Any]:
+    """What closing the period computed before: every day of the township read and scored at
+    once (with the inputs digest); nothing is stored."""
+    from sqlmodel import Session
+
+    from checkins.scores import service as svc
+    from checkins.township.models import Township
+    from scoring.items import parse_period
+
+    with Session(engine) as s:
+        t = s.get(Township, TOWN)
+        result, inputs = svc.compute(s, t, parse_period(PERIOD), digest=True)
+        return {"sheets": len(result.sheets), "digest": inputs.digest}
+
+
+def new_close(engine: sa.Engine) -> dict[str, Any]:
+    """What closing computes now: the sums for ranks and tiers, one streamed pass over the
+    days for the trails and the digest; nothing is stored."""
+    from sqlmodel import Session
+
+    from checkins.scores import service as svc
+    from checkins.township.models import Township
+    from scoring.items import parse_period
+
+    with Session(engine) as s:
+        t = s.get(Township, TOWN)
+        doc, summary = svc.closing_doc(s, t, parse_period(PERIOD), svc.township_profile(t))
+        return {"sheets": len(doc["sheets"]), "digest": summary["digest"]}
 
 
 def build_sums(engine: sa.Engine) -> dict[str, Any]:
@@ -329,7 +378,8 @@ def run(backend: str, n: int, d: int, requests: int, baseline: bool, verify: boo
         url = sa.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
     else:
         url = f"sqlite:///{tmp}/bench.db"
-    out: dict[str, Any] = {"backend": backend, "workers": n, "days": d}
+    out: dict[str, Any] = {"backend": backend, "workers": n, "days": d,
+                           "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
     try:
         engine = make_engine(url)
         upgrade(engine)
@@ -345,16 +395,24 @@ def run(backend: str, n: int, d: int, requests: int, baseline: bool, verify: boo
         out["new_sheet_cold"] = in_child("new_sheet", url, mid)
         print(f"[{backend}] through the server ...", file=sys.stderr)
         out.update(through_server(url, n, requests, tmp))
-        nxt = dt.date(2026, 4, 1).isoformat()
-        with_hook = in_child("nightly", url, n, nxt, True)
-        without = in_child("nightly", url, n, nxt, False)
-        out["nightly"] = {"save_with_sums_s": with_hook["s"], "save_without_sums_s": without["s"],
-                          "sums_added_s": round(with_hook["s"] - without["s"], 3)}
+        # a day of a new period (its state and rows created) and a day inside the built one
+        for name, day in (("nightly", dt.date(2026, 4, 1)), ("nightly_in_period", dt.date(2026, 3, 28))):
+            with_hook = in_child("nightly", url, n, day.isoformat(), True)
+            without = in_child("nightly", url, n, day.isoformat(), False)
+            out[name] = {"date": day.isoformat(), "save_with_sums_s": with_hook["save_s"],
+                         "save_without_sums_s": without["save_s"],
+                         "sums_added_s": round(with_hook["save_s"] - without["save_s"], 3)}
+        print(f"[{backend}] closing: old and new path ...", file=sys.stderr)
+        out["close_new"] = in_child("new_close", url)
+        if baseline:
+            out["close_old"] = in_child("old_close", url)
+            out["close_same_digest"] = out["close_old"]["digest"] == out["close_new"]["digest"]
         if baseline:
             print(f"[{backend}] the old path (baseline) ...", file=sys.stderr)
             out["baseline_old_sheet"] = in_child("old_sheet", url, mid)
             ok = out["baseline_old_sheet"].get("total") == out["new_sheet_cold"].get("total")
             out["baseline_same_total"] = ok
+        out["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         if admin is not None:
             with admin.connect() as conn:
@@ -375,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "score_bench.json")
     a = ap.parse_args(argv)
     runs = {}
+    load_before = os.getloadavg()
     if a.backend in ("both", "postgresql"):
         runs["postgresql"] = run("postgresql", a.workers, a.days, a.requests, not a.no_baseline,
                                 not a.no_verify)
@@ -384,7 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     first = runs.get("postgresql") or runs["sqlite"]
     doc = {"workers": first["workers"], "days": first["days"], "me_score_p99_ms": first["me_score_p99_ms"],
            "ranking_ms": first["ranking_ms"], "machine": {"python": platform.python_version(),
-                                                          "cpus": os.cpu_count(), "shared": True},
+                                                          "cpus": os.cpu_count(), "shared": True,
+                                                          "loadavg_before": [round(x, 2) for x in load_before],
+                                                          "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
            "runs": runs}
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

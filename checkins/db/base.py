@@ -107,3 +107,14 @@ def _sqlite_primary_key(constraint: PrimaryKeyConstraint, compiler: Any, **kw: A
         name = f"CONSTRAINT {compiler.preparer.quote(constraint.name)} " if constraint.name else ""
         return f"{name}PRIMARY KEY ({', '.join(cols)})"
     return compiler.visit_primary_key_constraint(constraint, **kw)
+
+
+def dialect_insert(session_or_conn: Any, table: Any) -> Any:
+    """The bound dialect's INSERT for ``table`` (PostgreSQL and SQLite both have
+    ``on_conflict_do_nothing`` / ``on_conflict_do_update``)."""
+    bind = session_or_conn.get_bind() if hasattr(session_or_conn, "get_bind") else session_or_conn
+    if bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)

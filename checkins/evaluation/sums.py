@@ -36,6 +36,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
+from checkins.db.base import dialect_insert
 from checkins.evaluation.models import DayResult, PeriodSum, PeriodSumState
 from checkins.township.models import Township, Village, Worker
 from checkins.township.profile import profile_named
@@ -46,6 +47,7 @@ from scoring.period import DaySums, day_sums, office_profile, sum_periods
 from scoring.profiles import Profile
 
 BATCH = 1000
+SMALL = 500  # above: read a whole roster or period rather than name thousands of keys
 
 
 class SumsError(ValueError):
@@ -111,17 +113,40 @@ def fold_period(session: Session, township_id: str, period: Period, profile: Pro
                 progress: Callable[[int], None] | None = None
                 ) -> tuple[dict[str, DaySums], dict[str, int]]:
     """Sums and provisional counts per subject of ``period`` from the stored days (streaming)."""
-    out: dict[str, DaySums] = {}
-    prov: dict[str, int] = defaultdict(int)
+    return fold_periods(session, township_id, [period.label], profile, progress)[period.label]
+
+
+def fold_periods(session: Session, township_id: str, labels: Sequence[str], profile: Profile,
+                 progress: Callable[[int], None] | None = None
+                 ) -> dict[str, tuple[dict[str, DaySums], dict[str, int]]]:
+    """:func:`fold_period` of several periods in one pass over their days.
+
+    A quarter and its months are read once, not twice: each group (one date) is added to
+    every period of ``labels`` that holds its date.
+    """
+    periods = [parse_period(lab) for lab in dict.fromkeys(labels)]
+    out: dict[str, tuple[dict[str, DaySums], dict[str, int]]] = {
+        p.label: ({}, defaultdict(int)) for p in periods}
+    if not periods:
+        return out
+    span = periods[0] if len(periods) == 1 else Period(
+        "span", min(p.start for p in periods), max(p.end for p in periods), "span")
     n = 0
-    for group, p in stream_groups(session, township_id, period, profile):
-        for sid, s in day_sums(profile, group, period).items():
-            out.setdefault(sid, DaySums()).add(s)
-            prov[sid] += p  # a group is one subject's (a worker-day, an office-date)
+    computed = bool(case_rules.computed_rules(profile))
+    for group, prov in stream_groups(session, township_id, span, profile):
+        date = group[0].result.date
+        into = [(p, out[p.label]) for p in periods if p.start <= date <= p.end]
+        if into:
+            base = day_sums(profile, group)
+            for p, (sums, provs) in into:
+                # the case part is per period (YK-CASE-SLA's clocks run to the period's end)
+                for sid, s in (day_sums(profile, group, p) if computed else base).items():
+                    sums.setdefault(sid, DaySums()).add(s)
+                    provs[sid] += prov  # a group is one subject's (a worker-day, an office-date)
         n += len(group)
         if progress is not None and n % BATCH < len(group):
             progress(n)
-    return out, dict(prov)
+    return {k: (sums, dict(provs)) for k, (sums, provs) in out.items()}
 
 
 # ----------------------------------------------------------------------------- state
@@ -146,6 +171,23 @@ def _current(state: PeriodSumState | None, profile: Profile) -> bool:
     return state is not None and (state.profile, state.profile_version) == (profile.id, profile.version)
 
 
+def _locked_state(session: Session | OrmSession, township_id: str, label: str
+                  ) -> PeriodSumState:
+    """The state row of a period, locked; created (not built: no profile) if missing.
+
+    Created with INSERT ... ON CONFLICT DO NOTHING, then locked: two sessions saving the first
+    day of a period wait for each other here instead of both building it and one failing on
+    the unique key (or both inserting the same ``period_sum`` rows).
+    """
+    session.execute(dialect_insert(session, PeriodSumState.__table__).values(
+        township_id=township_id, period=label, profile="", profile_version=0, version=0,
+        built_at=dt.datetime.now(dt.UTC)).on_conflict_do_nothing(
+        index_elements=["township_id", "period"]))
+    state = _state(session, township_id, label, lock=True)
+    assert state is not None  # inserted above or by a concurrent session that committed
+    return state
+
+
 def build(session: Session | OrmSession, township_id: str, label: str, profile: Profile,
           progress: Callable[[int], None] | None = None, *,
           state: PeriodSumState | None = None) -> PeriodSumState:
@@ -153,25 +195,36 @@ def build(session: Session | OrmSession, township_id: str, label: str, profile: 
 
     Streaming: memory holds one batch of day rows and the sums (one small object a subject).
     """
-    period = parse_period(label)
-    if state is None:
-        state = _state(session, township_id, label, lock=True)
-    sums, prov = fold_period(session, township_id, period, profile, progress)
-    session.execute(sa.delete(PeriodSum).where(PeriodSum.township_id == township_id,
-                                               PeriodSum.period == label))
-    rows = [{"township_id": township_id, "period": label, "subject_id": sid,
-             "sums": s.to_json(), "provisional": prov.get(sid, 0)} for sid, s in sorted(sums.items())]
-    for i in range(0, len(rows), BATCH):
-        session.execute(sa.insert(PeriodSum), rows[i:i + BATCH])
-    if state is None:
-        state = PeriodSumState(township_id=township_id, period=label, profile=profile.id,
-                               profile_version=profile.version, version=new_stamp())
-        session.add(state)
-    else:
+    states = {label: state} if state is not None else None
+    return build_periods(session, township_id, [label], profile, progress, states=states)[label]
+
+
+def build_periods(session: Session | OrmSession, township_id: str, labels: Sequence[str],
+                  profile: Profile, progress: Callable[[int], None] | None = None, *,
+                  states: Mapping[str, PeriodSumState] | None = None
+                  ) -> dict[str, PeriodSumState]:
+    """:func:`build` of several periods in one pass over their days (a quarter and its
+    months read once)."""
+    labels = list(dict.fromkeys(labels))
+    got = dict(states or {})
+    for label in labels:
+        if label not in got:
+            got[label] = _locked_state(session, township_id, label)
+    folded = fold_periods(session, township_id, labels, profile, progress)
+    for label in labels:
+        sums, prov = folded[label]
+        session.execute(sa.delete(PeriodSum).where(PeriodSum.township_id == township_id,
+                                                   PeriodSum.period == label))
+        rows = [{"township_id": township_id, "period": label, "subject_id": sid,
+                 "sums": s.to_json(), "provisional": prov.get(sid, 0)}
+                for sid, s in sorted(sums.items())]
+        for i in range(0, len(rows), BATCH):
+            session.execute(sa.insert(PeriodSum), rows[i:i + BATCH])
+        state = got[label]
         state.profile, state.profile_version = profile.id, profile.version
         state.version = new_stamp()
         state.built_at = dt.datetime.now(dt.UTC)
-    return state
+    return {label: got[label] for label in labels}
 
 
 @dataclass
@@ -197,13 +250,16 @@ def load(session: Session, township_id: str, labels: Sequence[str], profile: Pro
     prov: dict[str, int] = {}
     versions = []
     wanted = None if subjects is None else sorted(set(subjects))
+    states = {label: _state(session, township_id, label) for label in labels}
+    # not built yet (the first save of a day builds it): folded here, not stored, so a read
+    # never writes; in one pass for all such labels
+    missing = [label for label in labels if not _current(states[label], profile)]
+    folded = fold_periods(session, township_id, missing, profile) if missing else {}
     for label in labels:
-        state = _state(session, township_id, label)
-        if not _current(state, profile):
-            # not built yet (the first save of a day builds it): folded here, not stored, so
-            # a read never writes
-            folded, p = fold_period(session, township_id, parse_period(label), profile)
-            sums[label] = {sid: x for sid, x in folded.items()
+        state = states[label]
+        if label in folded:
+            f_sums, p = folded[label]
+            sums[label] = {sid: x for sid, x in f_sums.items()
                            if wanted is None or sid in wanted}
             prov[label] = sum(v for sid, v in p.items() if wanted is None or sid in wanted)
             versions.append(0)
@@ -275,6 +331,43 @@ def _day_results_flushed(session: OrmSession, _ctx: Any, _instances: Any) -> Non
     days_saved(session, changes)
 
 
+# columns of day_result that no sum reads: bulk writes of only these keep the sums valid
+_NOT_SUMMED = frozenset({"needs_reevaluation", "evaluated_at"})
+
+
+@event.listens_for(OrmSession, "do_orm_execute")
+def _day_results_bulk_written(state: Any) -> None:
+    """A bulk INSERT/UPDATE/DELETE of ``day_result`` through a session (``session.execute(
+    sa.update(DayResult)...)``) bypasses the flush hook: every stored period is marked not built
+    in the same transaction (reads fold the days again, the next save of a day rebuilds its
+    periods, ``gridpatrol score --verify-period P --rebuild`` rebuilds them at once).
+
+    Marking the re-evaluation flag (``needs_reevaluation``) changes no sum and is let through.
+    Writes through a bare connection or raw SQL are not seen here: run the verify after them.
+    """
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) != DayResult.__tablename__:
+        return
+    if state.is_update:
+        keys = {getattr(k, "key", k) for k in (getattr(state.statement, "_values", None) or {})}
+        params = state.parameters
+        for p in (params if isinstance(params, list) else [params] if params else []):
+            keys |= {k for k in p if k not in ("id", "worker_id", "work_date")}
+        if keys and keys <= _NOT_SUMMED:
+            return
+    mark_stale(state.session)
+
+
+def mark_stale(session: Session | OrmSession, township_id: str | None = None) -> int:
+    """Mark every stored period (of one township) not built; the number of periods marked."""
+    q = sa.update(PeriodSumState.__table__).values(profile="", profile_version=0, version=0)
+    if township_id is not None:
+        q = q.where(PeriodSumState.township_id == township_id)
+    return session.connection().execute(q).rowcount or 0
+
+
 def _changed(o: DayResult) -> bool:
     attrs = sa.inspect(o).attrs
     return attrs.result.history.has_changes() or attrs.provisional.history.has_changes()
@@ -289,13 +382,18 @@ def days_saved(session: Session | OrmSession, changes: Sequence[DayChange]) -> i
         return 0
     workers = sorted({c.worker_id for c in changes})
     where: dict[str, tuple[str, str, str | None]] = {}
-    for i in range(0, len(workers), 5000):
+    q = (sa.select(Worker.worker_id, Worker.village_id, Village.township_id, Township.profile)
+         .join(Village, Village.village_id == Worker.village_id)
+         .join(Township, Township.township_id == Village.township_id))
+    wanted = set(workers)
+    # a nightly run saves thousands of workers: the whole roster in one read is cheaper than
+    # statements with thousands of parameters
+    chunks = [None] if len(workers) > SMALL else [workers]
+    for chunk in chunks:
         for wid, vid, tid, prof in session.execute(
-                sa.select(Worker.worker_id, Worker.village_id, Village.township_id, Township.profile)
-                .join(Village, Village.village_id == Worker.village_id)
-                .join(Township, Township.township_id == Village.township_id)
-                .where(Worker.worker_id.in_(workers[i:i + 5000]))):
-            where[wid] = (vid, tid, prof)
+                q if chunk is None else q.where(Worker.worker_id.in_(chunk))):
+            if wid in wanted:
+                where[wid] = (vid, tid, prof)
     by_town: dict[str, list[DayChange]] = defaultdict(list)
     for c in changes:
         if c.worker_id in where:
@@ -304,14 +402,13 @@ def days_saved(session: Session | OrmSession, changes: Sequence[DayChange]) -> i
     for tid, town_changes in sorted(by_town.items()):
         profile = profile_named(where[town_changes[0].worker_id][2])
         labels = sorted({p.label for c in town_changes for p in sum_periods(profile, c.date)})
-        built = {}
-        for label in labels:
-            state = _state(session, tid, label, lock=True)
-            if not _current(state, profile):
-                # the first save in a period (or under a new profile) builds it from the days
-                # as stored so far (cheap at the start of a period); this save's delta follows
-                state = build(session, tid, label, profile, state=state)
-            built[label] = state
+        built = {label: _locked_state(session, tid, label) for label in labels}
+        stale = [label for label in labels if not _current(built[label], profile)]
+        if stale:
+            # the first save in a period (or under a new profile) builds it from the days
+            # as stored so far (cheap at the start of a period); this save's delta follows
+            built.update(build_periods(session, tid, stale, profile,
+                                       states={lab: built[lab] for lab in stale}))
         delta = _delta(session, profile, town_changes, where)
         n += _apply(session, tid, built, delta)
     return n
@@ -364,32 +461,59 @@ def _delta(session: Session | OrmSession, profile: Profile, changes: Sequence[Da
     return out
 
 
-def _apply(session: Session, township_id: str, built: Mapping[str, PeriodSumState],
+def _apply(session: Session | OrmSession, township_id: str, built: Mapping[str, PeriodSumState],
            delta: Mapping[tuple[str, str], tuple[DaySums, int]]) -> int:
-    keys = [k for k in delta if k[0] in built]
+    """Add ``delta`` to the stored rows: locked, then written back in bulk.
+
+    Missing rows are first inserted empty (ON CONFLICT DO NOTHING): a concurrent session
+    creating the same row makes this one wait, then both add their delta to the locked row
+    instead of one failing on the unique key or overwriting the other.
+    """
+    keys = sorted(k for k in delta if k[0] in built)
     if not keys:
         return 0
-    rows: dict[tuple[str, str], PeriodSum] = {}
-    for label in sorted({k[0] for k in keys}):
-        sids = sorted({k[1] for k in keys if k[0] == label})
-        for i in range(0, len(sids), 5000):
-            for row in session.scalars(sa.select(PeriodSum).where(
-                    PeriodSum.township_id == township_id, PeriodSum.period == label,
-                    PeriodSum.subject_id.in_(sids[i:i + 5000])).with_for_update()):
-                rows[(label, row.subject_id)] = row
-    for key in sorted(keys):
+    t = PeriodSum.__table__
+    by_label: dict[str, list[str]] = defaultdict(list)
+    for label, sid in keys:
+        by_label[label].append(sid)
+    rows: dict[tuple[str, str], tuple[int, dict[str, Any], int]] = {}
+
+    def read(label: str, sids: list[str]) -> None:
+        q = sa.select(t.c.id, t.c.subject_id, t.c.sums, t.c.provisional).where(
+            t.c.township_id == township_id, t.c.period == label)
+        wanted = set(sids)
+        if len(sids) <= SMALL:  # else the whole period (one subject a row): fewer parameters
+            q = q.where(t.c.subject_id.in_(sids))
+        for rid, sid, doc, prov in session.execute(q.with_for_update()):
+            if sid in wanted:
+                rows[(label, sid)] = (rid, doc, prov or 0)
+
+    for label, sids in sorted(by_label.items()):
+        read(label, sids)
+        missing = [sid for sid in sids if (label, sid) not in rows]
+        if missing:
+            empty = DaySums().to_json()
+            for i in range(0, len(missing), BATCH):
+                session.execute(dialect_insert(session, t).on_conflict_do_nothing(
+                    index_elements=["township_id", "period", "subject_id"]),
+                    [{"township_id": township_id, "period": label, "subject_id": sid,
+                      "sums": empty, "provisional": 0} for sid in missing[i:i + BATCH]])
+            read(label, missing)
+    # every row exists and is locked now: written back by key in one executemany
+    out = []
+    for key in keys:
         add, prov = delta[key]
-        row = rows.get(key)
-        if row is None:
-            row = PeriodSum(township_id=township_id, period=key[0], subject_id=key[1],
-                            sums=DaySums().to_json(), provisional=0)
-            session.add(row)
-        s = DaySums.from_json(row.sums).add(add)
-        row.sums = s.to_json()  # a new dict: the JSON column sees the change
-        row.provisional = (row.provisional or 0) + prov
-    for label in sorted({k[0] for k in keys}):
+        rid, doc, p = rows[key]
+        out.append({"rid": rid, "new_sums": DaySums.from_json(doc).add(add).to_json(),
+                    "new_prov": p + prov})
+    upd = (sa.update(t).where(t.c.id == sa.bindparam("rid"))
+           .values(sums=sa.bindparam("new_sums", type_=t.c.sums.type),
+                   provisional=sa.bindparam("new_prov")))
+    for i in range(0, len(out), BATCH):
+        session.execute(upd, out[i:i + BATCH])
+    for label in by_label:
         built[label].version = new_stamp()
-    return len(keys)  # flushed by the caller's flush
+    return len(keys)
 
 
 # ----------------------------------------------------------------------------- verify
@@ -418,10 +542,10 @@ def verify(session: Session, township_id: str, labels: Sequence[str], profile: P
     reads fold the days): skipped here, listed by :func:`verify_period`.
     """
     out: list[Difference] = []
+    labels = [label for label in labels if _current(_state(session, township_id, label), profile)]
+    folded = fold_periods(session, township_id, labels, profile, progress)
     for label in labels:
-        if not _current(_state(session, township_id, label), profile):
-            continue
-        computed, prov = fold_period(session, township_id, parse_period(label), profile, progress)
+        computed, prov = folded[label]
         stored = {sid: (DaySums.from_json(doc), p) for sid, doc, p in session.execute(
             sa.select(PeriodSum.subject_id, PeriodSum.sums, PeriodSum.provisional).where(
                 PeriodSum.township_id == township_id, PeriodSum.period == label))}
@@ -467,8 +591,9 @@ def verify_period(session: Session, label: str, township_id: str | None = None, 
                                  "differences": [d.to_json() for d in diffs]})
         out["differences"] += len(diffs)
         if rebuild:
-            for lab in sorted({d.period for d in diffs} | set(not_built)):
-                build(session, tid, lab, profile, progress)
-                out["rebuilt"].append(f"{tid}/{lab}")
+            again = sorted({d.period for d in diffs} | set(not_built))
+            if again:
+                build_periods(session, tid, again, profile, progress)
+                out["rebuilt"].extend(f"{tid}/{lab}" for lab in again)
     session.flush()
     return out

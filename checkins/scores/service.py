@@ -23,6 +23,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -467,6 +468,22 @@ def _roster_rows(session: Session, township: Township) -> list[tuple[Any, ...]]:
         .where(Village.township_id == township.township_id).order_by(Worker.worker_id))]
 
 
+def _roster_stamp(session: Session, township: Township) -> str:
+    """Changes whenever a worker of the township is added, removed or changes role, village,
+    name or active: one aggregated string from the database, hashed here (the roster's rows are
+    not read into Python on every request)."""
+    sep = "\x1f"
+    row = (Worker.worker_id + sep + sa.func.coalesce(Worker.role, "") + sep
+           + sa.func.coalesce(Worker.village_id, "") + sep + sa.func.coalesce(Worker.name, "")
+           + sep + sa.func.coalesce(sa.cast(Worker.active, sa.String), ""))
+    sub = (sa.select(row.label("r")).join(Village, Village.village_id == Worker.village_id)
+           .where(Village.township_id == township.township_id).order_by(Worker.worker_id)
+           .subquery())
+    # the order inside the aggregate is not guaranteed: another order only costs a recompute
+    text = session.scalar(sa.select(sa.func.aggregate_strings(sub.c.r, "\x1e"))) or ""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _items_stamp(session: Session, township: Township) -> tuple[Any, ...]:
     """Changes whenever an item of the township is entered or withdrawn.
 
@@ -479,9 +496,9 @@ def _items_stamp(session: Session, township: Township) -> tuple[Any, ...]:
         sa.func.max(ItemRow.item_id)).where(ItemRow.township_id == township.township_id)).one())
 
 
-# (township, period) -> (key, doc): the open period's score from the sums, until a sum, an item,
+# (township, period) -> (key, doc, sheets by subject): the open period's score from the sums, until a sum, an item,
 # the roster or the profile changes (each process keeps its own; the key is read every time)
-_DOCS: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
+_DOCS: dict[tuple[str, str], tuple[Any, dict[str, Any], dict[str, dict[str, Any]]]] = {}
 
 
 def sums_doc(session: Session, township: Township, period: Period,
@@ -495,12 +512,12 @@ def sums_doc(session: Session, township: Township, period: Period,
 
     profile = profile or township_profile(township)
     labels = sum_labels(profile, period)
-    roster_rows = _roster_rows(session, township)
     key = (profile.id, profile.version, period_sums.versions(session, township.township_id, labels),
-           _items_stamp(session, township), hash(tuple(roster_rows)))
+           _items_stamp(session, township), _roster_stamp(session, township))
     got = _DOCS.get((township.township_id, period.label))
     if got is not None and got[0] == key and 0 not in key[2]:
         return got[1]
+    roster_rows = _roster_rows(session, township)
     stored_sums = period_sums.load(session, township.township_id, labels, profile)
     items = live_items(session, township, period)
     with_data = ({sid for by in stored_sums.sums.values() for sid, x in by.items() if x.days}
@@ -519,7 +536,7 @@ def sums_doc(session: Session, township: Township, period: Period,
                      "items": sorted(i.item_id for i in items), "workers": len(roster),
                      "digest": "", "sums": dict(zip(labels, stored_sums.versions, strict=True))}
     key = (*key[:2], period_sums.versions(session, township.township_id, labels), *key[3:])
-    _DOCS[(township.township_id, period.label)] = (key, doc)
+    _DOCS[(township.township_id, period.label)] = (key, doc, {x["subject_id"]: x for x in doc["sheets"]})
     return doc
 
 
@@ -574,6 +591,65 @@ def period_doc(session: Session, township: Township, period: Period) -> dict[str
     return doc
 
 
+def _sheet_of(doc: dict[str, Any], township: Township, period: Period, subject_id: str
+              ) -> list[dict[str, Any]]:
+    """The sheet of ``subject_id`` in a period doc (a list of 0 or 1); a cached doc by the index
+    kept with it (searched once, not once per request)."""
+    got = _DOCS.get((township.township_id, period.label))
+    if got is not None and got[1]["sheets"] is doc["sheets"]:
+        one = got[2].get(subject_id)
+        return [] if one is None else [one]
+    return [s for s in doc["sheets"] if s["subject_id"] == subject_id][:1]
+
+
+# (township, period, subject) -> (key, sheet JSON): one subject's day-by-day sheet, until its
+# days, the township's items or its roster row change; bounded (least recently used dropped)
+_SUBJECT_SHEETS: OrderedDict[tuple[str, str, str], tuple[Any, dict[str, Any]]] = OrderedDict()
+SUBJECT_SHEETS_KEPT = 2000
+
+
+def subject_sheet_json(session: Session, township: Township, period: Period, subject_id: str,
+                       profile: Profile | None = None, *, items_stamp: Any = None
+                       ) -> dict[str, Any] | None:
+    """:func:`subject_sheet` as JSON, kept per process until its inputs change.
+
+    The key is read every time: the text of the subject's stored days in the period (read as
+    text and hashed, not parsed: the parsing and scoring are what is saved), the township's
+    items stamp (``items_stamp``: as just read by the caller) and the roster rows of the subject.
+    """
+    profile = profile or township_profile(township)
+    office = office_profile(profile)
+    who = (sa.select(Worker.worker_id).join(Village, Village.village_id == Worker.village_id)
+           .where(Village.township_id == township.township_id))
+    who = who.where(Worker.village_id == subject_id) if office else who.where(
+        Worker.worker_id == subject_id)
+    h = hashlib.sha256()
+    for r in session.execute(
+            sa.select(Worker.worker_id, Worker.role, Worker.village_id, Worker.name)
+            .where(Worker.worker_id.in_(who.scalar_subquery())).order_by(Worker.worker_id)):
+        h.update(repr(tuple(r)).encode())
+    for wid, date, text in session.execute(
+            sa.select(DayResult.worker_id, DayResult.work_date, sa.cast(DayResult.result, sa.Text))
+            .where(DayResult.worker_id.in_(who.scalar_subquery()),
+                   DayResult.work_date >= period.start, DayResult.work_date <= period.end)
+            .order_by(DayResult.worker_id, DayResult.work_date)):
+        h.update(f"{wid}|{date}|".encode())
+        h.update(text.encode())
+    key = (profile.id, profile.version, h.hexdigest(),
+           _items_stamp(session, township) if items_stamp is None else items_stamp)
+    ck = (township.township_id, period.label, subject_id)
+    got = _SUBJECT_SHEETS.get(ck)
+    if got is not None and got[0] == key:
+        _SUBJECT_SHEETS.move_to_end(ck)
+        return got[1]
+    own = subject_sheet(session, township, period, subject_id, profile)
+    out = None if own is None else own.to_json()
+    _SUBJECT_SHEETS[ck] = (key, out)
+    while len(_SUBJECT_SHEETS) > SUBJECT_SHEETS_KEPT:
+        _SUBJECT_SHEETS.popitem(last=False)
+    return out
+
+
 def subject_sheet(session: Session, township: Township, period: Period, subject_id: str,
                   profile: Profile | None = None) -> Sheet | None:
     """One subject's sheet with its day-by-day trail, from that subject's days only.
@@ -616,6 +692,99 @@ def subject_sheet(session: Session, township: Township, period: Period, subject_
         raise ScoresError(str(exc), 422) from None
 
 
+# what a subject's sheet takes from the township's scoring (the rest is its own days and items)
+TOWNSHIP_FIELDS = ("name", "rank", "tier", "tier_label", "tier_note", "payouts", "payout_total")
+
+
+def closing_doc(session: Session, township: Township, period: Period, profile: Profile
+                ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The score JSON a close freezes and its inputs summary, from the sums (ranks, tiers,
+    payouts) and one pass over the days, one worker at a time, for the day-by-day trails and
+    the digest: memory holds one worker's days (and the sheets being written), not the
+    township's. The same JSON and digest as scoring every day at once (:func:`compute`).
+    """
+    from scoring.period import score_period
+
+    base = sums_doc(session, township, period, profile)
+    if office_profile(profile):
+        # an office's trail is its workers' days of each date together (few subjects):
+        # scored per office like one sheet
+        own = {s["subject_id"]: subject_sheet_json(session, township, period, s["subject_id"], profile)
+               for s in base["sheets"]}
+        digest = _days_digest(session, township, period, None)
+    else:
+        workers = {w.worker_id: w for w in session.scalars(
+            sa.select(Worker).join(Village, Village.village_id == Worker.village_id)
+            .where(Village.township_id == township.township_id))}
+        items_of: dict[str, list[si.EnteredItem]] = {}
+        for it in live_items(session, township, period):
+            if not township_item(profile, it):
+                items_of.setdefault(it.subject_id, []).append(it)
+        wanted = {s["subject_id"] for s in base["sheets"]}
+        own = {}
+
+        def finish(wid: str, days: list[ScoredDay]) -> None:
+            if wid not in wanted or wid not in workers:
+                return
+            w = workers[wid]
+            try:
+                sh = score_period(profile, period, days, items_of.get(wid, []),
+                                  {wid: Subject(wid, "worker", w.role, w.village_id, w.name)}
+                                  ).by_subject().get(wid)
+            except (ItemError, ScoreError) as exc:
+                raise ScoresError(str(exc), 422) from None
+            own[wid] = None if sh is None else sh.to_json()
+
+        state: dict[str, Any] = {"wid": None, "days": []}
+
+        def each(rid: int, wid: str, date: dt.date, result: Any) -> None:
+            if wid != state["wid"]:
+                if state["wid"] is not None:
+                    finish(state["wid"], state["days"])
+                state["wid"], state["days"] = wid, []
+            try:
+                state["days"].append(ScoredDay(day_from_json(result, "day_result", rid).result,
+                                               workers[wid].village_id))
+            except DayJsonError as exc:
+                raise ScoresError(f"stored day result of {wid} on {date}: {exc}", 422) from None
+
+        digest = _days_digest(session, township, period, each)
+        if state["wid"] is not None:
+            finish(state["wid"], state["days"])
+        for sid in sorted(wanted - set(own)):
+            finish(sid, [])  # no days in the period: its items only
+    sheets = [{**own[s["subject_id"]], **{k: s[k] for k in TOWNSHIP_FIELDS}}
+              if own.get(s["subject_id"]) is not None else s for s in base["sheets"]]
+    doc = {k: v for k, v in base.items() if k != "inputs"}
+    doc["sheets"] = sheets
+    inputs = base["inputs"]
+    summary = {"days": inputs["days"], "provisional_days": inputs["provisional_days"],
+               "items": inputs["items"], "workers": inputs["workers"], "digest": digest}
+    return doc, summary
+
+
+def _days_digest(session: Session, township: Township, period: Period,
+                 each: Callable[[int, str, dt.date, Any], None] | None) -> str:
+    """The inputs digest of :func:`load_inputs` (every day entry, then every live item), the
+    days streamed in batches; ``each`` sees every day row in (worker, date) order."""
+    h = hashlib.sha256()
+    q = (sa.select(DayResult.id, DayResult.worker_id, DayResult.work_date, DayResult.result)
+         .join(Worker, Worker.worker_id == DayResult.worker_id)
+         .join(Village, Village.village_id == Worker.village_id)
+         .where(Village.township_id == township.township_id, DayResult.work_date >= period.start,
+                DayResult.work_date <= period.end)
+         .order_by(DayResult.worker_id, DayResult.work_date)
+         .execution_options(yield_per=period_sums.BATCH))
+    for rid, wid, date, result in session.execute(q):
+        h.update(json.dumps([wid, str(date), result], sort_keys=True, default=str).encode())
+        if each is not None:
+            each(rid, wid, date, result)
+    for it in live_items(session, township, period):
+        h.update(json.dumps([it.item_id, it.subject_id, it.rule, it.item, str(it.value), it.note,
+                             it.when()]).encode())
+    return h.hexdigest()
+
+
 def _state(row: PeriodResult) -> dict[str, Any]:
     return {"status": row.status, "frozen": row.status == "closed", "revision": row.revision,
             "computed_at": row.computed_at.isoformat(), "computed_by": row.computed_by,
@@ -633,23 +802,27 @@ def close_period(session: Session, scope: OfficeScope, township: Township, perio
     row = stored(session, township, per)
     if row is not None and row.status == "closed":
         raise ScoresError(f"period {per.label} is already closed (reopen it first)", 409)
-    result, inputs = compute(session, township, per, profile, digest=True)
+    if needs_days(profile):
+        result, inputs = compute(session, township, per, profile, digest=True)
+        doc, summary_in = _doc(result, inputs), inputs.summary()
+    else:
+        doc, summary_in = closing_doc(session, township, per, profile)
+        result = scores_from_json(doc)
     now = dt.datetime.now(dt.UTC)
-    doc = _doc(result, inputs)
     if row is None:
         row = PeriodResult(township_id=township.township_id, period=per.label, kind=per.kind,
                            profile=profile.id, profile_version=profile.version, status="closed",
-                           result=doc, inputs=inputs.summary(), revision=1, computed_at=now,
+                           result=doc, inputs=summary_in, revision=1, computed_at=now,
                            computed_by=scope.actor, closed_at=now, closed_by=scope.actor)
         session.add(row)
     else:
         row.profile, row.profile_version = profile.id, profile.version
-        row.status, row.result, row.inputs = "closed", doc, inputs.summary()
+        row.status, row.result, row.inputs = "closed", doc, summary_in
         row.revision += 1
         row.computed_at, row.computed_by = now, scope.actor
         row.closed_at, row.closed_by = now, scope.actor
     session.flush()
-    summary = _audit_summary(result, row, inputs)
+    summary = _audit_summary(result, row, summary_in)
     write_audit(session, actor=scope.actor, action="period.close", entity="period_result",
                 entity_id=f"{township.township_id}/{per.label}",
                 reason=(reason or "").strip() or None, after=summary)
@@ -657,9 +830,10 @@ def close_period(session: Session, scope: OfficeScope, township: Township, perio
             "sheets": len(result.sheets)}
 
 
-def _audit_summary(result: PeriodScores, row: PeriodResult, inputs: Inputs) -> dict[str, Any]:
+def _audit_summary(result: PeriodScores, row: PeriodResult, inputs: dict[str, Any]
+                   ) -> dict[str, Any]:
     return {"status": row.status, "revision": row.revision, "profile": result.profile,
-            "profile_version": result.profile_version, "inputs": inputs.summary(),
+            "profile_version": result.profile_version, "inputs": inputs,
             "totals": {s.subject.subject_id: float(s.total) for s in result.sheets},
             "tiers": {s.subject.subject_id: s.tier for s in result.sheets if s.tier},
             "payouts": {s.subject.subject_id: float(s.payout_total()) for s in result.sheets}}
@@ -740,16 +914,18 @@ def sheet(session: Session, scope: OfficeScope | None, township: Township, perio
         else:
             scope.worker(session, subject_id)
     doc = period_doc(session, township, per)
-    for s in doc["sheets"]:
+    for s in _sheet_of(doc, township, per, subject_id):
         if s["subject_id"] == subject_id:
             if not doc["state"]["frozen"]:
                 # the township's sheet has the rank, tier and payouts; the trail day by day
                 # is read for this one subject
-                own = subject_sheet(session, township, per, subject_id, profile)
+                cached = _DOCS.get((township.township_id, per.label))
+                # the doc is the cached one: its key, items stamp included, was read just now
+                stamp = cached[0][3] if cached is not None and cached[1]["sheets"] is doc["sheets"] else None
+                own = subject_sheet_json(session, township, per, subject_id, profile,
+                                         items_stamp=stamp)
                 if own is not None:
-                    s = {**own.to_json(), **{k: s[k] for k in (
-                        "name", "rank", "tier", "tier_label", "tier_note", "payouts",
-                        "payout_total")}}
+                    s = {**own, **{k: s[k] for k in TOWNSHIP_FIELDS}}
             return {"township_id": township.township_id, "period": per.label,
                     "profile": doc["profile"], "profile_version": doc["profile_version"],
                     "state": doc["state"], "sheet": s}
@@ -941,11 +1117,10 @@ def export(session: Session, scope: OfficeScope, township: Township, period: str
 
 def worker_period_sheet(session: Session, worker_id: str, period: str) -> dict[str, Any]:
     """A worker's own sheet (mobile): NotVisible if the worker has none in the period."""
-    w = session.get(Worker, worker_id)
-    if w is None:
-        raise NotVisible(f"worker {worker_id}")
-    v = session.get(Village, w.village_id)
-    t = session.get(Township, v.township_id) if v is not None else None
+    # one read for the worker's township (a phone asks this often)
+    t = session.scalars(sa.select(Township).join(Village, Village.township_id == Township.township_id)
+                        .join(Worker, Worker.village_id == Village.village_id)
+                        .where(Worker.worker_id == worker_id)).first()
     if t is None:
         raise NotVisible(f"worker {worker_id}")
     if office_profile(township_profile(t)):

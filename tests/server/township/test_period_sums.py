@@ -290,8 +290,9 @@ def test_a_day_saved_outside_the_orm_is_found_by_verify(quarter: Quarter, sessio
     assert period_sums.verify(session, town.township_id, [QUARTER], profile) == []
     wid = q.workers["own"][0]
     e = entry(wid, q.world.grids["own"], DATES[0], "parttime", pm="missing")
-    session.execute(sa.update(m.DayResult).where(m.DayResult.worker_id == wid,
-                                                 m.DayResult.work_date == DATES[0]).values(result=e))
+    # through the connection: no session hook sees it
+    session.connection().execute(sa.update(m.DayResult.__table__).where(
+        m.DayResult.worker_id == wid, m.DayResult.work_date == DATES[0]).values(result=e))
     diffs = period_sums.verify(session, town.township_id, [QUARTER, "2026-07"], profile)
     assert [(d.period, d.subject_id) for d in diffs] == [(QUARTER, wid), ("2026-07", wid)]
     assert diffs[0].computed["rules"]["YK-PATROL"][0] != (diffs[0].stored["rules"].get("YK-PATROL") or ["0"])[0]
@@ -299,3 +300,52 @@ def test_a_day_saved_outside_the_orm_is_found_by_verify(quarter: Quarter, sessio
     period_sums.build(session, town.township_id, "2026-07", profile)
     session.flush()
     assert period_sums.verify(session, town.township_id, [QUARTER, "2026-07"], profile) == []
+
+
+def test_a_bulk_write_through_the_session_marks_the_sums_not_built(quarter: Quarter, session) -> None:
+    q = quarter
+    town = session.get(m.Township, f"{q.world.tag}T")
+    profile = svc.township_profile(town)
+    wid = q.workers["own"][0]
+    where = (m.DayResult.worker_id == wid, m.DayResult.work_date == DATES[0])
+    def not_built() -> list[str]:
+        return period_sums.verify_period(session, QUARTER, town.township_id)["townships"][0]["not_built"]
+
+    before = not_built()
+    assert QUARTER not in before and "2026-07" not in before
+    # the re-evaluation flag changes no sum: the periods stay built
+    session.execute(sa.update(m.DayResult).where(*where).values(needs_reevaluation=True))
+    assert not_built() == before
+    e = entry(wid, q.world.grids["own"], DATES[0], "parttime", pm="missing")
+    session.execute(sa.update(m.DayResult).where(*where).values(result=e))
+    out = period_sums.verify_period(session, QUARTER, town.township_id)
+    assert {QUARTER, "2026-07"} <= set(out["townships"][0]["not_built"])
+    assert out["differences"] == 0
+    full, _ = svc.compute(session, town, parse_period(QUARTER))
+    assert comparable(svc.sums_doc(session, town, parse_period(QUARTER))) == comparable(full.to_json())
+    # the next save of a day rebuilds its periods, the new day included
+    row = session.scalars(sa.select(m.DayResult).where(*where)).one()
+    row.result = entry(wid, q.world.grids["own"], DATES[0], "parttime", pm="short")
+    session.flush()
+    assert period_sums.verify(session, town.township_id, [QUARTER, "2026-07"], profile) == []
+    assert period_sums.versions(session, town.township_id, [QUARTER, "2026-07"])[0] != 0
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_closing_from_the_sums_freezes_what_scoring_every_day_gives(quarter: Quarter, session, profile) -> None:
+    q = quarter
+    town = session.get(m.Township, f"{q.world.tag}T")
+    if town.profile != profile:
+        town.profile = profile
+        session.flush()
+    prof = svc.township_profile(town)
+    per = parse_period(LABELS[profile][-1] if profile == "quanshan-positioning" else QUARTER)
+    # an entered item and a provisional day, so that the items and the notes count
+    row = session.scalars(sa.select(m.DayResult).where(m.DayResult.worker_id == q.workers["own"][0])
+                          .order_by(m.DayResult.work_date)).first()
+    row.provisional = True
+    session.flush()
+    result, inputs = svc.compute(session, town, per, prof, digest=True)
+    doc, summary = svc.closing_doc(session, town, per, prof)
+    assert doc == svc._doc(result, inputs)
+    assert summary == inputs.summary()
