@@ -6,8 +6,10 @@ nightly run (:func:`checkins.evaluation.flows.judge_worker_days`); the rest of t
 passed to the engine as time not yet received, so the future is never a phone-off. An
 interval is *in progress* when it reaches *now* (phone-off) or the worker's latest known
 position within ``max_gap_s`` of *now* (off-post). Re-running is idempotent: a worker has at
-most one open alert per kind, updated in place. :func:`live_board` answers "who is on
-patrol, off post or unreachable now" from the open alerts and the latest positions.
+most one open alert per kind, updated in place. The check is incremental (issue 19): each
+worker is judged from the point ``live_state`` says is settled, so its cost follows the
+fixes that are new, not the hour of the day. The live board that reads these alerts and
+``live_state`` is :func:`checkins.office.live.live_map`.
 """
 
 from __future__ import annotations
@@ -23,11 +25,9 @@ from sqlmodel import Session
 from checkins.db.engine import write_apart
 from checkins.db.types import UTCDateTime
 from checkins.evaluation.flows import judge_worker_days, township_profile, workers_on
-from checkins.field.models import PatrolSession
 from checkins.jobs.models import Alert
-from checkins.positions.models import LiveState, Position
+from checkins.positions.models import LiveState
 from checkins.township.models import Worker
-from geo.localtime import day_range, local_date
 from geo.types import rule_of
 from scoring.profiles import Profile, load_profile
 
@@ -194,84 +194,4 @@ def _iv_json(iv: dict[str, Any]) -> dict[str, Any]:
             "other_grid_id": iv["other_grid_id"]}
 
 
-def live_board(session: Session, *, village_id: str | None = None,
-               now: dt.datetime | None = None, timezone: str = "Asia/Shanghai"
-               ) -> list[dict[str, Any]]:
-    """Who is on patrol, off post or unreachable now: one row per active worker.
-
-    ``state``: ``unreachable`` (an open GEO-PHONEOFF alert), ``off_post`` (an open
-    GEO-OFFPOST/GEO-CROSSPOST alert), ``on_patrol`` (a patrol session started today and not
-    stopped), else ``ok``; with the open alerts and the latest position of today.
-    """
-    now = now or dt.datetime.now(dt.UTC)
-    tz = ZoneInfo(timezone)
-    day_start = day_range(local_date(now, tz), tz)[0]
-    wq = sa.select(Worker.worker_id, Worker.name, Worker.role, Worker.village_id).where(
-        Worker.active.is_(True))
-    if village_id is not None:
-        wq = wq.where(Worker.village_id == village_id)
-    workers = session.execute(wq.order_by(Worker.worker_id)).all()
-    aq = sa.select(Alert).where(Alert.status == "open")
-    if village_id is not None:
-        aq = aq.where(Alert.village_id == village_id)
-    alerts: dict[str, list[Alert]] = {}
-    for a in session.scalars(aq):
-        alerts.setdefault(a.worker_id, []).append(a)
-    last = _latest_positions(session, [w.worker_id for w in workers], day_start, now)
-    pq = sa.select(PatrolSession.worker_id).where(
-        PatrolSession.started_at >= day_start, PatrolSession.started_at <= now,
-        PatrolSession.ended_at.is_(None))
-    if village_id is not None:
-        pq = pq.join(Worker, Worker.worker_id == PatrolSession.worker_id).where(
-            Worker.village_id == village_id)
-    patrolling = set(session.scalars(pq))
-    rows = []
-    for w in workers:
-        mine = alerts.get(w.worker_id, [])
-        kinds = {a.kind for a in mine}
-        if "phone_off" in kinds:
-            state = "unreachable"
-        elif kinds & {"offpost", "crosspost"}:
-            state = "off_post"
-        elif w.worker_id in patrolling:
-            state = "on_patrol"
-        else:
-            state = "ok"
-        seen = last.get(w.worker_id)
-        rows.append({
-            "worker_id": w.worker_id, "name": w.name, "role": w.role,
-            "village_id": w.village_id, "state": state,
-            "last_seen_at": seen[0].isoformat() if seen else None,
-            "last_grid_id": seen[1] if seen else None,
-            "alerts": [{"id": a.id, "kind": a.kind, "rule": a.rule,
-                        "start": a.start_at.isoformat(), "end": a.end_at.isoformat(),
-                        "other_grid_id": a.other_grid_id, "cause": a.cause} for a in mine],
-        })
-    return rows
-
-
-def _latest_positions(session: Session, ids: list[str], since: dt.datetime,
-                      now: dt.datetime) -> dict[str, tuple[dt.datetime, str | None]]:
-    """Latest item of today per worker: PostgreSQL one index probe per worker (LATERAL)."""
-    if not ids:
-        return {}
-    if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(sa.text(
-            "SELECT u.wid, p.recorded_at, p.grid_id FROM unnest(CAST(:w AS text[])) AS u(wid)"
-            " CROSS JOIN LATERAL (SELECT recorded_at, grid_id FROM position q"
-            " WHERE q.worker_id = u.wid AND q.recorded_at >= :a AND q.recorded_at <= :b"
-            " ORDER BY q.recorded_at DESC LIMIT 1) p"),
-            {"w": ids, "a": since, "b": now}).all()
-        return {w: (t, g) for w, t, g in rows}
-    sub = (sa.select(Position.worker_id, sa.func.max(Position.recorded_at).label("t"))
-           .where(Position.worker_id.in_(ids), Position.recorded_at >= since,
-                  Position.recorded_at <= now)
-           .group_by(Position.worker_id).subquery())
-    rows = session.execute(
-        sa.select(Position.worker_id, Position.recorded_at, Position.grid_id)
-        .join(sub, sa.and_(sub.c.worker_id == Position.worker_id,
-                           sub.c.t == Position.recorded_at))).all()
-    return {w: (t, g) for w, t, g in rows}
-
-
-__all__ = ["in_progress", "live_board", "live_check"]
+__all__ = ["in_progress", "live_check", "live_states", "lookback_s"]

@@ -122,3 +122,27 @@ def test_off_post_not_yet_long_enough_then_in_progress(demo_session, demo):
     [iv] = [iv for iv in _intervals(demo_session)[wid] if iv["kind"] == full_iv["kind"]]
     assert abs(iv["start"] - start.timestamp()) <= 1
     _assert_equal_to_full(demo_session, start + dt.timedelta(minutes=31))
+
+
+def test_board_answers_from_kept_state(demo_session, demo):
+    """live_map reads the latest item and fix from live_state when it has the day's row."""
+    from checkins.auth.office import OfficeScope
+    from checkins.office.live import live_map
+
+    wid = behaviour_worker(demo, "phone_off")
+    at = _local("15:50")
+    scope = OfficeScope(username="t", role="admin", village_id=None)
+    before = {r["worker_id"]: r for r in live_map(demo_session, scope, None, at)["rows"]}
+    assert before[wid]["state"] == "unreachable"  # silent since about 15:10
+    # a state row as ingest keeps it (no position row behind it): the board follows it
+    demo_session.add(m.LiveState(worker_id=wid, work_date=DAY, ingest_seq=1,
+                                 last_seen_at=_local("15:48"), last_fix_at=_local("15:48"),
+                                 last_lon=121.5, last_lat=29.9, last_grid_id=None))
+    demo_session.flush()
+    row = {r["worker_id"]: r for r in live_map(demo_session, scope, None, at)["rows"]}[wid]
+    assert row["last_seen"] == "15:48" and (row["lon"], row["lat"]) == (121.5, 29.9)
+    assert row["state"] == "off_post"  # the kept fix is in no grid
+    # asked about a time before the kept item: read from position as before
+    early = {r["worker_id"]: r for r in live_map(demo_session, scope, None,
+                                                  _local("15:40"))["rows"]}[wid]
+    assert early["last_seen"] == before[wid]["last_seen"]
