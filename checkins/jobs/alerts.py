@@ -95,7 +95,8 @@ _STATE_UPSERT = sa.text(
 
 def live_check(session: Session, *, now: dt.datetime | None = None,
                village_id: str | None = None,
-               profile: Profile | str | None = None, full: bool = False) -> dict[str, int]:
+               profile: Profile | str | None = None, full: bool = False,
+               timings: dict[str, float] | None = None) -> dict[str, int]:
     """Open, update and close today's alerts, keep ``live_state``; the counts.
 
     Incremental: each worker is judged from its ``live_state.settled_at`` (or earlier, from
@@ -124,7 +125,8 @@ def live_check(session: Session, *, now: dt.datetime | None = None,
     if full:  # the counters are still needed to clear dirty_from correctly
         seqs.update({w: st.ingest_seq for w, st in live_states(session, workers, today).items()})
     judged = judge_worker_days(session, [(w, today) for w in workers], profile=prof,
-                               until=now_s, since=since or None, score=False)
+                               until=now_s, since=since or None, score=False,
+                               timings=timings)
     village = dict(session.execute(sa.select(Worker.worker_id, Worker.village_id)
                                    .where(Worker.worker_id.in_(workers))).all()) if workers \
         else {}

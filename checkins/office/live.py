@@ -95,7 +95,9 @@ def _kept(session: Session, ids: list[str], day: dt.date, since: dt.datetime,
     last: dict[str, Any] = {}
     fix: dict[str, Any] = {}
     for i in range(0, len(ids), 5000):
-        for st in session.scalars(sa.select(LiveState).where(
+        for st in session.execute(sa.select(  # columns, not ORM objects: 5,000 rows
+                LiveState.worker_id, LiveState.last_seen_at, LiveState.last_fix_at,
+                LiveState.last_lon, LiveState.last_lat, LiveState.last_grid_id).where(
                 LiveState.work_date == day, LiveState.worker_id.in_(ids[i:i + 5000]),
                 LiveState.last_seen_at.is_not(None), LiveState.last_seen_at <= at,
                 LiveState.last_seen_at >= since)):
@@ -146,7 +148,8 @@ def live_map(session: Session, scope: OfficeScope, village_id: str | None = None
     local = at.astimezone(z)
     day = local.date()
     since = dt.datetime.combine(day, dt.time(0), tzinfo=z)
-    workers = list(session.scalars(sa.select(Worker).where(
+    workers = list(session.execute(sa.select(
+        Worker.worker_id, Worker.name, Worker.role, Worker.village_id).where(
         Worker.village_id.in_(vids), Worker.active.is_(True)).order_by(Worker.worker_id))) \
         if vids else []
     ids = [w.worker_id for w in workers]

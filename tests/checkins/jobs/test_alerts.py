@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from checkins.evaluation.flows import evaluate_worker_days
 from checkins.auth.office import OfficeScope
+from checkins.evaluation.flows import evaluate_worker_days
 from checkins.jobs.alerts import live_check
 from checkins.jobs.models import Alert
 from tests.checkins.jobs.conftest import DAY, TZ, behaviour_worker
