@@ -161,19 +161,13 @@ _FIELDS = ("w", "t", "x", "y", "datum", "acc", "spd", "mock", "hb", "recv", "gps
 # 12-16 app_state code (0 null, 31 other), 17-20 network code (0 null, 15 other),
 # 21-22 datum code of a fix without geom. Fewer columns = a faster COPY (reading is the cost).
 _PG_FIELDS = ("w", "t", "x", "y", "acc", "spd", "recv", "bits")
-# One COPY row per worker, not per fix: each worker's rows are packed server-side into one
-# bytea of fixed-width big-endian records (float8send/int4send, 60 bytes each). A COPY row
-# costs ~14 us in the driver (one CopyData message each): 4.8 M rows were most of the
-# nightly read's 27.9 s; 5,000 packed rows are not (issue 19).
 _PG_COPY_SQL = """
-COPY (SELECT string_agg(int4send(u.k::int4)
-  || float8send(date_part('epoch', p.recorded_at))
-  || float8send(coalesce(ST_X(p.geom), p.lon, 'NaN')::float8)
-  || float8send(coalesce(ST_Y(p.geom), p.lat, 'NaN')::float8)
-  || float8send(coalesce(p.accuracy_m, 'NaN')::float8)
-  || float8send(coalesce(p.speed_mps, 'NaN')::float8)
-  || float8send(coalesce(date_part('epoch', p.received_at), 'NaN')::float8)
-  || int4send((p.mock::int | ((p.kind = 'heartbeat')::int << 1) | (coalesce(p.gps_on::int + 1, 0) << 2)
+COPY (SELECT u.k::int4,
+  date_part('epoch', p.recorded_at),
+  coalesce(ST_X(p.geom), p.lon, 'NaN')::float8, coalesce(ST_Y(p.geom), p.lat, 'NaN')::float8,
+  coalesce(p.accuracy_m, 'NaN')::float8, coalesce(p.speed_mps, 'NaN')::float8,
+  date_part('epoch', p.received_at),
+  (p.mock::int | ((p.kind = 'heartbeat')::int << 1) | (coalesce(p.gps_on::int + 1, 0) << 2)
    | ((CASE WHEN p.battery_pct IS NULL THEN 255
           ELSE least(greatest(p.battery_pct::int, 0), 254) END) << 4)
    | (coalesce(array_position(%(apps)s::text[], p.app_state::text),
@@ -181,16 +175,22 @@ COPY (SELECT string_agg(int4send(u.k::int4)
    | (coalesce(array_position(%(nets)s::text[], p.network::text),
                CASE WHEN p.network IS NULL THEN 0 ELSE 15 END) << 17)
    | ((CASE WHEN p.geom IS NOT NULL THEN 0 WHEN p.datum = 'gcj02' THEN 1
-            WHEN p.datum = 'bd09' THEN 2 ELSE 0 END) << 21))::int4), ''::bytea)
- FROM {source} GROUP BY u.k)
+            WHEN p.datum = 'bd09' THEN 2 ELSE 0 END) << 21))::int4
+ FROM {source})
 TO STDOUT (FORMAT BINARY)
 """
 
 
-_COPY_DTYPE = np.dtype([(name, ">i4" if name in ("w", "bits") else ">f8")
-                        for name in _PG_FIELDS])  # one packed record, 60 bytes
+def _copy_dtype() -> np.dtype:
+    types = {"w": ">i4", "bits": ">i4"}
+    parts: list[tuple[str, str]] = [("nfields", ">i2")]
+    for name in _PG_FIELDS:
+        parts.append((f"_{name}_len", ">i4"))
+        parts.append((name, types.get(name, ">f8")))
+    return np.dtype(parts)
 
 
+_COPY_DTYPE = _copy_dtype()
 # u.k: the worker's 1-based position in the list (a hash join, not a search per row)
 _RANGE = ("position p JOIN unnest(%(w)s::text[]) WITH ORDINALITY AS u(wid, k)"
           " ON p.worker_id = u.wid WHERE p.recorded_at >= %(a)s AND p.recorded_at < %(b)s")
@@ -232,17 +232,9 @@ def _pg_columns(session: Session, worker_ids: Sequence[str], a: float, b: float,
     blob = buf.getbuffer()
     header = 11 + 4
     ext_len = struct.unpack(">i", blob[header:header + 4])[0]
-    pos = header + 4 + ext_len
-    parts = []
-    while True:  # rows: int16 field count (-1 ends), int32 length, the packed bytea
-        (nf,) = struct.unpack_from(">h", blob, pos)
-        if nf < 0:
-            break
-        (n,) = struct.unpack_from(">i", blob, pos + 2)
-        if n > 0:
-            parts.append(blob[pos + 6:pos + 6 + n])
-        pos += 6 + max(n, 0)
-    rows = np.frombuffer(b"".join(parts), dtype=_COPY_DTYPE)
+    start = header + 4 + ext_len
+    end = len(blob) - 2  # the int16 -1 trailer
+    rows = np.frombuffer(blob[start:end], dtype=_COPY_DTYPE)
     c = {name: rows[name].astype(rows[name].dtype.newbyteorder("=")) for name in _PG_FIELDS}
     bits = c.pop("bits")
     gps = (bits >> 2) & 3
