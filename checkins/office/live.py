@@ -34,7 +34,6 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import shapely
 import sqlalchemy as sa
 from pyproj import Geod
 from sqlalchemy.orm import Session
@@ -87,26 +86,25 @@ def _latest(session: Session, ids: list[str], since: dt.datetime, at: dt.datetim
     return {r.worker_id: r for r in session.execute(q)}
 
 
-def _kept(session: Session, ids: list[str], day: dt.date, since: dt.datetime,
-          at: dt.datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+def _kept(session: Session, vids: list[str], ids: list[str], day: dt.date,
+          since: dt.datetime, at: dt.datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     """The latest item and latest usable fix per worker, from ``live_state`` (kept by ingest):
     one indexed read for every worker. A worker without a row for the day, or whose latest
     item is after ``at`` (the board asked about the past), is read from ``position``."""
     last: dict[str, Any] = {}
     fix: dict[str, Any] = {}
-    for i in range(0, len(ids), 5000):
-        for st in session.execute(sa.select(  # columns, not ORM objects: 5,000 rows
-                LiveState.worker_id, LiveState.last_seen_at, LiveState.last_fix_at,
-                LiveState.last_lon, LiveState.last_lat, LiveState.last_grid_id).where(
-                LiveState.work_date == day, LiveState.worker_id.in_(ids[i:i + 5000]),
-                LiveState.last_seen_at.is_not(None), LiveState.last_seen_at <= at,
-                LiveState.last_seen_at >= since)):
-            last[st.worker_id] = SimpleNamespace(recorded_at=st.last_seen_at,
-                                                 grid_id=st.last_grid_id)
-            if st.last_fix_at is not None and st.last_lon is not None:
-                fix[st.worker_id] = SimpleNamespace(
-                    recorded_at=st.last_fix_at, grid_id=st.last_grid_id,
-                    geom=shapely.Point(st.last_lon, st.last_lat))
+    rows = session.execute(sa.select(  # columns, not ORM objects; by village, not 5,000 ids
+        LiveState.worker_id, LiveState.last_seen_at, LiveState.last_fix_at,
+        LiveState.last_lon, LiveState.last_lat, LiveState.last_grid_id)
+        .join(Worker, Worker.worker_id == LiveState.worker_id)
+        .where(Worker.village_id.in_(vids), Worker.active.is_(True),
+               LiveState.work_date == day, LiveState.last_seen_at.is_not(None),
+               LiveState.last_seen_at <= at, LiveState.last_seen_at >= since)) if ids else []
+    for w, seen, fix_at, lon, lat, gid in rows:
+        last[w] = SimpleNamespace(recorded_at=seen, grid_id=gid)
+        if fix_at is not None and lon is not None:
+            fix[w] = SimpleNamespace(recorded_at=fix_at, grid_id=gid,
+                                     geom=SimpleNamespace(x=lon, y=lat))
     rest = [w for w in ids if w not in last]
     if rest:
         last.update(_latest(session, rest, since, at, fixes=False))
@@ -176,7 +174,7 @@ def live_map(session: Session, scope: OfficeScope, village_id: str | None = None
                              .where(in_ids, Exemption.status == "approved",
                                     Exemption.start_at <= at, Exemption.end_at > at)):
         exempt[e.worker_id] = e
-    last, fix = _kept(session, ids, day, since, at)
+    last, fix = _kept(session, vids, ids, day, since, at)
     off_hours = _on_duty(day, at, params)
     offices = {v.village_id: (v.office, v.radius_m if v.radius_m is not None
                               else params.signin_radius_m)
@@ -189,12 +187,13 @@ def live_map(session: Session, scope: OfficeScope, village_id: str | None = None
         kinds = {a.kind for a in alerts.get(w.worker_id, [])}
         silent_s = (at - seen.recorded_at).total_seconds() if seen else None
         in_place = False  # allowed zones besides the grid (GEO-OFFPOST): a field-duty place
-        if e is not None and e.kind == "field_duty" and e.place is not None and f is not None:
-            in_place = _metres(e.place, f.geom) <= (e.place_radius_m or 0.0)
-        at_office = False
-        office = offices.get(w.village_id)
-        if office is not None and f is not None:
-            at_office = _metres(office[0], f.geom) <= office[1]
+        at_office = False  # or the village office; only asked when the fix is not in the grid
+        if f is not None and f.grid_id != grid:
+            if e is not None and e.kind == "field_duty" and e.place is not None:
+                in_place = _metres(e.place, f.geom) <= (e.place_radius_m or 0.0)
+            office = offices.get(w.village_id)
+            if office is not None:
+                at_office = _metres(office[0], f.geom) <= office[1]
         reason = None
         if off_hours:
             state, reason = "off_duty", off_hours
