@@ -13,9 +13,10 @@ Measured, each in a fresh child process (peak RSS is the child's ``ru_maxrss``):
     upsert of the ``day_result`` rows; committed. Total and per step.
 (b) ``engine``: ``geo.engine.evaluate_days`` alone on the same worker-days already in memory.
     The ratio (a)/(b) is what the database costs.
-(c) ``live``: the live check job (judge today up to 16:00, open alerts) once, then the
-    "who is on patrol / off post / unreachable now" query (``checkins.jobs.alerts.live_board``)
-    for all workers, p50/p99 over repeated calls.
+(c) ``live``: the live check at 16:00 with the last 5 minutes of items new (incremental:
+    the check of 15:55 kept its ``live_state``), beside the same check judging the whole day;
+    then the one live board (``checkins.office.live.live_map``, every village, 5,000 rows)
+    p50/p99 over repeated calls.
 
 Run (a documented command, not a timed test)::
 
@@ -239,31 +240,81 @@ def phase_engine(url: str, n_workers: int) -> dict:
             "peak_rss_mb": round(_rss_mb()), "fixes": int(sum(len(d.fixes) for d in days))}
 
 
+# what ingest does to live_state for the items of (a, b] of every worker (note_live), as
+# one statement: the benchmark's positions were seeded by COPY, not through ingest
+_NOTE_NEW = """
+INSERT INTO live_state AS s (worker_id, work_date, ingest_seq, dirty_from, last_seen_at,
+                             last_fix_at, last_lon, last_lat, last_grid_id, judged_seq)
+SELECT p.worker_id, :d, 1, min(p.recorded_at), max(p.recorded_at),
+       max(p.recorded_at) FILTER (WHERE p.kind = 'fix'),
+       (array_agg(ST_X(p.geom) ORDER BY p.recorded_at DESC) FILTER (WHERE p.kind = 'fix'))[1],
+       (array_agg(ST_Y(p.geom) ORDER BY p.recorded_at DESC) FILTER (WHERE p.kind = 'fix'))[1],
+       (array_agg(p.grid_id ORDER BY p.recorded_at DESC) FILTER (WHERE p.kind = 'fix'))[1], 0
+FROM position p WHERE p.recorded_at > :a AND p.recorded_at <= :b GROUP BY p.worker_id
+ON CONFLICT (worker_id, work_date) DO UPDATE SET ingest_seq = s.ingest_seq + 1,
+  dirty_from = least(s.dirty_from, excluded.dirty_from),
+  last_seen_at = greatest(s.last_seen_at, excluded.last_seen_at),
+  last_fix_at = coalesce(excluded.last_fix_at, s.last_fix_at),
+  last_lon = coalesce(excluded.last_lon, s.last_lon),
+  last_lat = coalesce(excluded.last_lat, s.last_lat),
+  last_grid_id = coalesce(excluded.last_grid_id, s.last_grid_id)
+"""
+# ingest tags each fix with its grid; the seeded rows are untagged, so tag the kept fix
+_TAG_KEPT = """
+UPDATE live_state s SET last_grid_id = g.grid_id FROM grid g
+WHERE s.last_lon IS NOT NULL AND ST_Contains(g.geom, ST_SetSRID(ST_MakePoint(s.last_lon, s.last_lat), 4326))
+"""
+
+
 def phase_live(url: str, repeats: int) -> dict:
-    """(c) the live check job at 16:00, then ``live_board`` p50/p99."""
+    """(c) the live check at 16:00 with the last 5 minutes new (incremental, after a check
+    at 15:55), the same check judging the whole day, then the live board p50/p99."""
+    import sqlalchemy as sa
+
+    from checkins.auth.office import OfficeScope
     from checkins.db.engine import make_engine, session
-    from checkins.jobs.alerts import live_board, live_check
+    from checkins.jobs.alerts import live_check
+    from checkins.office.live import live_map
 
     engine = make_engine(url)
-    now = dt.datetime.combine(DATE, dt.time(16, 0), tzinfo=ZoneInfo(TZ))
+    z = ZoneInfo(TZ)
+    now = dt.datetime.combine(DATE, dt.time(16, 0), tzinfo=z)
+    before = now - dt.timedelta(minutes=5)
+    # what ingest keeps for the day up to 15:55, then the check of 15:55 (the whole day:
+    # its state is new), then the items of 15:55-16:00 arrive
+    with engine.begin() as conn:
+        conn.execute(sa.text(_NOTE_NEW), {"d": DATE, "a": now - dt.timedelta(days=1),
+                                          "b": before})
+        conn.execute(sa.text(_TAG_KEPT))
     t0 = time.perf_counter()
     with session(engine) as s:
-        counts = live_check(s, now=now)
+        first = live_check(s, now=before)
+        s.commit()
+    first_s = time.perf_counter() - t0
+    with engine.begin() as conn:
+        conn.execute(sa.text(_NOTE_NEW), {"d": DATE, "a": before, "b": now})
+        conn.execute(sa.text(_TAG_KEPT))
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    with session(engine) as s:
+        counts = live_check(s, now=now, timings=timings)
         s.commit()
     check_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with session(engine) as s:
+        full = live_check(s, now=now, full=True)
+        s.commit()
+    full_s = time.perf_counter() - t0
+    scope = OfficeScope(username="bench", role="admin", village_id=None)
     lat = []
     with session(engine) as s:
         for _ in range(repeats):
             t = time.perf_counter()
-            rows = live_board(s, now=now, timezone=TZ)
+            board = live_map(s, scope, None, now)
             lat.append(time.perf_counter() - t)
             s.rollback()
-    states: dict[str, int] = {}
-    for r in rows:
-        states[r["state"]] = states.get(r["state"], 0) + 1
+    rows = board["rows"]
     # the bare question "who is off post or unreachable now": the open alerts of the township
-    import sqlalchemy as sa
-
     q = sa.text("SELECT a.worker_id, a.kind, a.start_at, w.village_id FROM alert a"
                 " JOIN worker w ON w.worker_id = a.worker_id WHERE a.status = 'open'")
     bare = []
@@ -274,8 +325,13 @@ def phase_live(url: str, repeats: int) -> dict:
             bare.append(time.perf_counter() - t)
     bare_ms = sorted(x * 1000 for x in bare)
     lat_ms = sorted(x * 1000 for x in lat)
-    return {"live_check_s": check_s, "alerts": counts, "board_rows": len(rows),
-            "states": states, "board_p50_ms": round(statistics.median(lat_ms), 1),
+    return {"live_check_s": check_s, "alerts": counts,
+            "live_check_steps_s": {k: round(v, 3) for k, v in timings.items()},
+            "live_check_first_at_1555_s": first_s, "first_alerts": first,
+            "live_check_full_day_s": full_s, "full_alerts": full,
+            "ratio_full_to_incremental": round(full_s / check_s, 1),
+            "board_rows": len(rows), "states": board["counts"],
+            "board_p50_ms": round(statistics.median(lat_ms), 1),
             "board_p99_ms": round(lat_ms[min(len(lat_ms) - 1, int(0.99 * len(lat_ms)))], 1),
             "open_alerts": n_open, "offpost_now_p50_ms": round(statistics.median(bare_ms), 2),
             "offpost_now_p99_ms": round(bare_ms[min(len(bare_ms) - 1,

@@ -49,7 +49,7 @@ from checkins.field.models import (
 )
 from checkins.jobs.models import ALERT_KINDS, ALERT_STATUSES, JOBS_TABLES, Alert, JobLock, JobRun
 from checkins.outages.models import OUTAGE_CAUSES, OUTAGE_TABLES, ServerOutage, ServerTick
-from checkins.positions.models import POSITION_KINDS, DeviceSeqRun, Position
+from checkins.positions.models import POSITION_KINDS, DeviceSeqRun, LiveState, Position
 from checkins.scores.models import PERIOD_STATUSES, EnteredItem, PeriodResult
 from checkins.township.models import ROLES, Grid, GridAssignment, Township, Village, Worker
 
@@ -59,7 +59,7 @@ __all__ = [
     "EXEMPTION_KINDS", "EXEMPTION_STATUSES", "FLAG_DECISIONS", "FLAG_KINDS", "JOBS_TABLES",
     "MOBILE_TABLES", "NAMING_CONVENTION", "OFFICE_ROLES", "OUTAGE_CAUSES", "OUTAGE_TABLES",
     "PERIOD_STATUSES", "POSITION_KINDS", "ROLES", "SQLITE_ROWID", "Alert", "AuditLog",
-    "DayResult", "Device", "DeviceSeqRun", "EnteredItem", "Exemption", "FlagDecision", "Grid",
+    "DayResult", "Device", "DeviceSeqRun", "LiveState", "EnteredItem", "Exemption", "FlagDecision", "Grid",
     "ActivationCode", "GridAssignment", "JobLock", "JobRun", "MobileAccount", "MobileSession",
     "OfficeSession", "OfficeUser", "PatrolLog", "PatrolSession", "PeriodResult", "PeriodSum",
     "PeriodSumState", "Position", "RateBucket",

@@ -55,7 +55,7 @@ def pk_int() -> Any:
 # every primary key, unique constraint and foreign key between distributed tables, so these
 # tables carry ``worker_id`` in all of them; tests/checkins/db/test_citus_keys.py keeps it so.
 DISTRIBUTED_BY_WORKER = ("position", "signin", "patrol_session", "patrol_log", "exemption",
-                         "day_result", "alert", "flag_decision", "device_seq_run")
+                         "day_result", "alert", "flag_decision", "device_seq_run", "live_state")
 
 
 SQLITE_ROWID = {"sqlite_primary_key": ("id",)}

@@ -199,10 +199,22 @@ _RANGE = ("position p JOIN unnest(%(w)s::text[]) WITH ORDINALITY AS u(wid, k)"
 _NEAREST = ("unnest(%(w)s::text[]) WITH ORDINALITY AS u(wid, k) CROSS JOIN LATERAL (SELECT * FROM position q"
             " WHERE q.worker_id = u.wid AND q.recorded_at >= %(a)s AND q.recorded_at < %(b)s"
             " ORDER BY q.recorded_at {order} LIMIT 1) p")
+# ``since`` reads (the live check): each worker from its own point u.f, by index range scan
+# per worker (cost follows the rows read, not the day); [a, b) bounds the partitions
+_SINCE = ("unnest(%(w)s::text[], %(f)s::timestamptz[]) WITH ORDINALITY AS u(wid, f, k)"
+          " CROSS JOIN LATERAL (SELECT * FROM position q WHERE q.worker_id = u.wid"
+          " AND q.recorded_at >= u.f AND q.recorded_at >= %(a)s AND q.recorded_at < %(b)s) p")
+# the last item of each worker before its own point u.f (and after a)
+_BEFORE_SINCE = ("unnest(%(w)s::text[], %(f)s::timestamptz[]) WITH ORDINALITY AS u(wid, f, k)"
+                 " CROSS JOIN LATERAL (SELECT * FROM position q WHERE q.worker_id = u.wid"
+                 " AND q.recorded_at < u.f AND q.recorded_at >= %(a)s AND q.recorded_at < %(b)s"
+                 " AND q.recorded_at >= u.f - make_interval(secs => %(look)s)"
+                 " ORDER BY q.recorded_at DESC LIMIT 1) p")
 
 
 def _pg_columns(session: Session, worker_ids: Sequence[str], a: float, b: float,
-                source: str = _RANGE) -> dict[str, np.ndarray]:
+                source: str = _RANGE, since: Sequence[float] | None = None,
+                look: float = 0.0) -> dict[str, np.ndarray]:
     """Position columns of ``worker_ids`` with ``a <= recorded_at < b``: one binary COPY.
 
     Every selected value is fixed-width and non-null (NaN / codes), so the stream is parsed
@@ -212,6 +224,8 @@ def _pg_columns(session: Session, worker_ids: Sequence[str], a: float, b: float,
     assert raw is not None
     params = {"w": list(worker_ids), "a": _utc(a), "b": _utc(b),
               "apps": list(_APP_STATES), "nets": list(_NETWORKS)}
+    if since is not None:
+        params.update(f=[_utc(x) for x in since], look=look)
     buf = io.BytesIO()
     with raw.cursor() as cur, cur.copy(_PG_COPY_SQL.format(source=source), params) as copy:
         for data in copy:
@@ -239,9 +253,10 @@ def _pg_columns(session: Session, worker_ids: Sequence[str], a: float, b: float,
     return c
 
 
-def _generic_columns(session: Session, worker_ids: Sequence[str], a: float, b: float
-                     ) -> dict[str, np.ndarray]:
-    """The same columns through a plain SELECT (SQLite, or small batches)."""
+def _generic_columns(session: Session, worker_ids: Sequence[str], a: float, b: float,
+                     since: Sequence[float] | None = None) -> dict[str, np.ndarray]:
+    """The same columns through a plain SELECT (SQLite, or small batches); with ``since``
+    (aligned with ``worker_ids``) only each worker's rows at or after its own point."""
     pos = {w: i + 1 for i, w in enumerate(worker_ids)}
     cols: dict[str, list[Any]] = {k: [] for k in _FIELDS}
     datum_code = {"wgs84": 0, "gcj02": 1, "bd09": 2}
@@ -271,7 +286,11 @@ def _generic_columns(session: Session, worker_ids: Sequence[str], a: float, b: f
             cols["net"].append(_code(r.network, _NETWORKS))
     types = {"w": np.int32, "datum": np.int16, "mock": bool, "hb": bool, "app": np.int16,
              "net": np.int16}
-    return {k: np.array(v, dtype=types.get(k, np.float64)) for k, v in cols.items()}
+    out = {k: np.array(v, dtype=types.get(k, np.float64)) for k, v in cols.items()}
+    if since is not None and len(out["t"]):
+        keep = out["t"] >= np.asarray(since, dtype=np.float64)[out["w"] - 1]
+        out = {k: v[keep] for k, v in out.items()}
+    return out
 
 
 def _code(value: str | None, known: tuple[str, ...]) -> int:
@@ -287,7 +306,8 @@ def _decode(codes: np.ndarray, known: tuple[str, ...]) -> np.ndarray:
 
 def read_fixes(session: Session, worker_ids: Sequence[str], start: float, end: float,
                lookaround_s: float = NEIGHBOUR_LOOKAROUND_S,
-               until: float | None = None) -> dict[str, Fixes]:
+               until: float | None = None,
+               since: dict[str, float] | None = None) -> dict[str, Fixes]:
     """Per-worker ``Fixes`` (WGS-84, sorted) of ``start <= t < end`` plus the nearest item
     before and after (sought up to ``lookaround_s`` away), as the engine wants them.
 
@@ -295,6 +315,8 @@ def read_fixes(session: Session, worker_ids: Sequence[str], start: float, end: f
     its received lon/lat converted from its datum (GEO-CRS), for the engine to reject again.
     On PostgreSQL the rows come in one binary COPY per call (set-based, no ORM rows).
     ``until`` (live checks): nothing recorded after it is read, and no item after ``end``.
+    ``since`` (the incremental live check): per worker, read only from that point on (and
+    the nearest item before it), not from ``start``.
     """
     if not worker_ids:
         return {}
@@ -304,6 +326,15 @@ def read_fixes(session: Session, worker_ids: Sequence[str], start: float, end: f
     else:
         lookaround_after = lookaround_s
     pg = session.get_bind().dialect.name == "postgresql"
+    f = [max(start, since.get(w, start)) for w in ids] if since else None
+    if f is not None and max(f) > start:
+        cols = (_pg_columns(session, ids, start, end, source=_SINCE, since=f) if pg
+                else _generic_columns(session, ids, min(f), end, since=f))
+        neighbours = _neighbours_since(session, ids, f, start, end, lookaround_s,
+                                       lookaround_after, pg)
+        if neighbours is not None:
+            cols = {k: np.concatenate([cols[k], neighbours[k]]) for k in _FIELDS}
+        return _to_fixes(cols, ids)
     cols = _pg_columns(session, ids, start, end) if pg else _generic_columns(
         session, ids, start, end)
     neighbours = _neighbours(session, ids, start, end, lookaround_s, lookaround_after, pg)
@@ -340,6 +371,34 @@ def _neighbours(session: Session, ids: list[str], start: float, end: float,
     if not out:
         return None
     return {k: np.concatenate([o[k] for o in out]) for k in _FIELDS}
+
+
+def _neighbours_since(session: Session, ids: list[str], f: list[float], start: float,
+                      end: float, before_s: float, after_s: float, pg: bool
+                      ) -> dict[str, np.ndarray] | None:
+    """:func:`_neighbours` when each worker's read starts at its own point ``f``: the last
+    item before it (sought ``before_s`` back), and the first after ``end`` as there."""
+    if pg:
+        before = _pg_columns(session, ids, min(f) - before_s, max(f), source=_BEFORE_SINCE,
+                             since=f, look=before_s)
+    else:
+        before = _generic_columns(session, ids, min(f) - before_s, max(f))
+        fw = np.asarray(f, dtype=np.float64)
+        if len(before["t"]):
+            fr = fw[before["w"] - 1]
+            m = (before["t"] < fr) & (before["t"] >= fr - before_s)
+            before = {k: v[m] for k, v in before.items()}
+            keep = np.zeros(len(before["t"]), dtype=bool)
+            for w in np.unique(before["w"]):
+                idx = np.flatnonzero(before["w"] == w)
+                keep[idx[np.argmax(before["t"][idx])]] = True
+            before = {k: v[keep] for k, v in before.items()}
+    if after_s <= 0:
+        return before
+    after = _neighbours(session, ids, start, end, 0.0, after_s, pg)
+    if after is None:
+        return before
+    return {k: np.concatenate([before[k], after[k]]) for k in _FIELDS}
 
 
 def _to_fixes(cols: dict[str, np.ndarray], ids: list[str]) -> dict[str, Fixes]:
@@ -452,11 +511,14 @@ def _add(timings: dict[str, float] | None, key: str, t0: float) -> float:
 
 def build_db_worker_days(session: Session, items: Sequence[WorkerDate], ctx: _Context,
                          *, until: float | None = None,
+                         since: dict[str, float] | None = None,
                          timings: dict[str, float] | None = None) -> list[WorkerDay]:
     """One ``WorkerDay`` per (worker, date) that has a grid on that date, from the database.
 
     ``until`` (POSIX s): treat the rest of the day after it as not yet received (live
-    checks: the future is never a phone-off).
+    checks: the future is never a phone-off). ``since`` (POSIX s per worker, the
+    incremental live check): read the worker's fixes only from there on (plus the nearest
+    before); what the engine then says about earlier times is not to be used.
     """
     params = ctx.params
     by_date: dict[dt.date, list[str]] = {}
@@ -469,7 +531,8 @@ def build_db_worker_days(session: Session, items: Sequence[WorkerDate], ctx: _Co
         start, end = day_bounds(date, ctx.tz)
         margin = params.max_gap_s
         t0 = time.perf_counter()
-        fixes = read_fixes(session, ids, start - margin, end + margin, until=until)
+        fixes = read_fixes(session, ids, start - margin, end + margin, until=until,
+                           since=since)
         t0 = _add(timings, "read_positions_s", t0)
         signins, patrols, exempt = _events(session, ids, start, end, until)
         outages = list(server_outages(session, start, end))
@@ -532,13 +595,16 @@ def apply_flag_decisions(result: Any, decisions: dict[tuple[str, str], str] | No
 
 def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
                       profile: Profile | str | None = None, until: float | None = None,
+                      since: dict[str, float] | None = None, score: bool = True,
                       timings: dict[str, float] | None = None
-                      ) -> list[tuple[Any, dict[str, Any]]]:
+                      ) -> list[tuple[Any, dict[str, Any] | None]]:
     """Judge (worker_id, date) pairs without saving: ``(engine DayResult, day entry)`` each.
 
     Pairs whose worker has no grid on that date are left out. Entries are the FORMATS.md
     ``evaluate`` day entries with deductions, sorted by worker then date. ``timings``, if
-    given, accumulates seconds per step (reading, engine, scoring).
+    given, accumulates seconds per step (reading, engine, scoring). ``since``: see
+    :func:`build_db_worker_days` (the day entries are then partial: live checks only).
+    ``score=False``: the engine's results only (entries None; no flag decisions, cases).
     """
     from geo.engine import evaluate_days
 
@@ -548,7 +614,7 @@ def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
     t0 = time.perf_counter()
     prof = _profile(session, profile)
     ctx = _context(session, prof, (w for w, _ in items))
-    decided = flag_decisions(session, items)
+    decided = flag_decisions(session, items) if score else {}
     tz = ZoneInfo(prof.timezone)
     # NB-VOLUME's denominator: the grids of the worker's township (the district)
     village_town = dict(session.execute(sa.select(Village.village_id, Village.township_id)).all())
@@ -556,7 +622,7 @@ def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
         sa.select(Village.township_id, sa.func.count(Grid.grid_id))
         .join(Grid, Grid.village_id == Village.village_id).group_by(Village.township_id)).all())
     _add(timings, "read_other_s", t0)
-    out: list[tuple[Any, dict[str, Any]]] = []
+    out: list[tuple[Any, dict[str, Any] | None]] = []
     # read and judge a date at a time, in engine batches bounded by fix count
     by_date: dict[dt.date, list[WorkerDate]] = {}
     for it in items:
@@ -565,7 +631,15 @@ def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
         group = by_date[date]
         outages = _day_outages(session, date, tz)
         for part in _chunks(group, 20_000):
-            days = build_db_worker_days(session, part, ctx, until=until, timings=timings)
+            days = build_db_worker_days(session, part, ctx, until=until, since=since,
+                                        timings=timings)
+            if not score:
+                for batch in batch_by_date(days, MAX_FIXES_PER_BATCH):
+                    t0 = time.perf_counter()
+                    out.extend((r, None) for r in evaluate_days(batch, ctx.params,
+                                                                grids=ctx.index))
+                    _add(timings, "engine_s", t0)
+                continue
             t0 = time.perf_counter()
             day_fixes = {(d.worker_id, d.date): d.fixes for d in days}
             start, end = day_bounds(date, tz)
@@ -592,7 +666,7 @@ def judge_worker_days(session: Session, items: Sequence[WorkerDate], *,
                               town_grids.get(village_town.get(ctx.workers[result.worker_id][1])))
                     out.append((result, entry))
                 _add(timings, "scoring_json_s", t0)
-    out.sort(key=lambda p: (p[1]["worker_id"], p[1]["date"]))
+    out.sort(key=lambda p: (p[0].worker_id, p[0].date))
     return out
 
 

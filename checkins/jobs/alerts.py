@@ -6,25 +6,28 @@ nightly run (:func:`checkins.evaluation.flows.judge_worker_days`); the rest of t
 passed to the engine as time not yet received, so the future is never a phone-off. An
 interval is *in progress* when it reaches *now* (phone-off) or the worker's latest known
 position within ``max_gap_s`` of *now* (off-post). Re-running is idempotent: a worker has at
-most one open alert per kind, updated in place. :func:`live_board` answers "who is on
-patrol, off post or unreachable now" from the open alerts and the latest positions.
+most one open alert per kind, updated in place. The check is incremental (issue 19): each
+worker is judged from the point ``live_state`` says is settled, so its cost follows the
+fixes that are new, not the hour of the day. The live board that reads these alerts and
+``live_state`` is :func:`checkins.office.live.live_map`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from checkins.db.engine import write_apart
+from checkins.db.types import UTCDateTime
 from checkins.evaluation.flows import judge_worker_days, township_profile, workers_on
-from checkins.field.models import PatrolSession
 from checkins.jobs.models import Alert
-from checkins.positions.models import Position
+from checkins.positions.models import LiveState
 from checkins.township.models import Worker
-from geo.localtime import day_range, local_date
 from geo.types import rule_of
 from scoring.profiles import Profile, load_profile
 
@@ -47,10 +50,61 @@ def in_progress(result: Any, now_s: float, max_gap_s: float) -> list[dict[str, A
     return out
 
 
+def lookback_s(params: Any) -> float:
+    """How far before the earliest interval in progress (or *now*) the next live check
+    starts judging a worker: an off-post or phone-off run not yet long enough to be an
+    interval may have begun up to ``offpost_min_s`` / ``phoneoff_min_s`` earlier; two
+    ``max_gap_s`` more give the engine the fixes around its start."""
+    return max(params.offpost_min_s, params.phoneoff_min_s) + 2.0 * params.max_gap_s
+
+
+def _judge_from(st: LiveState | None, now: dt.datetime, look: float) -> float | None:
+    """Where the incremental check starts judging a worker (POSIX s); None: the whole day."""
+    if st is None or st.settled_at is None or st.judged_until is None or st.judged_until > now:
+        return None
+    f = st.settled_at.timestamp()
+    if st.dirty_from is not None and st.dirty_from.timestamp() < f + look:
+        # a late, out-of-order item: re-judge from before it (its context included)
+        f = min(f, st.dirty_from.timestamp() - look)
+    return f
+
+
+def live_states(session: Session, workers: Sequence[str], day: dt.date) -> dict[str, LiveState]:
+    """The ``live_state`` rows of ``workers`` on ``day``."""
+    out: dict[str, LiveState] = {}
+    ids = list(workers)
+    for i in range(0, len(ids), 5000):
+        for st in session.scalars(sa.select(LiveState).where(
+                LiveState.work_date == day, LiveState.worker_id.in_(ids[i:i + 5000]))):
+            out[st.worker_id] = st
+    return out
+
+
+_STATE_UPSERT = sa.text(
+    "INSERT INTO live_state (worker_id, work_date, ingest_seq, judged_seq, judged_until,"
+    " settled_at, open_intervals) VALUES (:w, :d, 0, :seq, :until, :settled, :iv)"
+    " ON CONFLICT (worker_id, work_date) DO UPDATE SET judged_seq = excluded.judged_seq,"
+    " judged_until = excluded.judged_until, settled_at = excluded.settled_at,"
+    " open_intervals = excluded.open_intervals,"
+    # only what was read is cleared: an item stored meanwhile keeps the worker dirty
+    " dirty_from = CASE WHEN live_state.ingest_seq = excluded.judged_seq THEN NULL"
+    " ELSE live_state.dirty_from END"
+).bindparams(sa.bindparam("d", type_=sa.Date()), sa.bindparam("until", type_=UTCDateTime()),
+             sa.bindparam("settled", type_=UTCDateTime()), sa.bindparam("iv", type_=sa.JSON()))
+
+
 def live_check(session: Session, *, now: dt.datetime | None = None,
                village_id: str | None = None,
-               profile: Profile | str | None = None) -> dict[str, int]:
-    """Open, update and close today's alerts; the counts. The caller commits."""
+               profile: Profile | str | None = None, full: bool = False,
+               timings: dict[str, float] | None = None) -> dict[str, int]:
+    """Open, update and close today's alerts, keep ``live_state``; the counts.
+
+    Incremental: each worker is judged from its ``live_state.settled_at`` (or earlier, from
+    a late item ingest reported) to *now*, not from the start of the day; ``full`` (or no
+    state yet) judges the whole day. Both find the same intervals in progress. The writes
+    are one short transaction of their own after the judging (SQLite: no write lock is
+    held while judging); the caller may commit or not.
+    """
     now = now or dt.datetime.now(dt.UTC)
     if profile is None:
         prof = township_profile(session, village_id)
@@ -60,138 +114,86 @@ def live_check(session: Session, *, now: dt.datetime | None = None,
     today = now.astimezone(ZoneInfo(prof.timezone)).date()
     workers = workers_on(session, today, village_id)
     now_s = now.timestamp()
+    look = lookback_s(params)
+    states = {} if full else live_states(session, workers, today)
+    since: dict[str, float] = {}
+    for w in workers:
+        f = _judge_from(states.get(w), now, look)
+        if f is not None:
+            since[w] = f
+    seqs = {w: (st.ingest_seq if (st := states.get(w)) is not None else 0) for w in workers}
+    if full:  # the counters are still needed to clear dirty_from correctly
+        seqs.update({w: st.ingest_seq for w, st in live_states(session, workers, today).items()})
     judged = judge_worker_days(session, [(w, today) for w in workers], profile=prof,
-                               until=now_s)
+                               until=now_s, since=since or None, score=False,
+                               timings=timings)
     village = dict(session.execute(sa.select(Worker.worker_id, Worker.village_id)
                                    .where(Worker.worker_id.in_(workers))).all()) if workers \
         else {}
     current: dict[tuple[str, str], dict[str, Any]] = {}
     finished: dict[tuple[str, str], list[Any]] = {}
+    kept: list[dict[str, Any]] = []
     for result, _ in judged:
-        for iv in in_progress(result, now_s, params.max_gap_s):
-            current[(result.worker_id, iv["kind"])] = iv
+        w = result.worker_id
+        ivs = in_progress(result, now_s, params.max_gap_s)
+        for iv in ivs:
+            current[(w, iv["kind"])] = iv
         for p in result.phone_off:
-            finished.setdefault((result.worker_id, "phone_off"), []).append(p)
+            finished.setdefault((w, "phone_off"), []).append(p)
         for o in result.offpost:
-            finished.setdefault((result.worker_id, o.kind), []).append(o)
+            finished.setdefault((w, o.kind), []).append(o)
+        settled = min([iv["start"] for iv in ivs] + [now_s]) - look
+        kept.append({"w": w, "d": today, "seq": seqs.get(w, 0), "until": now,
+                     "settled": _utc(settled), "iv": [_iv_json(iv) for iv in ivs]})
+    counts = {"checked": len(judged), "incremental": len(since), "opened": 0, "updated": 0,
+              "closed": 0}
 
-    q = sa.select(Alert).where(Alert.status == "open")
-    if village_id is not None:
-        q = q.where(Alert.village_id == village_id)
-    open_alerts = {(a.worker_id, a.kind): a for a in session.scalars(q)}
-    counts = {"checked": len(judged), "opened": 0, "updated": 0, "closed": 0}
-    for key, alert in open_alerts.items():
-        if key in current and alert.work_date == today:
-            iv = current[key]
-            alert.start_at = min(alert.start_at, _utc(iv["start"]))
-            alert.end_at = _utc(iv["end"])
-            alert.cause = iv["cause"]
-            alert.other_grid_id = iv["other_grid_id"]
+    def write(s: Session) -> None:
+        q = sa.select(Alert).where(Alert.status == "open")
+        if village_id is not None:
+            q = q.where(Alert.village_id == village_id)
+        open_alerts = {(a.worker_id, a.kind): a for a in s.scalars(q)}
+        for key, alert in open_alerts.items():
+            if key in current and alert.work_date == today:
+                iv = current[key]
+                alert.start_at = min(alert.start_at, _utc(iv["start"]))
+                alert.end_at = _utc(iv["end"])
+                alert.cause = iv["cause"]
+                alert.other_grid_id = iv["other_grid_id"]
+                alert.updated_at = now
+                counts["updated"] += 1
+                continue
+            # ended: its end is the end of the finished interval that overlaps it, if any
+            a0 = alert.start_at.timestamp()
+            ends = [iv.end for iv in finished.get(key, ()) if iv.end >= a0 and iv.start <= now_s]
+            if ends and alert.work_date == today:
+                alert.end_at = _utc(min(max(ends), now_s))
+            alert.status = "closed"
+            alert.closed_at = now
             alert.updated_at = now
-            counts["updated"] += 1
-            continue
-        # ended: its end is the end of the finished interval that overlaps it, if any
-        a0 = alert.start_at.timestamp()
-        ends = [iv.end for iv in finished.get(key, ()) if iv.end >= a0 and iv.start <= now_s]
-        if ends and alert.work_date == today:
-            alert.end_at = _utc(min(max(ends), now_s))
-        alert.status = "closed"
-        alert.closed_at = now
-        alert.updated_at = now
-        counts["closed"] += 1
-    for key, iv in current.items():
-        if key in open_alerts and open_alerts[key].status == "open":
-            continue
-        w, kind = key
-        session.add(Alert(worker_id=w, village_id=village.get(w), work_date=today, kind=kind,
-                          rule=rule_of(kind), start_at=_utc(iv["start"]), end_at=_utc(iv["end"]),
-                          other_grid_id=iv["other_grid_id"], cause=iv["cause"],
-                          status="open", opened_at=now, updated_at=now))
-        counts["opened"] += 1
-    session.flush()
-    counts["open"] = session.scalar(sa.select(sa.func.count()).select_from(Alert).where(
-        Alert.status == "open")) or 0
+            counts["closed"] += 1
+        for key, iv in current.items():
+            if key in open_alerts and open_alerts[key].status == "open":
+                continue
+            w, kind = key
+            s.add(Alert(worker_id=w, village_id=village.get(w), work_date=today, kind=kind,
+                        rule=rule_of(kind), start_at=_utc(iv["start"]), end_at=_utc(iv["end"]),
+                        other_grid_id=iv["other_grid_id"], cause=iv["cause"],
+                        status="open", opened_at=now, updated_at=now))
+            counts["opened"] += 1
+        s.flush()
+        if kept:
+            s.execute(_STATE_UPSERT, kept)
+        counts["open"] = s.scalar(sa.select(sa.func.count()).select_from(Alert).where(
+            Alert.status == "open")) or 0
+
+    write_apart(session, write)
     return counts
 
 
-def live_board(session: Session, *, village_id: str | None = None,
-               now: dt.datetime | None = None, timezone: str = "Asia/Shanghai"
-               ) -> list[dict[str, Any]]:
-    """Who is on patrol, off post or unreachable now: one row per active worker.
-
-    ``state``: ``unreachable`` (an open GEO-PHONEOFF alert), ``off_post`` (an open
-    GEO-OFFPOST/GEO-CROSSPOST alert), ``on_patrol`` (a patrol session started today and not
-    stopped), else ``ok``; with the open alerts and the latest position of today.
-    """
-    now = now or dt.datetime.now(dt.UTC)
-    tz = ZoneInfo(timezone)
-    day_start = day_range(local_date(now, tz), tz)[0]
-    wq = sa.select(Worker.worker_id, Worker.name, Worker.role, Worker.village_id).where(
-        Worker.active.is_(True))
-    if village_id is not None:
-        wq = wq.where(Worker.village_id == village_id)
-    workers = session.execute(wq.order_by(Worker.worker_id)).all()
-    aq = sa.select(Alert).where(Alert.status == "open")
-    if village_id is not None:
-        aq = aq.where(Alert.village_id == village_id)
-    alerts: dict[str, list[Alert]] = {}
-    for a in session.scalars(aq):
-        alerts.setdefault(a.worker_id, []).append(a)
-    last = _latest_positions(session, [w.worker_id for w in workers], day_start, now)
-    pq = sa.select(PatrolSession.worker_id).where(
-        PatrolSession.started_at >= day_start, PatrolSession.started_at <= now,
-        PatrolSession.ended_at.is_(None))
-    if village_id is not None:
-        pq = pq.join(Worker, Worker.worker_id == PatrolSession.worker_id).where(
-            Worker.village_id == village_id)
-    patrolling = set(session.scalars(pq))
-    rows = []
-    for w in workers:
-        mine = alerts.get(w.worker_id, [])
-        kinds = {a.kind for a in mine}
-        if "phone_off" in kinds:
-            state = "unreachable"
-        elif kinds & {"offpost", "crosspost"}:
-            state = "off_post"
-        elif w.worker_id in patrolling:
-            state = "on_patrol"
-        else:
-            state = "ok"
-        seen = last.get(w.worker_id)
-        rows.append({
-            "worker_id": w.worker_id, "name": w.name, "role": w.role,
-            "village_id": w.village_id, "state": state,
-            "last_seen_at": seen[0].isoformat() if seen else None,
-            "last_grid_id": seen[1] if seen else None,
-            "alerts": [{"id": a.id, "kind": a.kind, "rule": a.rule,
-                        "start": a.start_at.isoformat(), "end": a.end_at.isoformat(),
-                        "other_grid_id": a.other_grid_id, "cause": a.cause} for a in mine],
-        })
-    return rows
+def _iv_json(iv: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": iv["kind"], "start": iv["start"], "end": iv["end"], "cause": iv["cause"],
+            "other_grid_id": iv["other_grid_id"]}
 
 
-def _latest_positions(session: Session, ids: list[str], since: dt.datetime,
-                      now: dt.datetime) -> dict[str, tuple[dt.datetime, str | None]]:
-    """Latest item of today per worker: PostgreSQL one index probe per worker (LATERAL)."""
-    if not ids:
-        return {}
-    if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(sa.text(
-            "SELECT u.wid, p.recorded_at, p.grid_id FROM unnest(CAST(:w AS text[])) AS u(wid)"
-            " CROSS JOIN LATERAL (SELECT recorded_at, grid_id FROM position q"
-            " WHERE q.worker_id = u.wid AND q.recorded_at >= :a AND q.recorded_at <= :b"
-            " ORDER BY q.recorded_at DESC LIMIT 1) p"),
-            {"w": ids, "a": since, "b": now}).all()
-        return {w: (t, g) for w, t, g in rows}
-    sub = (sa.select(Position.worker_id, sa.func.max(Position.recorded_at).label("t"))
-           .where(Position.worker_id.in_(ids), Position.recorded_at >= since,
-                  Position.recorded_at <= now)
-           .group_by(Position.worker_id).subquery())
-    rows = session.execute(
-        sa.select(Position.worker_id, Position.recorded_at, Position.grid_id)
-        .join(sub, sa.and_(sub.c.worker_id == Position.worker_id,
-                           sub.c.t == Position.recorded_at))).all()
-    return {w: (t, g) for w, t, g in rows}
-
-
-__all__ = ["in_progress", "live_board", "live_check"]
+__all__ = ["in_progress", "live_check", "live_states", "lookback_s"]

@@ -16,15 +16,21 @@ state           label      when
 ``in_grid``     在网格     otherwise (latest usable fix in an allowed zone)
 ==============  =========  ===================================================================
 
-Set-based: a fixed number of queries whatever the number of workers (the latest item and the
-latest usable fix per worker are one grouped query each; on PostgreSQL one index probe per
-worker through ``LATERAL``). Positions are precise personal data: the page that shows them
-writes an audit row when opened (``server.office.pages``).
+The one live board (issue 19): the live page, its JSON/SSE feed and the office API
+(``checkins.office.queries.live``) all answer from :func:`live_map`. It reads state kept
+current as data arrives, not ``position``: the latest item and usable fix of each worker
+from ``live_state`` (written by ingest in its own transaction), the intervals in progress
+from the open ``alert`` rows (the incremental live check, ``checkins.jobs.alerts``). Only a
+worker with no ``live_state`` row for the day (rows written behind ingest's back, e.g. the
+demo loader) or asked about before its latest item is read from ``position``.
+Positions are precise personal data: the page that shows them writes an audit row when
+opened (``server.office.pages``); the API answers without them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,7 +41,7 @@ from sqlalchemy.orm import Session
 from checkins.auth.office import OfficeScope
 from checkins.field.models import Exemption, PatrolSession
 from checkins.jobs.models import Alert
-from checkins.positions.models import Position
+from checkins.positions.models import LiveState, Position
 from checkins.township.models import GridAssignment, Worker
 from checkins.township.profile import township_profile
 from geo.calendar import is_working_day
@@ -50,33 +56,60 @@ EXEMPTION_ZH = {"sick_leave": "病假", "personal_leave": "事假", "field_duty"
                 "special": "特殊情况"}
 
 
-def _latest(session: Session, village_ids: list[str], since: dt.datetime, at: dt.datetime,
+def _latest(session: Session, ids: list[str], since: dt.datetime, at: dt.datetime,
             *, fixes: bool) -> dict[str, Any]:
-    """Per worker of the villages: the latest item (``fixes=False``) or the latest usable
-    fix with its position (``fixes=True``) in [since, at]."""
+    """Per worker: the latest item (``fixes=False``) or the latest usable fix with its
+    position (``fixes=True``) in [since, at], read from ``position`` (the fallback of
+    :func:`_kept`)."""
+    if not ids:
+        return {}
     usable = [Position.kind == "fix", Position.geom.is_not(None),
               Position.suspect.is_(False), Position.reject_reason.is_(None)] if fixes else []
     cols = [Position.worker_id, Position.recorded_at, Position.grid_id]
     if fixes:
         cols.append(Position.geom)
     if session.get_bind().dialect.name == "postgresql":
-        ids = sa.select(Worker.worker_id).where(Worker.village_id.in_(village_ids),
-                                                Worker.active.is_(True)).subquery("w")
-        p = (sa.select(*cols).where(Position.worker_id == ids.c.worker_id,
+        w = sa.select(Worker.worker_id).where(Worker.worker_id.in_(ids)).subquery("w")
+        p = (sa.select(*cols).where(Position.worker_id == w.c.worker_id,
                                     Position.recorded_at >= since, Position.recorded_at <= at,
                                     *usable)
              .order_by(Position.recorded_at.desc()).limit(1).lateral("p"))
-        q = sa.select(*p.c).select_from(ids).join(p, sa.true())
+        q = sa.select(*p.c).select_from(w).join(p, sa.true())
     else:
         last = (sa.select(Position.worker_id, sa.func.max(Position.recorded_at).label("t"))
-                .join(Worker, Worker.worker_id == Position.worker_id)
-                .where(Worker.village_id.in_(village_ids), Worker.active.is_(True),
+                .where(Position.worker_id.in_(ids),
                        Position.recorded_at >= since, Position.recorded_at <= at, *usable)
                 .group_by(Position.worker_id).subquery())
         q = (sa.select(*cols).join(last, sa.and_(last.c.worker_id == Position.worker_id,
                                                  last.c.t == Position.recorded_at))
              .where(*usable))
     return {r.worker_id: r for r in session.execute(q)}
+
+
+def _kept(session: Session, vids: list[str], ids: list[str], day: dt.date,
+          since: dt.datetime, at: dt.datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The latest item and latest usable fix per worker, from ``live_state`` (kept by ingest):
+    one indexed read for every worker. A worker without a row for the day, or whose latest
+    item is after ``at`` (the board asked about the past), is read from ``position``."""
+    last: dict[str, Any] = {}
+    fix: dict[str, Any] = {}
+    rows = session.execute(sa.select(  # columns, not ORM objects; by village, not 5,000 ids
+        LiveState.worker_id, LiveState.last_seen_at, LiveState.last_fix_at,
+        LiveState.last_lon, LiveState.last_lat, LiveState.last_grid_id)
+        .join(Worker, Worker.worker_id == LiveState.worker_id)
+        .where(Worker.village_id.in_(vids), Worker.active.is_(True),
+               LiveState.work_date == day, LiveState.last_seen_at.is_not(None),
+               LiveState.last_seen_at <= at, LiveState.last_seen_at >= since)) if ids else []
+    for w, seen, fix_at, lon, lat, gid in rows:
+        last[w] = SimpleNamespace(recorded_at=seen, grid_id=gid)
+        if fix_at is not None and lon is not None:
+            fix[w] = SimpleNamespace(recorded_at=fix_at, grid_id=gid,
+                                     geom=SimpleNamespace(x=lon, y=lat))
+    rest = [w for w in ids if w not in last]
+    if rest:
+        last.update(_latest(session, rest, since, at, fixes=False))
+        fix.update(_latest(session, rest, since, at, fixes=True))
+    return last, fix
 
 
 def _metres(a: Any, b: Any) -> float:
@@ -113,7 +146,8 @@ def live_map(session: Session, scope: OfficeScope, village_id: str | None = None
     local = at.astimezone(z)
     day = local.date()
     since = dt.datetime.combine(day, dt.time(0), tzinfo=z)
-    workers = list(session.scalars(sa.select(Worker).where(
+    workers = list(session.execute(sa.select(
+        Worker.worker_id, Worker.name, Worker.role, Worker.village_id).where(
         Worker.village_id.in_(vids), Worker.active.is_(True)).order_by(Worker.worker_id))) \
         if vids else []
     ids = [w.worker_id for w in workers]
@@ -140,8 +174,7 @@ def live_map(session: Session, scope: OfficeScope, village_id: str | None = None
                              .where(in_ids, Exemption.status == "approved",
                                     Exemption.start_at <= at, Exemption.end_at > at)):
         exempt[e.worker_id] = e
-    last = _latest(session, vids, since, at, fixes=False) if ids else {}
-    fix = _latest(session, vids, since, at, fixes=True) if ids else {}
+    last, fix = _kept(session, vids, ids, day, since, at)
     off_hours = _on_duty(day, at, params)
     offices = {v.village_id: (v.office, v.radius_m if v.radius_m is not None
                               else params.signin_radius_m)
@@ -154,12 +187,13 @@ def live_map(session: Session, scope: OfficeScope, village_id: str | None = None
         kinds = {a.kind for a in alerts.get(w.worker_id, [])}
         silent_s = (at - seen.recorded_at).total_seconds() if seen else None
         in_place = False  # allowed zones besides the grid (GEO-OFFPOST): a field-duty place
-        if e is not None and e.kind == "field_duty" and e.place is not None and f is not None:
-            in_place = _metres(e.place, f.geom) <= (e.place_radius_m or 0.0)
-        at_office = False
-        office = offices.get(w.village_id)
-        if office is not None and f is not None:
-            at_office = _metres(office[0], f.geom) <= office[1]
+        at_office = False  # or the village office; only asked when the fix is not in the grid
+        if f is not None and f.grid_id != grid:
+            if e is not None and e.kind == "field_duty" and e.place is not None:
+                in_place = _metres(e.place, f.geom) <= (e.place_radius_m or 0.0)
+            office = offices.get(w.village_id)
+            if office is not None:
+                at_office = _metres(office[0], f.geom) <= office[1]
         reason = None
         if off_hours:
             state, reason = "off_duty", off_hours
@@ -188,6 +222,7 @@ def live_map(session: Session, scope: OfficeScope, village_id: str | None = None
             "grid_id": grid, "state": state, "state_zh": STATE_ZH[state], "reason": reason,
             "patrolling": w.worker_id in patrolling,
             "last_seen": seen.recorded_at.astimezone(z).strftime("%H:%M") if seen else None,
+            "last_seen_at": seen.recorded_at.astimezone(z).isoformat() if seen else None,
             "silent_min": round(silent_s / 60) if silent_s is not None else None,
             "fix_at": f.recorded_at.astimezone(z).strftime("%H:%M") if f else None,
             "lat": round(float(f.geom.y), 6) if f else None,
@@ -209,6 +244,7 @@ def live_map(session: Session, scope: OfficeScope, village_id: str | None = None
         counts[r["state"]] += 1
     return {"at": local.strftime("%Y-%m-%d %H:%M:%S"), "date": day.isoformat(),
             "timezone": params.timezone, "max_gap_min": round(params.max_gap_s / 60),
+            "max_gap_s": params.max_gap_s,
             "off_hours": off_hours, "duty_windows": [list(w) for w in params.duty_windows],
             "counts": counts, "rows": rows, "alerts": open_alerts}
 

@@ -352,76 +352,46 @@ def devices(session: Session, scope: OfficeScope, *, village_id: str | None = No
             for d, w in session.execute(q.order_by(Device.id))]
 
 
+# the API's status words for the live board's states (checkins.office.live.STATES)
+_API_STATUS = {"on_patrol": "on_patrol", "in_grid": "not_patrolling", "off_post": "off_post",
+               "unreachable": "unreachable", "off_duty": "off_duty"}
+
+
 def live(session: Session, scope: OfficeScope, village_id: str, at: dt.datetime | None = None
          ) -> dict[str, Any]:
-    """Who is on patrol, off post or unreachable at ``at`` (default now) in a village.
+    """Who is on patrol, off post or unreachable at ``at`` (default now) in a village: the
+    office API's view of the one live board (:func:`checkins.office.live.live_map`),
+    without coordinates (precise positions only on the audited worker-day page).
 
-    Open alerts (table ``alert``, kept by the scheduler's live check) say who is off post or
-    has the phone off; the latest position of each worker today says whether they are in
-    their grid, and an open patrol session whether they are patrolling. Unreachable: nothing
-    received for longer than the profile's ``max_gap_s`` (GEO-PHONEOFF).
+    ``status``: the board's state in the API's words; ``on_leave`` for a worker off duty by
+    an approved exemption, ``off_duty`` outside duty hours or on a rest day.
     """
-    from checkins.evaluation.flows import township_profile
+    from checkins.office.live import live_map
 
     village = scope.village(session, village_id)
-    tz = township_tz(session, village_id)
-    z = ZoneInfo(tz)
     at = at or dt.datetime.now(dt.UTC)
-    day = at.astimezone(z).date()
-    a, _ = day_range(day, tz)
-    params = township_profile(session, village_id).geo_params()
-    workers = _workers(session, scope, village_id)
-    ids = [w.worker_id for w in workers]
-    alerts = _open_alerts(session, ids, day, at)
-    open_patrol = set(session.scalars(sa.select(PatrolSession.worker_id).where(
-        PatrolSession.worker_id.in_(ids), PatrolSession.started_at <= at,
-        sa.or_(PatrolSession.ended_at.is_(None), PatrolSession.ended_at > at)))) if ids else set()
-    on_leave = set(session.scalars(sa.select(Exemption.worker_id).where(
-        Exemption.worker_id.in_(ids), Exemption.status == "approved",
-        Exemption.start_at <= at, Exemption.end_at > at))) if ids else set()
+    data = live_map(session, scope, village_id, at)
+    z = ZoneInfo(data["timezone"])
+    alerts = _open_alerts(session, [r["worker_id"] for r in data["rows"]],
+                          dt.date.fromisoformat(data["date"]), at)
     rows = []
-    for w in workers:
-        grid = _grid_on(session, w.worker_id, day)
-        last = session.execute(
-            sa.select(Position.recorded_at)
-            .where(Position.worker_id == w.worker_id, Position.recorded_at >= a,
-                   Position.recorded_at <= at)
-            .order_by(Position.recorded_at.desc()).limit(1)).first()
-        last_fix = session.execute(
-            sa.select(Position.recorded_at, Position.grid_id)
-            .where(Position.worker_id == w.worker_id, Position.recorded_at >= a,
-                   Position.recorded_at <= at, Position.kind == "fix",
-                   Position.geom.is_not(None), Position.suspect.is_(False),
-                   Position.reject_reason.is_(None))
-            .order_by(Position.recorded_at.desc()).limit(1)).first()
-        silent_s = (at - last.recorded_at).total_seconds() if last else None
-        in_grid = (last_fix is not None and grid is not None
-                   and last_fix.grid_id == grid.grid_id)
-        kinds = sorted({x["kind"] for x in alerts.get(w.worker_id, [])})
-        if w.worker_id in on_leave:
+    for r in data["rows"]:
+        status = _API_STATUS[r["state"]]
+        if r["state"] == "off_duty" and not data["off_hours"]:
             status = "on_leave"
-        elif last is None or (silent_s is not None and silent_s > params.max_gap_s) \
-                or "phone_off" in kinds:
-            status = "unreachable"
-        elif "offpost" in kinds or "crosspost" in kinds or (
-                w.worker_id in open_patrol and last_fix is not None and not in_grid):
-            status = "off_post"
-        elif w.worker_id in open_patrol:
-            status = "on_patrol"
-        else:
-            status = "not_patrolling"
         rows.append({
-            "worker_id": w.worker_id, "name": w.name, "role": w.role,
-            "grid_id": grid.grid_id if grid else None, "status": status,
-            "last_seen_at": last.recorded_at.astimezone(z).isoformat() if last else None,
-            "silent_min": _minutes(silent_s), "in_grid": in_grid if last_fix else None,
-            "patrolling": w.worker_id in open_patrol, "alerts": alerts.get(w.worker_id, []),
-        })  # no coordinates here: precise positions only on the (audited) worker-day page
+            "worker_id": r["worker_id"], "name": r["name"], "role": r["role"],
+            "grid_id": r["grid_id"], "status": status,
+            "last_seen_at": r["last_seen_at"],
+            "silent_min": r["silent_min"],
+            "in_grid": (r["fix_grid_id"] == r["grid_id"]) if r["fix_at"] else None,
+            "patrolling": r["patrolling"], "alerts": alerts.get(r["worker_id"], []),
+        })
     counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
     return {"village_id": village.village_id, "village_name": village.name,
-            "at": at.astimezone(z).isoformat(), "max_gap_s": params.max_gap_s,
+            "at": at.astimezone(z).isoformat(), "max_gap_s": data["max_gap_s"],
             "counts": counts, "rows": rows}
 
 

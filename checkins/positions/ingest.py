@@ -189,6 +189,66 @@ _REEVAL_SQL = (
     .columns(work_date=sa.Date())
 )
 
+# live_state (checkins.positions.models.LiveState), in ingest's own transaction: the
+# latest item and usable fix, the earliest item stored since the live check last judged
+# the worker-day (a late fix makes it re-judge from there), and a counter the live check
+# compares before it clears ``dirty_from``
+_LIVE_KEYS = ("w", "d", "lo", "hi", "ft", "lon", "lat", "g")
+_LIVE_UPSERT = (
+    "INSERT INTO live_state (worker_id, work_date, ingest_seq, dirty_from, last_seen_at,"
+    " last_fix_at, last_lon, last_lat, last_grid_id, judged_seq)"
+    " VALUES ({w}, {d}, 1, {lo}, {hi}, {ft}, {lon}, {lat}, {g}, 0)"
+    " ON CONFLICT (worker_id, work_date) DO UPDATE SET"
+    " ingest_seq = live_state.ingest_seq + 1,"
+    " dirty_from = CASE WHEN live_state.dirty_from IS NULL OR excluded.dirty_from"
+    " < live_state.dirty_from THEN excluded.dirty_from ELSE live_state.dirty_from END,"
+    " last_seen_at = CASE WHEN live_state.last_seen_at IS NULL OR excluded.last_seen_at"
+    " > live_state.last_seen_at THEN excluded.last_seen_at ELSE live_state.last_seen_at END,"
+    " {fix}"
+)
+_NEWER_FIX = ("excluded.last_fix_at IS NOT NULL AND (live_state.last_fix_at IS NULL"
+              " OR excluded.last_fix_at > live_state.last_fix_at)")
+_LIVE_FIX = ", ".join(f"{c} = CASE WHEN {_NEWER_FIX} THEN excluded.{c} ELSE live_state.{c} END"
+                      for c in ("last_fix_at", "last_lon", "last_lat", "last_grid_id"))
+_LIVE_PG = _LIVE_UPSERT.format(fix=_LIVE_FIX, **{k: "%s" for k in _LIVE_KEYS})
+_LIVE_SQL = sa.text(_LIVE_UPSERT.format(fix=_LIVE_FIX, **{k: f":{k}" for k in _LIVE_KEYS})
+                    ).bindparams(sa.bindparam("lo", type_=UTCDateTime()),
+                                 sa.bindparam("hi", type_=UTCDateTime()),
+                                 sa.bindparam("ft", type_=UTCDateTime()),
+                                 sa.bindparam("d", type_=sa.Date()))
+
+
+def note_live(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Upsert ``live_state`` for items just stored: rows ``(worker_id, local date, earliest
+    recorded_at, latest recorded_at, latest usable fix's recorded_at, lon, lat, grid_id)``
+    (the fix part may be None). Ingest calls it in its transaction; so must any other
+    writer of ``position`` whose rows the live check should see before the day ends."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        with session.connection().connection.dbapi_connection.cursor() as cur:
+            cur.executemany(_LIVE_PG, list(rows))
+        return
+    session.execute(_LIVE_SQL, [dict(zip(_LIVE_KEYS, r, strict=True)) for r in rows])
+
+
+def _live_rows(worker_id: str, keep: Sequence[tuple[int, ItemLike]], inserted: set[str],
+               local_days: Sequence[dt.date], cols: dict[str, list[Any]],
+               usable: np.ndarray | None) -> list[tuple[Any, ...]]:
+    """One live_state upsert per local day of the items just stored (in ``_LIVE_KEYS`` order)."""
+    rows: dict[dt.date, list[Any]] = {}
+    for k, (_, it) in enumerate(keep):
+        if it.client_id not in inserted:
+            continue
+        d, t = local_days[k], it.recorded_at
+        r = rows.setdefault(d, [worker_id, d, t, t, None, None, None, None])
+        r[2], r[3] = min(r[2], t), max(r[3], t)
+        if usable is not None and usable[k] and cols["glon"][k] is not None \
+                and not cols["suspect"][k] and (r[4] is None or t > r[4]):
+            r[4:8] = [t, cols["glon"][k], cols["glat"][k], cols["grid_id"][k]]
+    return [tuple(r) for r in rows.values()]
+
+
 def _runs(seqs: Sequence[int]) -> list[tuple[int, int]]:
     s = sorted(set(seqs))
     runs: list[tuple[int, int]] = []
@@ -354,6 +414,7 @@ def ingest_batch(
         else:
             out[idx] = ItemOutcome(idx, it.client_id, DUPLICATE, None, None)
             report.duplicates += 1
+    live = _live_rows(worker_id, keep, inserted, local_days, cols, usable if n else None)
     # a seq outside the contract is never recorded: 2**63 overflowed the column (a 500 on
     # every resend of the batch) and one huge seq made a gap of "missing" items
     runs = _runs([q for q in seqs_seen if 0 <= q <= MAX_SEQ])
@@ -371,6 +432,7 @@ def ingest_batch(
         if new_days:
             res = session.execute(_REEVAL_SQL, {"w": worker_id, "days": sorted(new_days)})
             report.days_marked = [(worker_id, d) for (d,) in res.all()]
+    note_live(session, live)
     if commit:
         session.commit()
     report.outcomes = [out[i] for i in sorted(out)]

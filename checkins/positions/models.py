@@ -98,3 +98,34 @@ class DeviceSeqRun(SQLModel, table=True):
     seq_to: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     received_at: dt.datetime = Field(
         default_factory=utc_now, sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
+class LiveState(SQLModel, table=True):
+    """Per worker-day state of the live check and the live board, kept as data arrives.
+
+    Ingest (same transaction as its COPY) moves the ``last_*`` columns to the latest item and
+    usable fix, lowers ``dirty_from`` to the earliest item it stored and bumps
+    ``ingest_seq``. The live check (:mod:`checkins.jobs.alerts`) judges each worker from
+    ``settled_at`` (or ``dirty_from``, if a late fix arrived before it) to *now*, then stores
+    what it found (``open_intervals``, ``settled_at``, ``judged_until``) and clears
+    ``dirty_from`` only if ``ingest_seq`` did not move meanwhile. The live board reads this
+    table instead of probing ``position`` once per worker.
+    """
+
+    __tablename__ = "live_state"
+    __table_args__ = (sa.PrimaryKeyConstraint("worker_id", "work_date", name="pk_live_state"),)
+
+    worker_id: str = Field(sa_column=sa.Column(
+        sa.String(32), sa.ForeignKey("worker.worker_id", ondelete="CASCADE"), nullable=False))
+    work_date: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    ingest_seq: int = col_field(sa.Integer, nullable=False, default=0, server_default="0")
+    dirty_from: dt.datetime | None = col_field(UTCDateTime())
+    last_seen_at: dt.datetime | None = col_field(UTCDateTime())
+    last_fix_at: dt.datetime | None = col_field(UTCDateTime())
+    last_lon: float | None = col_field(sa.Float)
+    last_lat: float | None = col_field(sa.Float)
+    last_grid_id: str | None = col_field(sa.String(32))
+    judged_seq: int = col_field(sa.Integer, nullable=False, default=0, server_default="0")
+    judged_until: dt.datetime | None = col_field(UTCDateTime())
+    settled_at: dt.datetime | None = col_field(UTCDateTime())
+    open_intervals: Any = col_field(sa.JSON)

@@ -18,7 +18,9 @@ def township_profile(session: Session, village_id: str | None = None) -> Profile
         q = q.join(Village, Village.township_id == Township.township_id).where(
             Village.village_id == village_id)
     name = session.execute(q.order_by(Township.township_id).limit(1)).scalar()
-    return load_profile(name or "yangkou-2022")
+    # parsed once per file version: parsing and validating the YAML took ~0.3 s, more than
+    # a whole live board read (issue 19)
+    return profile_named(name)
 
 
 def profile_named(name: str | None) -> Profile:
