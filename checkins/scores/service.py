@@ -802,12 +802,8 @@ def close_period(session: Session, scope: OfficeScope, township: Township, perio
     row = stored(session, township, per)
     if row is not None and row.status == "closed":
         raise ScoresError(f"period {per.label} is already closed (reopen it first)", 409)
-    if needs_days(profile):
-        result, inputs = compute(session, township, per, profile, digest=True)
-        doc, summary_in = _doc(result, inputs), inputs.summary()
-    else:
-        doc, summary_in = closing_doc(session, township, per, profile)
-        result = scores_from_json(doc)
+    doc, summary_in = closing_doc(session, township, per, profile)
+    result = scores_from_json(doc)
     now = dt.datetime.now(dt.UTC)
     if row is None:
         row = PeriodResult(township_id=township.township_id, period=per.label, kind=per.kind,

@@ -17,7 +17,7 @@ from alembic import op
 from checkins.db.types import UTCDateTime
 
 revision: str = 'live01'
-down_revision: str | Sequence[str] | None = 'cases01'
+down_revision: str | Sequence[str] | None = 'dayidx01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
