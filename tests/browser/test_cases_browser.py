@@ -63,7 +63,7 @@ def demo(db_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         info = _prepare(url)
         srv = ServerProc(url, tmp / "data", env={"GRIDPATROL_SECRET_KEY": SECRET,
                                                   "GRIDPATROL_SCHEDULER_ENABLED": "false"})
-        srv.start(timeout_s=30)
+        srv.start(timeout_s=120)  # a shared 2-core machine can take a while (as conftest)
         try:
             yield srv.url, info
         finally:
