@@ -456,9 +456,9 @@ def _apply(session: Session | OrmSession, township_id: str, built: Mapping[str, 
            delta: Mapping[tuple[str, str], tuple[DaySums, int]]) -> int:
     """Add ``delta`` to the stored rows: locked, then written back in bulk.
 
-    Missing rows are inserted with their delta (ON CONFLICT DO NOTHING): a concurrent session
-    creating the same row makes this one wait, and then the row it created is read locked and
-    added to, instead of one failing on the unique key or overwriting the other.
+    Missing rows are first inserted empty (ON CONFLICT DO NOTHING): a concurrent session
+    creating the same row makes this one wait, then both add their delta to the locked row
+    instead of one failing on the unique key or overwriting the other.
     """
     keys = sorted(k for k in delta if k[0] in built)
     if not keys:
@@ -479,27 +479,20 @@ def _apply(session: Session | OrmSession, township_id: str, built: Mapping[str, 
             if sid in wanted:
                 rows[(label, sid)] = (rid, doc, prov or 0)
 
-    done: set[tuple[str, str]] = set()
     for label, sids in sorted(by_label.items()):
         read(label, sids)
         missing = [sid for sid in sids if (label, sid) not in rows]
-        for i in range(0, len(missing), BATCH):
-            # inserted with their sums; a row a concurrent session created meanwhile is not
-            # (DO NOTHING, after waiting for it): it is read locked below and added to
-            got = session.execute(dialect_insert(session, t).on_conflict_do_nothing(
-                index_elements=["township_id", "period", "subject_id"]).returning(t.c.subject_id),
-                [{"township_id": township_id, "period": label, "subject_id": sid,
-                  "sums": DaySums().add(delta[(label, sid)][0]).to_json(),
-                  "provisional": delta[(label, sid)][1]} for sid in missing[i:i + BATCH]])
-            done |= {(label, sid) for sid in got.scalars()}
-        left = [sid for sid in missing if (label, sid) not in done]
-        if left:
-            read(label, left)
-    # every other row exists and is locked: written back by key in one executemany
+        if missing:
+            empty = DaySums().to_json()
+            for i in range(0, len(missing), BATCH):
+                session.execute(dialect_insert(session, t).on_conflict_do_nothing(
+                    index_elements=["township_id", "period", "subject_id"]),
+                    [{"township_id": township_id, "period": label, "subject_id": sid,
+                      "sums": empty, "provisional": 0} for sid in missing[i:i + BATCH]])
+            read(label, missing)
+    # every row exists and is locked now: written back by key in one executemany
     out = []
     for key in keys:
-        if key in done:
-            continue
         add, prov = delta[key]
         rid, doc, p = rows[key]
         out.append({"rid": rid, "new_sums": DaySums.from_json(doc).add(add).to_json(),
@@ -508,8 +501,7 @@ def _apply(session: Session | OrmSession, township_id: str, built: Mapping[str, 
            .values(sums=sa.bindparam("new_sums", type_=t.c.sums.type),
                    provisional=sa.bindparam("new_prov")))
     for i in range(0, len(out), BATCH):
-        if out[i:i + BATCH]:
-            session.execute(upd, out[i:i + BATCH])
+        session.execute(upd, out[i:i + BATCH])
     for label in by_label:
         built[label].version = new_stamp()
     return len(keys)
