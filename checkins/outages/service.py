@@ -31,7 +31,6 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from checkins.db.base import dialect_insert
 from checkins.evaluation.models import DayResult
 from checkins.outages.models import ServerOutage, ServerTick
 from checkins.township.models import Township
@@ -49,7 +48,11 @@ def _aware(t: dt.datetime, name: str) -> dt.datetime:
 
 def _insert(session: Session, table: Any) -> Any:
     """The dialect's INSERT (both have ``on_conflict_do_*``)."""
-    return dialect_insert(session, table)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
 
 
 def parse_time(value: str, field: str, tz: str) -> dt.datetime:
