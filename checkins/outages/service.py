@@ -50,7 +50,11 @@ def _aware(t: dt.datetime, name: str) -> dt.datetime:
 
 def _insert(session: Session, table: Any) -> Any:
     """The dialect's INSERT (both have ``on_conflict_do_*``)."""
-    return dialect_insert(session, table)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
 
 
 def parse_time(value: str, field: str, tz: str) -> dt.datetime:

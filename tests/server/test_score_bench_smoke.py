@@ -1,5 +1,6 @@
 """Smoke test of bench/score_bench.py on 20 workers x 3 days in a SQLite file: seeding, the
-first build of the sums, verify, the old and new paths of one sheet, a nightly save (no timing)."""
+first build of the sums, verify, the old and new paths of one sheet and of closing, a nightly
+save (no timing)."""
 
 from __future__ import annotations
 
@@ -34,5 +35,6 @@ def test_score_bench_smoke(tmp_path):
         assert old["total"] == new["total"] and old["tier"] == new["tier"] and new["tier"] is not None
         assert sb.nightly(engine, 20, "2026-04-01", True)["save_s"] > 0
         assert sb.verify_sums(engine) == {"differences": 0}  # the nightly save was rolled back
+        assert sb.old_close(engine) == sb.new_close(engine)  # same sheets and inputs digest
     finally:
         engine.dispose()
