@@ -33,7 +33,6 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from checkins.db.base import dialect_insert
 from checkins.outages.models import ServerOutage, ServerTick
 from checkins.township.models import Township
 
