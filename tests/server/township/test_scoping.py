@@ -122,3 +122,27 @@ def test_township_pages_render_and_forms_work(client, quarter: Quarter, session)
     assert w.status_code == 200 and "没有差别" in w.text
     items = client.get(f"/office/township/items?{tq}&period={QUARTER}", headers=h)
     assert items.status_code == 200 and q.workers["own"][1] in items.text
+
+
+def test_large_ranking_page_lists_villages_then_one_village(client, quarter: Quarter, monkeypatch):
+    """Above RANKING_PAGE_ROWS the page shows the villages' summary, and one village's rows
+    on its link; a village office asking for another village gets 404, not its rows."""
+    from server.township import pages
+
+    q = quarter
+    va, vb = q.world.villages["own"], q.world.villages["other"]
+    h = q.world.headers("township_office")
+    full = client.get(f"/office/township/periods/{QUARTER}", headers=h)
+    assert full.status_code == 200 and "village-summary" not in full.text
+    assert q.workers["own"][0] in full.text and q.workers["other"][0] in full.text
+    monkeypatch.setattr(pages, "RANKING_PAGE_ROWS", 1)
+    page = client.get(f"/office/township/periods/{QUARTER}", headers=h)
+    assert page.status_code == 200 and "village-summary" in page.text
+    assert f'data-village="{va}"' in page.text and f'data-village="{vb}"' in page.text
+    assert q.workers["own"][0] not in page.text  # no subject rows until a village is picked
+    one = client.get(f"/office/township/periods/{QUARTER}?village_id={vb}", headers=h)
+    assert one.status_code == 200 and q.workers["other"][0] in one.text
+    assert q.workers["own"][0] not in one.text
+    hv = q.world.headers("village_office")
+    assert client.get(f"/office/township/periods/{QUARTER}?village_id={vb}",
+                      headers=hv).status_code == 404
