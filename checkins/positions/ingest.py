@@ -211,6 +211,15 @@ _NEWER_FIX = ("excluded.last_fix_at IS NOT NULL AND (live_state.last_fix_at IS N
 _LIVE_FIX = ", ".join(f"{c} = CASE WHEN {_NEWER_FIX} THEN excluded.{c} ELSE live_state.{c} END"
                       for c in ("last_fix_at", "last_lon", "last_lat", "last_grid_id"))
 _LIVE_PG = _LIVE_UPSERT.format(fix=_LIVE_FIX, **{k: "%s" for k in _LIVE_KEYS})
+# ingest's hot path: the live_state upsert rides in the re-evaluation mark's statement (a
+# data-modifying CTE), so a batch costs no extra round trip
+_REEVAL_LIVE_PG = (
+    "WITH live AS (" + _LIVE_UPSERT.replace(
+        " VALUES ({w}, {d}, 1, {lo}, {hi}, {ft}, {lon}, {lat}, {g}, 0)",
+        " SELECT x.w, x.d, 1, x.lo, x.hi, x.ft, x.lon, x.lat, x.g, 0 FROM unnest(%s::text[],"
+        " %s::date[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[], %s::float8[],"
+        " %s::float8[], %s::text[]) AS x(w, d, lo, hi, ft, lon, lat, g)").format(fix=_LIVE_FIX)
+    + ") " + _REEVAL_PG)
 _LIVE_SQL = sa.text(_LIVE_UPSERT.format(fix=_LIVE_FIX, **{k: f":{k}" for k in _LIVE_KEYS})
                     ).bindparams(sa.bindparam("lo", type_=UTCDateTime()),
                                  sa.bindparam("hi", type_=UTCDateTime()),
@@ -425,8 +434,10 @@ def ingest_batch(
             if runs:
                 cur.executemany(_SEQ_PG, [(worker_id, device_id, a, b, now) for a, b in runs])
             if new_days:
-                cur.execute(_REEVAL_PG, (worker_id, sorted(new_days)))
+                cur.execute(_REEVAL_LIVE_PG, (*(list(c) for c in zip(*live, strict=True)),
+                                              worker_id, sorted(new_days)))
                 report.days_marked = [(worker_id, d) for (d,) in cur.fetchall()]
+                live = []  # written with the mark
     else:
         record_seq_runs(session, worker_id, device_id, seqs_seen, now)
         if new_days:

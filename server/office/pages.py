@@ -40,7 +40,7 @@ templates.env.globals.update(role_zh=oq.ROLE_ZH, patrol_zh=oq.PATROL_ZH, signin_
 install_template_globals(templates.env)  # csrf_field(), csrf_token()
 
 STATUS_ZH = {"on_patrol": "巡查中", "off_post": "脱岗", "unreachable": "失联",
-             "not_patrolling": "未巡查", "on_leave": "请假/外勤"}
+             "not_patrolling": "未巡查", "on_leave": "请假/外勤", "off_duty": "非工作时间"}
 KIND_ZH = {"sick_leave": "病假", "personal_leave": "事假", "field_duty": "外勤",
            "special": "特殊情况"}
 templates.env.globals.update(status_zh=STATUS_ZH, kind_zh=KIND_ZH)
