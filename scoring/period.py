@@ -595,7 +595,7 @@ def _volume_from_sums(rule: Rule, inputs: _Inputs, period: Period, incomplete: l
     if grids is None and cs.grid_counts:
         grids, gev = D(max(cs.grid_counts)), {"grid_count_from": "days"}
     if not n or not grids:
-        incomplete.append(f"{rule.id}: no case records or no grid count for {period.label}")
+        incomplete.append(note("no_cases", rule=rule.id, period=period.label))
         return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, -max_pts, ZERO, False,
                          (TrailEntry(rule.id, -max_pts, rule.params["reasons"]["no_data"], {}),), {"ratio": None})
     ratio = case_rules.volume_ratio(valid, n, grids)
