@@ -58,6 +58,7 @@ from scoring.period import (
 from scoring.profiles import Profile, ProfileError, load_profile, note, parse_profile
 
 MIN_REASON_CHARS = 2
+KIND_ZH = {"month": "月度", "quarter": "季度", "year": "年度"}  # period kinds in messages
 ROLE_ZH = {"head": "网格长", "fulltime": "专职网格员", "parttime": "兼职网格员"}
 
 
@@ -101,8 +102,8 @@ def period_for(text: str, profile: Profile) -> Period:
     except ValueError as exc:
         raise ScoresError(str(exc), 422, "period") from None
     if p.kind not in profile.periods:
-        raise ScoresError(f"profile {profile.id} scores {', '.join(profile.periods)} periods, "
-                          f"not a {p.kind}", 422, "period")
+        raise ScoresError(f"考核规则 {profile.id} 按{'、'.join(KIND_ZH.get(k, k) for k in profile.periods)}"
+                          f"考核，没有{KIND_ZH.get(p.kind, p.kind)}考核", 422, "period")
     return p
 
 
@@ -114,13 +115,13 @@ def _lock(session: Session, township: Township) -> None:
 
 def _require_township_office(scope: OfficeScope) -> None:
     if not scope.all_villages:
-        raise ScoresError("township office or administrator role required", 403)
+        raise ScoresError("需要镇网格办或管理员账号", 403)
 
 
 def _reason(reason: str | None, field_name: str = "reason") -> str:
     text = (reason or "").strip()
     if len(text) < MIN_REASON_CHARS:
-        raise ScoresError(f"a {field_name} of at least {MIN_REASON_CHARS} characters is required",
+        raise ScoresError(f"请填写理由（{field_name}），至少 {MIN_REASON_CHARS} 个字",
                           422, field_name)
     return text
 
@@ -212,9 +213,9 @@ def add_item(session: Session, scope: OfficeScope, township: Township, *, subjec
     profile = township_profile(township)
     note = (note or "").strip()
     if not note:
-        raise ScoresError("the evidence note is required", 422, "note")
+        raise ScoresError("请填写依据说明（note）", 422, "note")
     if (date is None) == (period is None):
-        raise ScoresError("give either a date or a period", 422, "date")
+        raise ScoresError("请填写日期（date）或时段（period）之一", 422, "date")
     try:
         dec = Decimal(str(value).strip().removesuffix("%"))
         if str(value).strip().endswith("%"):
@@ -222,7 +223,7 @@ def add_item(session: Session, scope: OfficeScope, township: Township, *, subjec
         if not dec.is_finite():
             raise InvalidOperation
     except (InvalidOperation, ValueError):
-        raise ScoresError(f"value {value!r} is not a number", 422, "value") from None
+        raise ScoresError(f"数值（value）{value!r} 不是数字", 422, "value") from None
     per = None
     if period is not None:
         try:
@@ -235,7 +236,7 @@ def add_item(session: Session, scope: OfficeScope, township: Township, *, subjec
     _check([it], profile)
     village_id = _subject_village(session, scope, township, profile, it)
     if _taken(session, [it.item_id]):
-        raise ScoresError(f"item id {it.item_id!r} is already used", 409, "item_id")
+        raise ScoresError(f"事项编号（item_id）{it.item_id!r} 已被使用", 409, "item_id")
     row = _row(it, township, village_id, scope.actor, None)
     session.add(row)
     session.flush()
@@ -299,7 +300,7 @@ def withdraw_item(session: Session, scope: OfficeScope, item_id: str, reason: st
         _require_township_office(scope)  # a quota override or county rank is the township's
     reason = _reason(reason)
     if row.withdrawn_at is not None:
-        raise ScoresError(f"item {item_id} is already withdrawn", 409)
+        raise ScoresError(f"事项 {item_id} 已撤回", 409)
     before = item_out(row)
     row.withdrawn_at = dt.datetime.now(dt.UTC)
     row.withdrawn_by = scope.actor
@@ -345,12 +346,12 @@ def set_quota(session: Session, scope: OfficeScope, township: Township, period: 
     per = period_for(period, profile)
     rules = profile.rules_of_kind("tier")
     if not rules:
-        raise ScoresError(f"profile {profile.id} has no tiers", 422, "period")
+        raise ScoresError(f"考核规则 {profile.id} 不评等次", 422, "period")
     rule = rules[0]
     if per.kind != rule.params["period"]:
         raise ScoresError(f"{rule.id} tiers are per {rule.params['period']}", 422, "period")
     if role not in rule.params["roles"]:
-        raise ScoresError(f"role {role!r} is not tiered ({', '.join(rule.params['roles'])})", 422,
+        raise ScoresError(f"岗位（role）{role!r} 不评等次（评等次的岗位：{'、'.join(rule.params['roles'])}）", 422,
                           "role")
     v = scope.village(session, village_id)
     if v.township_id != township.township_id:
@@ -359,7 +360,7 @@ def set_quota(session: Session, scope: OfficeScope, township: Township, period: 
     _lock(session, township)
     counts = {"quota_excellent": excellent, "quota_good": good, "quota_pass": pass_}
     if all(c is None for c in counts.values()):
-        raise ScoresError("give at least one of excellent, good, pass", 422, "excellent")
+        raise ScoresError("请至少填写优秀（excellent）、良好（good）、合格（pass）名额之一", 422, "excellent")
     subject = f"{village_id}:{role}"
     items = [si.EnteredItem(item_id=f"Q{secrets.token_hex(5)}", subject_id=subject, rule=rule.id,
                             item=code, value=Decimal(int(n)), note=reason, period=per,
@@ -433,7 +434,7 @@ def load_inputs(session: Session, township: Township, period: Period, *,
         try:
             d = day_from_json(result, "day_result", rid)
         except DayJsonError as exc:
-            raise ScoresError(f"stored day result of {wid} on {_date}: {exc}", 422) from None
+            raise ScoresError(f"{wid} {_date} 的日结果无法读取：{exc}", 422) from None
         # the whole scored day: its case records too (the rules computed from them)
         days.append(dataclasses.replace(d, village_id=by_id[wid].village_id))
         provisional += bool(prov)
@@ -681,7 +682,7 @@ def subject_sheet(session: Session, township: Township, period: Period, subject_
             days.append(dataclasses.replace(day_from_json(result, "day_result", rid),
                                             village_id=by_id[wid].village_id))
         except DayJsonError as exc:
-            raise ScoresError(f"stored day result of {wid} on {date}: {exc}", 422) from None
+            raise ScoresError(f"{wid} {date} 的日结果无法读取：{exc}", 422) from None
     items = live_items(session, township, period, subject_id)
     items = [i for i in items if not township_item(profile, i)]
     roster = {w.worker_id: Subject(w.worker_id, "worker", w.role, w.village_id, w.name)
@@ -746,7 +747,7 @@ def closing_doc(session: Session, township: Township, period: Period, profile: P
                 state["days"].append(ScoredDay(day_from_json(result, "day_result", rid).result,
                                                workers[wid].village_id))
             except DayJsonError as exc:
-                raise ScoresError(f"stored day result of {wid} on {date}: {exc}", 422) from None
+                raise ScoresError(f"{wid} {date} 的日结果无法读取：{exc}", 422) from None
 
         digest = _days_digest(session, township, period, each)
         if state["wid"] is not None:
@@ -801,7 +802,7 @@ def close_period(session: Session, scope: OfficeScope, township: Township, perio
     _lock(session, township)
     row = stored(session, township, per)
     if row is not None and row.status == "closed":
-        raise ScoresError(f"period {per.label} is already closed (reopen it first)", 409)
+        raise ScoresError(f"{per.label} 已结算锁定（如需修改请先重新开放）", 409)
     doc, summary_in = closing_doc(session, township, per, profile)
     result = scores_from_json(doc)
     now = dt.datetime.now(dt.UTC)
@@ -845,7 +846,7 @@ def reopen_period(session: Session, scope: OfficeScope, township: Township, peri
     _lock(session, township)
     row = stored(session, township, per)
     if row is None or row.status != "closed":
-        raise ScoresError(f"period {per.label} is not closed", 409)
+        raise ScoresError(f"{per.label} 尚未结算锁定", 409)
     before = _state(row)
     row.status = "open"
     session.flush()
@@ -954,7 +955,7 @@ def whatif(session: Session, scope: OfficeScope, township: Township, period: str
                               f"{'、'.join(list_profiles())}）", 422, "profile")
     except ProfileError as exc:
         raise ScoresError(str(exc), 422, "profile") from None
-    kind_zh = {"month": "月度", "quarter": "季度", "year": "年度"}
+    kind_zh = KIND_ZH
     mapped: list[Any] = []
     if per.kind not in other.periods:
         finer = [k for k in ("month", "quarter") if k in other.periods
@@ -1098,7 +1099,7 @@ def export(session: Session, scope: OfficeScope, township: Township, period: str
         return (("\ufeff" + write_csv(scores, zh=True)).encode("utf-8"), "text/csv; charset=utf-8",
                 f"{base}.csv")
     if fmt != "xlsx":
-        raise ScoresError(f"format {fmt!r}: csv or xlsx", 422, "fmt")
+        raise ScoresError(f"导出格式（fmt）{fmt!r} 不支持：只能是 csv 或 xlsx", 422, "fmt")
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
     try:

@@ -111,7 +111,8 @@ def test_closing_freezes_and_reopen_recomputes_both_audited(client, quarter, ses
     row = session.scalars(sa.select(PeriodResult).where(PeriodResult.period == QUARTER,
                                                         PeriodResult.township_id == f"{q.world.tag}T")).one()
     assert row.status == "closed" and len(row.result["sheets"]) == len(q.roles)
-    assert client.post(f"{base}/close?{q.tq()}", json={}, headers=_h(q)).status_code == 409
+    again = client.post(f"{base}/close?{q.tq()}", json={}, headers=_h(q))
+    assert again.status_code == 409 and "已结算锁定" in again.text  # the office reads Chinese
 
     # late data after closing: a re-evaluated day turns p0's first afternoon into "missing",
     # and a late entered item for the closed quarter
