@@ -48,7 +48,10 @@ def _page(request: Request, name: str, scope: OfficeScope, session: Any, **ctx: 
           ) -> HTMLResponse:
     tid = request.query_params.get("township_id")
     ctx.update(tq=f"?township_id={quote(tid)}" if tid else "", tid=tid or "")
-    ctx.update(request=request, scope=scope, villages=scope.villages(session),
+    villages = scope.villages(session)
+    if ctx.get("town") is not None:  # a county's database holds several townships: this one's
+        villages = [v for v in villages if v.township_id == ctx["town"].township_id]
+    ctx.update(request=request, scope=scope, villages=villages,
                message=request.query_params.get("msg"), error=request.query_params.get("error"))
     return templates.TemplateResponse(request, name, ctx)
 
@@ -104,7 +107,7 @@ def ranking_page(request: Request, period: str, scope: ScopeDep, session: Sessio
         summary = []
     prof = svc.township_profile(t)
     tier_rules = prof.rules_of_kind("tier")
-    return _page(request, "township_ranking.html", scope, session, r=data, period=period,
+    return _page(request, "township_ranking.html", scope, session, town=t, r=data, period=period,
                  summary=summary, picked=village_id or "",
                  periods=prof.periods,
                  tier_roles=tier_rules[0].params["roles"] if tier_rules else [],
@@ -221,7 +224,8 @@ def items_page(request: Request, scope: ScopeDep, session: SessionDep, township_
 
     codes = {r.id: sorted(allowed_items(prof, r.id)) for r in prof.rules.values()
              if allowed_items(prof, r.id)}
-    return _page(request, "township_items.html", scope, session, items=rows, period=period or "",
+    return _page(request, "township_items.html", scope, session, town=t, items=rows,
+                 period=period or "",
                  village_id=village_id or "", codes=codes)
 
 

@@ -132,17 +132,32 @@ def test_large_ranking_page_lists_villages_then_one_village(client, quarter: Qua
     q = quarter
     va, vb = q.world.villages["own"], q.world.villages["other"]
     h = q.world.headers("township_office")
-    full = client.get(f"/office/township/periods/{QUARTER}", headers=h)
+    full = client.get(f"/office/township/periods/{QUARTER}?{q.tq()}", headers=h)
     assert full.status_code == 200 and "village-summary" not in full.text
     assert q.workers["own"][0] in full.text and q.workers["other"][0] in full.text
     monkeypatch.setattr(pages, "RANKING_PAGE_ROWS", 1)
-    page = client.get(f"/office/township/periods/{QUARTER}", headers=h)
+    page = client.get(f"/office/township/periods/{QUARTER}?{q.tq()}", headers=h)
     assert page.status_code == 200 and "village-summary" in page.text
     assert f'data-village="{va}"' in page.text and f'data-village="{vb}"' in page.text
     assert q.workers["own"][0] not in page.text  # no subject rows until a village is picked
-    one = client.get(f"/office/township/periods/{QUARTER}?village_id={vb}", headers=h)
+    one = client.get(f"/office/township/periods/{QUARTER}?village_id={vb}&{q.tq()}", headers=h)
     assert one.status_code == 200 and q.workers["other"][0] in one.text
     assert q.workers["own"][0] not in one.text
     hv = q.world.headers("village_office")
-    assert client.get(f"/office/township/periods/{QUARTER}?village_id={vb}",
+    assert client.get(f"/office/township/periods/{QUARTER}?village_id={vb}&{q.tq()}",
                       headers=hv).status_code == 404
+
+
+def test_township_pages_list_only_their_townships_villages(client, quarter: Quarter, session):
+    """A county's database holds several townships: the ranking's quota form and the items
+    filter of one township list its villages, not another township's."""
+    from tests.server.office.conftest import build_world
+
+    q = quarter
+    other = build_world(session)  # a second township in the same database
+    h = q.world.headers("township_office")
+    for path in (f"/office/township/periods/{QUARTER}?{q.tq()}", f"/office/township/items?{q.tq()}"):
+        page = client.get(path, headers=h)
+        assert page.status_code == 200
+        assert f'value="{q.world.villages["own"]}"' in page.text
+        assert f'value="{other.villages["own"]}"' not in page.text
