@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -586,22 +586,20 @@ def _grid_count(rule: Rule, inputs: _Inputs) -> tuple[Decimal | None, dict[str, 
     return (D(max(counts)), {"grid_count_from": "days"}) if counts else (None, {})
 
 
-def _volume_from_sums(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str]) -> ItemScore:
-    """NB-VOLUME computed, from the period sums (the days are not at hand): the same ratio."""
+def _volume_item(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str], n: int,
+                 valid: int, grids: D | None, gev: dict[str, Any],
+                 evidence: Callable[[], dict[str, Any]]) -> ItemScore:
+    """NB-VOLUME's points and trail from its counts (``n`` working days with reports,
+    ``valid`` reports, ``grids`` the district's grid count): one place for both sources, the
+    days and the period sums. ``evidence``: the source's own evidence, after the ratio."""
     max_pts = D(rule.points or 0)
-    cs = inputs.day_sums().cases
-    n, valid = cs.count(f"{rule.id}.days"), cs.count(f"{rule.id}.valid")
-    grids, gev = _grid_count(rule, inputs)
-    if grids is None and cs.grid_counts:
-        grids, gev = D(max(cs.grid_counts)), {"grid_count_from": "days"}
     if not n or not grids:
         incomplete.append(note("no_cases", rule=rule.id, period=period.label))
         return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, -max_pts, ZERO, False,
                          (TrailEntry(rule.id, -max_pts, rule.params["reasons"]["no_data"], {}),), {"ratio": None})
     ratio = case_rules.volume_ratio(valid, n, grids)
     pts, why = step_points(rule.params, max_pts, ratio)
-    ev = {"grid_count": num(grids), **gev, "ratio": num(ratio), "period": period.label, "days": n,
-          "valid": valid, "total": cs.count(f"{rule.id}.total"), "case_ids": cs.case_ids(rule.id)}
+    ev = {"grid_count": num(grids), **gev, "ratio": num(ratio), **evidence()}
     reason = rule.params["reasons"]["ratio"].format(ratio=_pct(ratio), days=n, grids=num(grids))
     trail = [TrailEntry(rule.id, pts - max_pts, f"{reason}: {why}", ev)]
     for it in inputs.items:
@@ -612,29 +610,27 @@ def _volume_from_sums(rule: Rule, inputs: _Inputs, period: Period, incomplete: l
                      tuple(trail), {"ratio": num(ratio)})
 
 
+def _volume_from_sums(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str]) -> ItemScore:
+    """NB-VOLUME computed, from the period sums (the days are not at hand): the same ratio."""
+    cs = inputs.day_sums().cases
+    n, valid = cs.count(f"{rule.id}.days"), cs.count(f"{rule.id}.valid")
+    grids, gev = _grid_count(rule, inputs)
+    if grids is None and cs.grid_counts:
+        grids, gev = D(max(cs.grid_counts)), {"grid_count_from": "days"}
+    return _volume_item(rule, inputs, period, incomplete, n, valid, grids, gev, lambda: {
+        "period": period.label, "days": n, "valid": valid, "total": cs.count(f"{rule.id}.total"),
+        "case_ids": cs.case_ids(rule.id)})
+
+
 def _volume_from_cases(rule: Rule, inputs: _Inputs, period: Period, incomplete: list[str]) -> ItemScore:
     """NB-VOLUME computed: mean over the working days of valid reports / the district's grids."""
     if inputs.sums is not None and not inputs.days:
         return _volume_from_sums(rule, inputs, period, incomplete)
-    max_pts = D(rule.points or 0)
     days = case_rules.volume_days(inputs.days)
     grids, gev = _grid_count(rule, inputs)
-    if not days or not grids:
-        incomplete.append(note("no_cases", rule=rule.id, period=period.label))
-        return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, -max_pts, ZERO, False,
-                         (TrailEntry(rule.id, -max_pts, rule.params["reasons"]["no_data"], {}),), {"ratio": None})
-    ratio = case_rules.volume_ratio(sum(d.reports.valid for d in days), len(days), grids)
-    pts, why = step_points(rule.params, max_pts, ratio)
-    ev = {"grid_count": num(grids), **gev, "ratio": num(ratio),
-          "days": case_rules.volume_evidence(days, grids)}
-    reason = rule.params["reasons"]["ratio"].format(ratio=_pct(ratio), days=len(days), grids=num(grids))
-    trail = [TrailEntry(rule.id, pts - max_pts, f"{reason}: {why}", ev)]
-    for it in inputs.items:
-        if it.rule == rule.id and it.item == "valid_reports":
-            trail.append(TrailEntry(rule.id, ZERO, rule.params["reasons"]["entered_ignored"], it.evidence(),
-                                    charged=False))
-    return ItemScore(rule.id, rule.title, rule.part, rule.kind, max_pts, pts - max_pts, pts, False,
-                     tuple(trail), {"ratio": num(ratio)})
+    return _volume_item(rule, inputs, period, incomplete, len(days),
+                        sum(d.reports.valid for d in days), grids, gev,
+                        lambda: {"days": case_rules.volume_evidence(days, grids)})
 
 
 def _case_trail(profile: Profile, rule: Rule, inputs: _Inputs, period: Period, subject: Subject
